@@ -1,0 +1,160 @@
+"""The ``factbot`` command line: wire settings, packs, store and adapters in one place."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.errors import FactbotError
+from bot.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line and status 2, like every other error
+        self.exit(EXIT_USAGE, f"factbot: error: {message} (see factbot --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="YAML settings file (or FACTBOT_CONFIG)")
+    common.add_argument("--facts", help="facts directory with the packs (or FACTBOT_FACTS)")
+
+    parser = _Parser(prog="factbot", description="Answer with verbatim, cited quotes.",
+                     parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("chat", parents=[common], help="talk to the bot in this terminal")
+
+    ask = sub.add_parser("ask", parents=[common], help="print the reply to one message")
+    ask.add_argument("text", nargs="*", help="the message")
+    mode = ask.add_mutually_exclusive_group()
+    mode.add_argument("--json", action="store_true", help="print one JSON object")
+    mode.add_argument("--jsonl", action="store_true",
+                      help="read one message per line on stdin, write one JSON object per line")
+
+    facts = sub.add_parser("facts", parents=[common], help="work with fact packs")
+    facts_sub = facts.add_subparsers(dest="facts_command", required=True, parser_class=_Parser)
+    check = facts_sub.add_parser("check", parents=[common], help="validate packs")
+    check.add_argument("dir", nargs="?", help="a pack or a directory of packs")
+
+    ev = sub.add_parser("eval", parents=[common], help="measure matching on an evaluation set")
+    ev.add_argument("files", nargs="*", help="JSONL files of {text, topic} (default: tests/data)")
+    ev.add_argument("--errors", action="store_true", help="list every miss")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config, overrides={"facts": args.facts})
+
+
+def _bot(settings: Settings) -> Any:
+    from bot.core import FactBot
+    from bot.packs import load_packs
+
+    packs = load_packs(settings.facts)
+    kwargs: dict[str, Any] = {}
+    if settings.threshold is not None:
+        kwargs["threshold"] = settings.threshold
+    return FactBot(packs, **kwargs)
+
+
+def _ask_record(text: str, reply: Any) -> dict[str, Any]:
+    return {"text": text, "matched": reply.matched, "topic": reply.topic if reply.matched else None,
+            "reply": reply.text, "quote": reply.quote, "score": round(reply.score, 4)}
+
+
+async def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.messages import IncomingMessage
+
+    bot = _bot(settings)
+    if args.jsonl:
+        out = sys.stdout
+        for line in sys.stdin:
+            text = line.rstrip("\n")
+            reply = await bot.handle(IncomingMessage(text=text, chat_id="cli"))
+            out.write(json.dumps(_ask_record(text, reply), ensure_ascii=False) + "\n")
+        return 0
+    text = " ".join(args.text)
+    reply = await bot.handle(IncomingMessage(text=text, chat_id="cli"))
+    if args.json:
+        print(json.dumps(_ask_record(text, reply), ensure_ascii=False))
+    else:
+        print(reply.text)
+    return 0
+
+
+async def _chat(settings: Settings) -> int:
+    from adapters.console import ConsoleAdapter
+
+    bot = _bot(settings)
+    await ConsoleAdapter(bot).run()
+    return 0
+
+
+def _facts_check(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.packs import load_packs
+
+    root = Path(args.dir) if args.dir else settings.facts
+    packs = load_packs(root)
+    for pack in packs:
+        print(f"{pack.name}: {pack.path} — {pack.source.line()}")
+        for topic in pack.topics:
+            print(f"  /{topic.command:<14} {len(topic.facts):>2} facts  {topic.description}")
+    print(f"ok: {len(packs)} pack(s), "
+          f"{sum(len(p.topics) for p in packs)} topics, "
+          f"{sum(len(t.facts) for p in packs for t in p.topics)} facts")
+    return 0
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.evaluate import evaluate, load_cases
+
+    bot = _bot(settings)
+    files = [Path(f) for f in args.files] or sorted(
+        (Path(__file__).resolve().parent.parent / "tests" / "data").glob("eval_*.jsonl"))
+    for file in files:
+        report = evaluate(bot, load_cases(file))
+        print(report.summary(file.name))
+        if args.errors:
+            for miss in report.misses:
+                print(f"  miss: {miss}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = _settings(args)
+        logging.basicConfig(level=settings.log_level.upper(),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # At INFO httpx prints every request URL, and Bot API URLs hold the token.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        if args.command == "chat":
+            return asyncio.run(_chat(settings))
+        if args.command == "ask":
+            return asyncio.run(_ask(args, settings))
+        if args.command == "facts":
+            return _facts_check(args, settings)
+        if args.command == "eval":
+            return _eval(args, settings)
+    except FactbotError as exc:
+        print(f"factbot: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    parser.error(f"unknown command {args.command!r}")
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""FactBot: the platform-neutral bot every adapter wraps.
+
+``handle`` takes one IncomingMessage and returns the Reply to send, or None to
+stay quiet. Matching (bot.matcher), deciding (bot.router) and saying
+(bot.render) are separate steps; this class wires them to the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Awaitable, Sequence
+from typing import Protocol, TypeVar
+
+from bot.matcher import Candidate, Matcher
+from bot.messages import IncomingMessage, Reply
+from bot.packs import FactPack, Topic
+from bot.render import (
+    render_fact,
+    render_fallback,
+    render_help,
+    render_info,
+    render_source,
+    render_start,
+    render_topics,
+)
+from bot.router import THRESHOLD, Decision, decide, decide_question, parse_command
+from bot.storage import BaseStore, ChatKey, MemoryStore
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Commands shown in platform menus besides the topics.
+MENU_BUILTINS: tuple[tuple[str, str], ...] = (
+    ("topics", "List every topic"),
+    ("help", "How to ask and what the bot can do"),
+    ("source", "Where the facts come from"),
+)
+
+
+class Platform(Protocol):
+    """What the core may ask of an adapter."""
+
+    name: str
+
+    async def is_admin(self, message: IncomingMessage) -> bool:
+        """Whether the sender may change this chat's settings."""
+        ...
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        """Post a reply to a chat unprompted (the daily fact)."""
+        ...
+
+
+class FactBot:
+    """Answers messages with verbatim, cited facts from the loaded packs."""
+
+    def __init__(self, packs: Sequence[FactPack], store: BaseStore | None = None, *,
+                 threshold: float = THRESHOLD, salt: str = "factbot") -> None:
+        self.store: BaseStore = store if store is not None else MemoryStore()
+        self.threshold = threshold
+        self._salt = salt
+        self._storage_failed = False
+        self._last_pack: dict[ChatKey, FactPack] = {}
+        self.load(packs)
+
+    def load(self, packs: Sequence[FactPack]) -> None:
+        """Swap in a new set of packs in one step: a reader sees old or new, never a mix."""
+        matcher = Matcher(packs)
+        topics = {t.command: (p, t) for p in packs for t in p.topics}
+        self.packs, self.matcher, self._topics = tuple(packs), matcher, topics
+
+    # --- menus -------------------------------------------------------------------
+
+    def commands(self) -> list[tuple[str, str]]:
+        """Command name and description for every platform menu."""
+        return [(t.command, t.description) for p in self.packs for t in p.topics] + list(
+            MENU_BUILTINS)
+
+    def topic(self, name: str) -> tuple[FactPack, Topic] | None:
+        return self._topics.get(name)
+
+    def search(self, text: str, limit: int = 10) -> list[Reply]:
+        """Facts for an inline query, best first; an empty query gives each topic's lead."""
+        if not text.strip():
+            return [render_fact(p, t, t.facts[0]) for p, t in self._topics.values()][:limit]
+        decision = decide(self.matcher, text, self.threshold)
+        out: list[Reply] = []
+        seen: set[str] = set()
+        if decision.intent in self._topics:
+            pack, topic = self._topics[decision.intent]
+            first = decision.candidate.fact if decision.candidate else None
+            for fact in ([first] if first else []) + list(topic.facts):
+                if fact is not None and fact.quote not in seen:
+                    seen.add(fact.quote)
+                    out.append(render_fact(pack, topic, fact, decision.score))
+        return out[:limit]
+
+    # --- handling -------------------------------------------------------------
+
+    async def handle(self, message: IncomingMessage, platform: Platform | None = None
+                     ) -> Reply | None:
+        """Answer one message, or return None to stay quiet."""
+        command = parse_command(message.text)
+        if command is not None:
+            if command.target and message.bot_username \
+                    and command.target != message.bot_username.casefold():
+                return None  # /cmd@otherbot is for another bot
+        elif message.is_group and not message.addressed:
+            return None  # group chatter that is not for us
+        decision = decide(self.matcher, message.text, self.threshold)
+        return await self._answer(message, decision)
+
+    async def _answer(self, message: IncomingMessage, decision: Decision) -> Reply:
+        chat = ChatKey(message.platform, message.chat_id)
+        intent = decision.intent
+        if intent == "fact" or intent == "start" and decision.args:
+            target = self.matcher.resolve_command(decision.args.split()[0]) \
+                if decision.args.split() else None
+            if target is None or target[0].topic is None:
+                return render_start(self.packs) if intent == "start" else \
+                    await self._fallback(message, decision)
+            return await self._topic_reply(chat, target[0].topic, "")
+        if intent == "ask":
+            question = decide_question(self.matcher, decision.args, self.threshold)
+            return await self._answer(message, question)
+        if intent == "topics":
+            return render_topics(self.packs)
+        if intent == "help":
+            return render_help(self.packs)
+        if intent == "start":
+            return render_start(self.packs)
+        if intent == "source":
+            pack = self._last_pack.get(chat, self.packs[0])
+            return render_source(pack)
+        if intent in ("daily", "stats", "reload"):
+            return render_info(f"/{intent} is not available in this build.")
+        found = self._topics.get(intent) if intent else None
+        if found is None:
+            return await self._fallback(message, decision)
+        pack, topic = found
+        if decision.by_command:
+            return await self._topic_reply(chat, topic, decision.args)
+        return await self._fact_reply(chat, pack, topic, decision.candidate, decision.score)
+
+    async def _topic_reply(self, chat: ChatKey, topic: Topic, args: str) -> Reply:
+        """A command asks for a topic: the fact its arguments name, else the next one."""
+        pack, _ = self._topics[topic.command]
+        ranked = self.matcher.rank_facts(topic, args) if args else []
+        if ranked:
+            index = ranked[0][1]
+        else:
+            index = await self._guard(self.store.next_rotation(chat, topic.command,
+                                                               len(topic.facts)), 0)
+        return await self._fact_reply(chat, pack, topic, None, 1.0, index)
+
+    async def _fact_reply(self, chat: ChatKey, pack: FactPack, topic: Topic,
+                          candidate: Candidate | None, score: float, index: int = 0) -> Reply:
+        fact = candidate.fact if candidate and candidate.fact else topic.facts[index]
+        self._last_pack[chat] = pack
+        await self._guard(self.store.record_usage(chat.platform, topic.command), None)
+        return render_fact(pack, topic, fact, score)
+
+    async def _fallback(self, message: IncomingMessage, decision: Decision) -> Reply:
+        if message.text.strip():
+            digest = hashlib.sha256(f"{self._salt}:{message.platform}:{message.user_id}".encode())
+            await self._guard(self.store.record_unmatched(message.platform, message.text[:500],
+                                                          digest.hexdigest()[:16]), None)
+        return render_fallback(self.packs, decision.score)
+
+    async def _guard(self, op: Awaitable[T], default: T) -> T:
+        """Run a storage call; on failure keep answering and log the problem once."""
+        try:
+            return await op
+        except Exception:
+            if not self._storage_failed:
+                log.exception("storage failed; answering without persistence")
+                self._storage_failed = True
+            return default

@@ -1,0 +1,35 @@
+"""The one exception root of factbot.
+
+    FactbotError
+    ├── ConfigError        bad settings file, key or value; missing token
+    ├── PackError          a fact pack that does not validate (file, line, what)
+    └── StorageError       the database cannot be opened or used
+
+Every error carries a one-line message that names the file, key or argument.
+The command line prints it and exits with status 2.
+"""
+
+from __future__ import annotations
+
+
+class FactbotError(Exception):
+    """Root of every error factbot raises on purpose."""
+
+
+class ConfigError(FactbotError):
+    """Settings are missing, malformed or out of bounds."""
+
+
+class PackError(FactbotError):
+    """A fact pack failed validation."""
+
+    def __init__(self, path: str, line: int | None, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.problem = problem
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {problem}")
+
+
+class StorageError(FactbotError):
+    """The state database cannot be opened or written."""

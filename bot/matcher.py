@@ -1,0 +1,341 @@
+"""Does a message match? Score every intent and fact; never decide or render.
+
+An *intent* is a topic of a pack or one of the built-in commands. The matcher
+turns what a person typed into stems (Latin scripts), contained keywords
+(Hangul) and corrected typos, finds the pack's aliases and keywords among them
+and returns scored candidates, best first. Deciding which one to answer, if
+any, is ``bot.router``'s job; saying it is ``bot.render``'s.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from bot.packs import BUILTIN_COMMANDS, Fact, FactPack, Topic, alias_key
+from bot.text import is_hangul, stem, words
+from bot.vocab import STOPWORDS
+
+# Weights of the kinds of evidence, per topic. Aliases are names of the topic.
+ALIAS = 3.0
+KEYWORD = 1.6
+FACT_KEYWORD = 1.0
+FACT_WORD = 0.5
+FUZZY = 0.8  # a corrected typo counts a little less than the word itself
+MAX_TOKENS = 48  # the matcher reads this much of a message; a rant is not a question
+MAX_NGRAM = 4
+
+# Built-in commands can be asked for in words too ("what topics do you know?").
+BUILTIN_PHRASES: dict[str, tuple[str, ...]] = {
+    "topics": ("topics", "topic", "subjects", "subject", "menu", "list", "what can you",
+               "what do you know", "what else", "senarai", "topik", "주제", "목록"),
+    "help": ("help", "how to use", "how do i use", "how does this work", "commands", "command",
+             "usage", "instructions", "bantuan", "tolong", "도움말", "도움", "사용법"),
+    "source": ("source", "sources", "article", "where from", "where is this from",
+               "where does this come from", "cite", "citation", "reference", "news", "original",
+               "sumber", "rujukan", "artikel", "출처", "기사", "원문"),
+    "start": ("start", "begin", "get started", "mula", "시작"),
+}
+BUILTIN_FREE_TEXT = ("topics", "help", "source", "start")
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    name: str
+    topic: Topic | None  # None for a built-in command
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One scored answer: an intent and, for topics, the best fact in it."""
+
+    intent: Intent
+    fact: Fact | None
+    score: float  # 0..1, comparable with the router's threshold
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What the matcher understood of a message."""
+
+    units: tuple[tuple[str, ...], ...]  # matched terms, as stem tuples
+    fuzzy: frozenset[tuple[str, ...]]
+    content: int  # tokens that are not stop words
+    unknown: tuple[str, ...]  # content tokens the pack does not know at all
+
+
+def _term(text: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in words(text) if w not in STOPWORDS or len(words(text)) > 1)
+
+
+class Matcher:
+    """Scores messages against every topic of the loaded packs."""
+
+    def __init__(self, packs: Sequence[FactPack]) -> None:
+        self.packs = tuple(packs)
+        self.intents: list[Intent] = [Intent(t.command, t) for p in packs for t in p.topics]
+        self.intents += [Intent(name, None) for name in BUILTIN_FREE_TEXT]
+        self._by_name = {i.name: i for i in self.intents}
+        # term -> intent index -> weight
+        self._terms: dict[tuple[str, ...], dict[int, float]] = defaultdict(dict)
+        # term -> (intent index, fact index) -> weight
+        self._fact_terms: dict[tuple[str, ...], dict[tuple[int, int], float]] = defaultdict(dict)
+        self._generic: set[tuple[str, ...]] = set()
+        self._commands: dict[str, int] = {}  # folded command or alias key -> intent
+        self._surface: dict[str, str] = {}  # known word -> its stem, for typo correction
+        self._hangul: set[str] = set()  # Korean terms, matched inside words (particles)
+        for index, intent in enumerate(self.intents):
+            self._index_intent(index, intent)
+        for pack in packs:
+            for term in pack.generic_terms:
+                self._add_surface(term)
+                self._generic.add(_term(term))
+        self._surface_list = sorted(w for w in self._surface if len(w) >= 4)
+        self._phrase_heads = {t[0] for t in (*self._terms, *self._fact_terms) if len(t) > 1}
+        self._command_list = sorted(self._commands)
+        self._max_n = MAX_NGRAM
+
+    # --- index ---------------------------------------------------------------
+
+    def _add_surface(self, text: str) -> None:
+        for w in words(text):
+            if is_hangul(w):
+                if len(w) >= 2 or len(words(text)) == 1:
+                    self._hangul.add(w)
+            elif w not in STOPWORDS:
+                self._surface[w] = stem(w)
+
+    def _add(self, index: int, text: str, weight: float) -> None:
+        term = _term(text)
+        if not term:
+            return
+        self._add_surface(text)
+        table = self._terms[term]
+        table[index] = max(table.get(index, 0.0), weight)
+
+    def _add_fact(self, index: int, fact_no: int, text: str, weight: float) -> None:
+        term = _term(text)
+        if not term:
+            return
+        self._add_surface(text)
+        table = self._fact_terms[term]
+        table[(index, fact_no)] = max(table.get((index, fact_no), 0.0), weight)
+
+    def _index_intent(self, index: int, intent: Intent) -> None:
+        self._commands[intent.name] = index
+        topic = intent.topic
+        if topic is None:
+            for phrase in BUILTIN_PHRASES[intent.name]:
+                self._add(index, phrase, ALIAS if len(words(phrase)) > 1 else KEYWORD)
+            return
+        self._add(index, topic.command, ALIAS)
+        for alias in topic.aliases:
+            self._add(index, alias, ALIAS)
+            self._commands.setdefault(alias_key(alias), index)
+        for keyword in topic.keywords:
+            self._add(index, keyword, KEYWORD)
+        for fact_no, fact in enumerate(topic.facts):
+            for keyword in fact.keywords:
+                self._add_fact(index, fact_no, keyword, FACT_KEYWORD)
+            for word in words(fact.quote):
+                if word not in STOPWORDS and not word.isdigit() or word.isdigit() and len(word) > 1:
+                    self._add_fact(index, fact_no, word, FACT_WORD)
+
+    # --- commands ---------------------------------------------------------------
+
+    def intent(self, name: str) -> Intent | None:
+        return self._by_name.get(name)
+
+    def resolve_command(self, command: str) -> tuple[Intent, float] | None:
+        """Find the intent a command names, allowing aliases and small typos."""
+        key = alias_key(command)
+        if not key:
+            return None
+        if key in BUILTIN_COMMANDS:
+            return None
+        index = self._commands.get(key)
+        if index is not None:
+            return self.intents[index], 1.0
+        if len(key) < 4:
+            return None
+        limit = 1 if len(key) < 7 else 2
+        found = process.extractOne(key, self._command_list, scorer=OSA.distance,
+                                   score_cutoff=limit)
+        if found is None:
+            return None
+        name, distance, _ = found
+        return self.intents[self._commands[name]], 1.0 - 0.1 * distance
+
+    # --- free text --------------------------------------------------------------
+
+    @lru_cache(maxsize=8192)  # noqa: B019 - the matcher lives as long as its packs
+    def _correct(self, word: str) -> str | None:
+        """The known word a typo most likely meant, or None."""
+        if len(word) < 4 or not word.isalpha():
+            return None
+        limit = 1 if len(word) < 7 else 2
+        found = process.extractOne(word, self._surface_list, scorer=OSA.distance,
+                                   score_cutoff=limit)
+        if found is None:
+            return None
+        # A different first letter is rarely a typo and often another word.
+        return found[0] if found[0][0] == word[0] else None
+
+    def _known_stem(self, s: str) -> bool:
+        return (s,) in self._terms or (s,) in self._fact_terms or (s,) in self._generic
+
+    def analyse(self, text: str) -> Analysis:
+        raw = words(text)[:MAX_TOKENS]
+        # Join split compounds the pack knows as one word: "k pop", "health care".
+        tokens: list[str] = []
+        i = 0
+        while i < len(raw):
+            if i + 1 < len(raw) and raw[i] + raw[i + 1] in self._surface:
+                tokens.append(raw[i] + raw[i + 1])
+                i += 2
+            else:
+                tokens.append(raw[i])
+                i += 1
+        stems: list[str | None] = []
+        fuzzy: set[tuple[str, ...]] = set()
+        unknown: list[str] = []
+        content = 0
+        extra_units: list[tuple[str, ...]] = []
+        for token in tokens:
+            if token in STOPWORDS:
+                stems.append(None)
+                continue
+            content += 1
+            if is_hangul(token):
+                found = [k for k in self._hangul if k in token]
+                if found:
+                    extra_units.extend((k,) for k in found)
+                else:
+                    unknown.append(token)
+                stems.append(None)
+                continue
+            s = stem(token)
+            if self._known_stem(s) or s in self._phrase_heads:
+                stems.append(s)
+                continue
+            corrected = self._correct(token)
+            if corrected is not None:
+                s = self._surface[corrected]
+                fuzzy.add((s,))
+                stems.append(s)
+            else:
+                unknown.append(token)
+                stems.append(None)
+        units = self._find_units(stems) + extra_units
+        return Analysis(units=tuple(units), fuzzy=frozenset(fuzzy), content=content,
+                        unknown=tuple(unknown))
+
+    def _find_units(self, stems: list[str | None]) -> list[tuple[str, ...]]:
+        """Longest known phrases first; every stem is used once."""
+        units: list[tuple[str, ...]] = []
+        i = 0
+        while i < len(stems):
+            if stems[i] is None:
+                i += 1
+                continue
+            for n in range(min(self._max_n, len(stems) - i), 0, -1):
+                window = stems[i:i + n]
+                if any(s is None for s in window):
+                    continue
+                term = tuple(s for s in window if s is not None)
+                if n == 1 or term in self._terms or term in self._fact_terms \
+                        or term in self._generic:
+                    units.append(term)
+                    i += n
+                    break
+        return units
+
+    def rank(self, text: str, limit: int = 5) -> list[Candidate]:
+        """Score every intent for ``text``; best first, at most ``limit``."""
+        analysis = self.analyse(text)
+        return self.rank_analysis(analysis, limit)
+
+    def rank_analysis(self, analysis: Analysis, limit: int = 5) -> list[Candidate]:
+        topic_score: dict[int, float] = defaultdict(float)
+        fact_score: dict[tuple[int, int], float] = defaultdict(float)
+        evidence: dict[int, list[str]] = defaultdict(list)
+        for unit in analysis.units:
+            if unit in self._generic:
+                continue
+            scale = FUZZY if unit in analysis.fuzzy else 1.0
+            table = self._terms.get(unit)
+            if table:
+                # A term shared by several topics says less about each of them.
+                spread = math.sqrt(len(table))
+                for index, weight in table.items():
+                    topic_score[index] += scale * weight / spread
+                    evidence[index].append(" ".join(unit))
+            facts = self._fact_terms.get(unit)
+            if facts:
+                spread = math.sqrt(len({k[0] for k in facts}))
+                for key, weight in facts.items():
+                    fact_score[key] += scale * weight / spread
+                    if not table or key[0] not in table:
+                        evidence[key[0]].append(" ".join(unit))
+        best_fact: dict[int, tuple[float, int]] = {}
+        for (index, fact_no), score in fact_score.items():
+            prior = best_fact.get(index)
+            if prior is None or score > prior[0]:
+                best_fact[index] = (score, fact_no)
+        penalty = 0.9 * len(analysis.unknown)
+        candidates: list[Candidate] = []
+        for index in set(topic_score) | set(best_fact):
+            intent = self.intents[index]
+            fscore, fact_no = best_fact.get(index, (0.0, 0))
+            raw = topic_score.get(index, 0.0) + fscore - penalty
+            if raw <= 0:
+                continue
+            fact = intent.topic.facts[fact_no] if intent.topic else None
+            candidates.append(Candidate(intent=intent, fact=fact, score=raw / (raw + 2.0),
+                                        evidence=tuple(evidence[index])))
+        candidates.sort(key=lambda c: (-c.score, c.intent.name))
+        return candidates[:limit]
+
+    def rank_facts(self, topic: Topic, text: str) -> list[tuple[float, int]]:
+        """Score the facts of one topic for ``text`` (command arguments)."""
+        index = self._commands[topic.command]
+        analysis = self.analyse(text)
+        scores: dict[int, float] = defaultdict(float)
+        for unit in analysis.units:
+            for (i, fact_no), weight in self._fact_terms.get(unit, {}).items():
+                if i == index:
+                    scores[fact_no] += weight
+        return sorted(((s, f) for f, s in scores.items()), key=lambda x: (-x[0], x[1]))
+
+    def complete(self, prefix: str, limit: int = 25) -> list[Topic]:
+        """Topics for an autocomplete box: by name, alias or keyword, fuzzy."""
+        key = alias_key(prefix)
+        topics = [i.topic for i in self.intents if i.topic is not None]
+        if not key:
+            return topics[:limit]
+        scored: list[tuple[float, int, Topic]] = []
+        for n, topic in enumerate(topics):
+            names = [topic.command, *map(alias_key, topic.aliases),
+                     *map(alias_key, topic.keywords)]
+            best = 0.0
+            for name in names:
+                if name.startswith(key):
+                    best = max(best, 2.0 if name == topic.command else 1.5)
+                elif key in name:
+                    best = max(best, 1.0)
+                else:
+                    d = OSA.normalized_similarity(key, name[: len(key) + 1])
+                    if d >= 0.7:
+                        best = max(best, d)
+            if best:
+                scored.append((best, n, topic))
+        scored.sort(key=lambda x: (-x[0], x[1]))
+        return [t for _, _, t in scored[:limit]]
+

@@ -1,0 +1,62 @@
+"""Neutral message types: what adapters hand the core and what it hands back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingMessage:
+    """One thing a person typed, stripped of its platform.
+
+    ``addressed`` is true when the message is meant for the bot: a private chat,
+    a command, a mention or a reply to the bot. In groups the core answers free
+    text only when it is addressed.
+    """
+
+    text: str
+    platform: str = "console"
+    chat_id: str = "console"
+    user_id: str = "console"
+    is_group: bool = False
+    addressed: bool = True
+    bot_username: str | None = None
+
+
+class ReplyKind(Enum):
+    FACT = "fact"
+    FALLBACK = "fallback"  # nothing matched: "I don't know" plus topics
+    TOPICS = "topics"
+    HELP = "help"
+    SOURCE = "source"
+    INFO = "info"  # short answers to admin commands (/daily, /stats, /reload)
+    SLOW_DOWN = "slow_down"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the core decided to say, in parts an adapter can format.
+
+    ``text`` is the plain rendering (the console prints it). Adapters build
+    their own markup from the parts and must escape every one of them.
+    """
+
+    kind: ReplyKind
+    text: str
+    topic: str | None = None
+    quote: str | None = None
+    speaker: str | None = None
+    source: str | None = None
+    heading: str | None = None
+    items: tuple[tuple[str, str], ...] = field(default=())
+    score: float = 0.0
+
+    @property
+    def matched(self) -> bool:
+        return self.kind is ReplyKind.FACT
+
+    @property
+    def private(self) -> bool:
+        """Show only to the asker where the platform can (Discord ephemeral)."""
+        return self.kind in (ReplyKind.FALLBACK, ReplyKind.SLOW_DOWN)

@@ -1,0 +1,341 @@
+"""Fact packs: YAML data plus the article it quotes, validated when loaded.
+
+A pack is a folder with ``pack.yaml`` and ``article.txt``. Loading refuses
+anything doubtful: unknown or missing keys, bad command names, colliding
+aliases, and above all a quote that is not verbatim in the article.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.errors import PackError
+from bot.text import normalise_quote, words
+
+COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+MAX_QUOTE = 280
+MAX_DESCRIPTION = 100
+# Commands the core answers itself; a topic may not take these names.
+BUILTIN_COMMANDS: dict[str, str] = {
+    "start": "Start here: what this bot knows",
+    "help": "How to ask and what the bot can do",
+    "topics": "List every topic",
+    "source": "Where the facts come from",
+    "fact": "A fact on a topic: /fact hallyu",
+    "ask": "Ask a question in your own words",
+    "daily": "Admins: /daily on [HH:MM] [TZ] or /daily off",
+    "stats": "Admins: most asked topics and unanswered questions",
+    "reload": "Admins: reload the fact packs",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    outlet: str
+    dateline: str
+    date: str
+    title: str | None = None
+    byline: str | None = None
+
+    def line(self) -> str:
+        """The citation shown under every fact, e.g. ``Bernama, Kuala Lumpur, Oct 2``."""
+        dateline = self.dateline.title() if self.dateline.isupper() else self.dateline
+        parts = [f"“{self.title}”"] if self.title else []
+        parts += [self.outlet, dateline, self.date]
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    quote: str
+    speaker: str | None
+    keywords: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    command: str
+    description: str
+    aliases: tuple[str, ...]
+    keywords: tuple[str, ...]
+    facts: tuple[Fact, ...]
+    pack: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class FactPack:
+    name: str
+    path: Path
+    source: Source
+    speakers: dict[str, str]
+    generic_terms: tuple[str, ...]
+    topics: tuple[Topic, ...]
+    article: str
+
+    def speaker_line(self, speaker: str | None) -> str | None:
+        if speaker is None:
+            return None
+        role = self.speakers.get(speaker)
+        return f"{speaker}, {role}" if role else speaker
+
+
+# --- YAML with line numbers -------------------------------------------------
+
+
+class _Mapping(dict[str, Any]):
+    line: int = 0
+    key_lines: dict[str, int]
+
+
+class _Sequence(list[Any]):
+    line: int = 0
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader that remembers the line of every mapping, key and list."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
+    mapping = _Mapping()
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str):
+            raise PackError(loader.name, key_node.start_mark.line + 1, f"key {key!r} is not text")
+        if key in mapping:
+            raise PackError(loader.name, key_node.start_mark.line + 1, f"duplicate key {key!r}")
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.key_lines[key] = key_node.start_mark.line + 1
+    return mapping
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _Sequence:
+    seq = _Sequence(loader.construct_object(child, deep=True) for child in node.value)
+    seq.line = node.start_mark.line + 1
+    return seq
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+# --- validation ---------------------------------------------------------------
+
+
+class _Checker:
+    """Reads one pack.yaml, raising PackError with file and line on the first fault."""
+
+    def __init__(self, path: Path, article: str) -> None:
+        self.path = path
+        self.file = str(path)
+        self.article = article
+        self.article_norm = normalise_quote(article)
+
+    def fail(self, line: int | None, problem: str) -> PackError:
+        return PackError(self.file, line, problem)
+
+    def mapping(self, value: Any, line: int, what: str, required: set[str],
+                optional: set[str]) -> _Mapping:
+        if not isinstance(value, _Mapping):
+            raise self.fail(line, f"{what} must be a mapping")
+        for key in value:
+            if key not in required | optional:
+                known = ", ".join(sorted(required | optional))
+                raise self.fail(value.key_lines[key], f"unknown key {key!r} in {what} "
+                                                      f"(expected: {known})")
+        for key in sorted(required - value.keys()):
+            raise self.fail(value.line, f"missing key {key!r} in {what}")
+        return value
+
+    def text(self, parent: _Mapping, key: str, what: str, *, optional: bool = False,
+             limit: int | None = None) -> str | None:
+        value = parent.get(key)
+        line = parent.key_lines.get(key, parent.line)
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(line, f"{what}.{key} must be non-empty text")
+        if limit is not None and len(value) > limit:
+            raise self.fail(line, f"{what}.{key} is {len(value)} characters; the limit is {limit}")
+        return value.strip()
+
+    def text_list(self, parent: _Mapping, key: str, what: str) -> tuple[str, ...]:
+        value = parent.get(key, [])
+        line = parent.key_lines.get(key, parent.line)
+        if not isinstance(value, list):
+            raise self.fail(line, f"{what}.{key} must be a list")
+        out: list[str] = []
+        for item in value:
+            if not isinstance(item, str | int) or not str(item).strip():
+                raise self.fail(line, f"{what}.{key} holds {item!r}, which is not text")
+            if not words(str(item)):
+                raise self.fail(line, f"{what}.{key} holds {item!r}, which has no words")
+            out.append(str(item).strip())
+        return tuple(out)
+
+    def verbatim(self, text: str, line: int, what: str) -> None:
+        if normalise_quote(text) not in self.article_norm:
+            raise self.fail(line, f"{what} is not verbatim in {self.path.parent / 'article.txt'}: "
+                                  f"{text[:60]!r}")
+
+    def source(self, raw: Any, line: int) -> Source:
+        src = self.mapping(raw, line, "source", {"outlet", "dateline", "date"},
+                           {"title", "byline"})
+        values = {k: self.text(src, k, "source", optional=k in ("title", "byline"))
+                  for k in ("outlet", "dateline", "date", "title", "byline")}
+        # The citation may say nothing the article does not: each part must be in it.
+        for key, value in values.items():
+            if value is not None:
+                self.verbatim(value, src.key_lines[key], f"source.{key}")
+        return Source(outlet=values["outlet"] or "", dateline=values["dateline"] or "",
+                      date=values["date"] or "", title=values["title"], byline=values["byline"])
+
+    def fact(self, raw: Any, line: int, where: str, speakers: dict[str, str]) -> Fact:
+        fact = self.mapping(raw, line, where, {"quote"}, {"speaker", "keywords"})
+        quote = self.text(fact, "quote", where, limit=MAX_QUOTE) or ""
+        self.verbatim(quote, fact.key_lines["quote"], f"{where}.quote")
+        speaker = self.text(fact, "speaker", where, optional=True)
+        if speaker is not None and speaker not in speakers:
+            raise self.fail(fact.key_lines["speaker"],
+                            f"{where}.speaker {speaker!r} is not listed under 'speakers'")
+        return Fact(quote=quote, speaker=speaker, keywords=self.text_list(fact, "keywords", where),
+                    line=fact.line)
+
+    def topic(self, raw: Any, line: int, index: int, speakers: dict[str, str],
+              pack: str) -> Topic:
+        where = f"topics[{index}]"
+        topic = self.mapping(raw, line, where, {"command", "description", "facts"},
+                             {"aliases", "keywords"})
+        command = topic.get("command")
+        if not isinstance(command, str) or not COMMAND_RE.match(command):
+            raise self.fail(topic.key_lines["command"],
+                            f"{where}.command {command!r} must match [a-z0-9_]{{1,32}}")
+        where = f"topic {command!r}"
+        if command in BUILTIN_COMMANDS:
+            raise self.fail(topic.key_lines["command"], f"{where} takes a built-in command name")
+        description = self.text(topic, "description", where, limit=MAX_DESCRIPTION) or ""
+        facts_raw = topic["facts"]
+        if not isinstance(facts_raw, _Sequence) or not facts_raw:
+            raise self.fail(topic.key_lines["facts"], f"{where}.facts must be a non-empty list")
+        facts = tuple(self.fact(f, getattr(f, "line", facts_raw.line), f"{where}.facts[{i}]",
+                                speakers) for i, f in enumerate(facts_raw))
+        seen: set[str] = set()
+        for fact in facts:
+            key = normalise_quote(fact.quote)
+            if key in seen:
+                raise self.fail(fact.line, f"{where} repeats the quote {fact.quote[:40]!r}")
+            seen.add(key)
+        return Topic(command=command, description=description,
+                     aliases=self.text_list(topic, "aliases", where),
+                     keywords=self.text_list(topic, "keywords", where),
+                     facts=facts, pack=pack, line=topic.line)
+
+    def pack(self, raw: Any) -> FactPack:
+        top = self.mapping(raw, 1, "pack", {"name", "source", "topics"},
+                           {"speakers", "generic_terms"})
+        name = self.text(top, "name", "pack") or ""
+        source = self.source(top["source"], top.key_lines["source"])
+        speakers_raw = top.get("speakers", {})
+        if not isinstance(speakers_raw, dict):
+            raise self.fail(top.key_lines["speakers"], "speakers must map a name to a role")
+        speakers: dict[str, str] = {}
+        for speaker, role in speakers_raw.items():
+            line = speakers_raw.key_lines[speaker]
+            if not isinstance(role, str) or not role.strip():
+                raise self.fail(line, f"speakers.{speaker} must give a role as text")
+            self.verbatim(speaker, line, f"speaker {speaker!r}")
+            self.verbatim(role, line, f"role of speaker {speaker!r}")
+            speakers[speaker] = role.strip()
+        topics_raw = top["topics"]
+        if not isinstance(topics_raw, _Sequence) or not topics_raw:
+            raise self.fail(top.key_lines["topics"], "topics must be a non-empty list")
+        topics = tuple(self.topic(t, getattr(t, "line", topics_raw.line), i, speakers, name)
+                       for i, t in enumerate(topics_raw))
+        return FactPack(name=name, path=self.path, source=source, speakers=speakers,
+                        generic_terms=self.text_list(top, "generic_terms", "pack"),
+                        topics=topics, article=self.article)
+
+
+def alias_key(text: str) -> str:
+    """The form in which names and aliases collide: folded words, no spaces."""
+    return "".join(words(text))
+
+
+def check_names(packs: Iterable[FactPack]) -> None:
+    """Refuse commands and aliases that two topics would both answer to."""
+    owners: dict[str, tuple[str, Topic, str]] = {}
+    for pack in packs:
+        for topic in pack.topics:
+            names = [(topic.command, "command")] + [(a, "alias") for a in topic.aliases]
+            for name, kind in names:
+                key = alias_key(name)
+                if key in BUILTIN_COMMANDS:
+                    raise PackError(str(pack.path), topic.line,
+                                    f"{kind} {name!r} of topic {topic.command!r} is a built-in "
+                                    f"command")
+                prior = owners.get(key)
+                if prior is not None and prior[1] is not topic:
+                    raise PackError(str(pack.path), topic.line,
+                                    f"{kind} {name!r} of topic {topic.command!r} collides with "
+                                    f"{prior[2]} of topic {prior[1].command!r} in {prior[0]}")
+                owners[key] = (str(pack.path), topic, f"{kind} {name!r}")
+
+
+def load_pack(folder: Path) -> FactPack:
+    """Load and validate one pack folder."""
+    path = folder / "pack.yaml"
+    article_path = folder / "article.txt"
+    try:
+        article = article_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PackError(str(article_path), None, f"cannot read the article: {exc}") from None
+    try:
+        raw_text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PackError(str(path), None, f"cannot read the pack: {exc}") from None
+    try:
+        raw = yaml.load(raw_text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise PackError(str(path), line, f"invalid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise PackError(str(path), None, f"invalid YAML: {exc}") from None
+    pack = _Checker(path, article).pack(raw)
+    check_names([pack])
+    return pack
+
+
+def pack_folders(root: Path) -> Iterator[Path]:
+    if (root / "pack.yaml").is_file():
+        yield root
+        return
+    for child in sorted(root.iterdir()):
+        if (child / "pack.yaml").is_file():
+            yield child
+
+
+def load_packs(root: Path) -> tuple[FactPack, ...]:
+    """Load every pack under ``root`` (or ``root`` itself when it is a pack)."""
+    if not root.is_dir():
+        raise PackError(str(root), None, "no such facts directory")
+    packs = tuple(load_pack(folder) for folder in pack_folders(root))
+    if not packs:
+        raise PackError(str(root), None, "no pack.yaml found in this directory or below it")
+    seen: dict[str, Path] = {}
+    for pack in packs:
+        if pack.name in seen:
+            raise PackError(str(pack.path), None, f"pack name {pack.name!r} is also used by "
+                                                  f"{seen[pack.name]}")
+        seen[pack.name] = pack.path
+    check_names(packs)
+    return packs
+

@@ -1,0 +1,94 @@
+"""What to say: turn a decision into a neutral Reply. No matching happens here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.messages import Reply, ReplyKind
+from bot.packs import Fact, FactPack, Topic
+
+MAX_REPLY = 500
+
+
+def render_fact(pack: FactPack, topic: Topic, fact: Fact, score: float = 1.0) -> Reply:
+    """A quote in quotation marks, its speaker and its source line."""
+    speaker = pack.speaker_line(fact.speaker)
+    source = pack.source.line()
+    lines = [f"“{fact.quote}”"]
+    if speaker:
+        lines.append(f"— {speaker}")
+    lines.append(f"Source: {source}")
+    return Reply(kind=ReplyKind.FACT, text="\n".join(lines), topic=topic.command,
+                 quote=fact.quote, speaker=speaker, source=source, score=score)
+
+
+def _topic_items(packs: Sequence[FactPack], enabled: set[str] | None) -> list[tuple[str, str]]:
+    return [(t.command, t.description) for p in packs for t in p.topics
+            if enabled is None or t.command in enabled]
+
+
+def render_fallback(packs: Sequence[FactPack], score: float = 0.0,
+                    enabled: set[str] | None = None) -> Reply:
+    """Say honestly that the article does not cover it, and show what it does."""
+    items = _topic_items(packs, enabled)
+    heading = "Sorry, I don't know that one: my articles don't cover it."
+    names = " ".join(f"/{c}" for c, _ in items)
+    text = f"{heading}\nTry one of these: {names}"
+    if len(text) > MAX_REPLY:
+        text = f"{heading}\nSend /topics to see what I can answer."
+    return Reply(kind=ReplyKind.FALLBACK, text=text, heading=heading, items=tuple(items),
+                 score=score)
+
+
+def render_topics(packs: Sequence[FactPack], enabled: set[str] | None = None) -> Reply:
+    """List every topic with its description, grouped by pack."""
+    lines: list[str] = []
+    items: list[tuple[str, str]] = []
+    for pack in packs:
+        topics = [t for t in pack.topics if enabled is None or t.command in enabled]
+        if not topics:
+            continue
+        if len(packs) > 1:
+            lines.append(f"{pack.source.line()}:")
+        for topic in topics:
+            lines.append(f"/{topic.command} — {topic.description}")
+            items.append((topic.command, topic.description))
+    heading = "Topics I can quote from:"
+    return Reply(kind=ReplyKind.TOPICS, text="\n".join([heading, *lines]), heading=heading,
+                 items=tuple(items))
+
+
+def render_help(packs: Sequence[FactPack]) -> Reply:
+    heading = "I answer with short quotes from news articles, and always name the source."
+    items = (
+        ("topics", "every topic I know"),
+        ("hallyu", "a fact on a topic; send it again for the next one"),
+        ("ask", "or just ask in your own words, e.g. “how many Koreans live in Malaysia?”"),
+        ("source", "where the last fact came from"),
+    )
+    example = packs[0].topics[0].command if packs and packs[0].topics else "topics"
+    items = tuple((example if c == "hallyu" else c, d) for c, d in items)
+    text = "\n".join([heading, *(f"/{c} — {d}" for c, d in items)])
+    return Reply(kind=ReplyKind.HELP, text=text, heading=heading, items=items)
+
+
+def render_start(packs: Sequence[FactPack]) -> Reply:
+    topics = render_topics(packs)
+    heading = "Hi! Ask me about the news and I reply with a quote from the article, with its source."
+    return Reply(kind=ReplyKind.HELP, text=f"{heading}\n{topics.text}", heading=heading,
+                 items=topics.items)
+
+
+def render_source(pack: FactPack) -> Reply:
+    source = pack.source.line()
+    text = f"My facts are quoted word for word from: {source}"
+    return Reply(kind=ReplyKind.SOURCE, text=text, source=source, heading=text)
+
+
+def render_info(text: str) -> Reply:
+    return Reply(kind=ReplyKind.INFO, text=text, heading=text)
+
+
+def render_slow_down() -> Reply:
+    text = "Slow down a little, please: I'll answer again in a moment."
+    return Reply(kind=ReplyKind.SLOW_DOWN, text=text, heading=text)

@@ -1,0 +1,194 @@
+"""One typed settings object, read at the entry point and nowhere else.
+
+Sources, later ones winning: built-in defaults, the YAML file named by
+``--config`` or ``FACTBOT_CONFIG``, environment variables, command-line flags.
+Tokens come from the environment or the file and are never printed: their
+``repr`` is masked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.errors import ConfigError
+
+DEFAULT_FACTS = Path(__file__).resolve().parent.parent / "facts"
+
+
+class Secret(str):
+    """A string that never shows itself in logs, errors or reprs."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self else "Secret('')"
+
+    def __str__(self) -> str:
+        return "***" if self else ""
+
+    def reveal(self) -> str:
+        return str.__str__(self)
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramSettings:
+    token: Secret = Secret("")
+    api_base_url: str = ""  # python-telegram-bot base_url, e.g. http://127.0.0.1:8081/bot
+    webhook_url: str = ""
+    listen: str = ""  # HOST:PORT for webhook mode
+    webhook_secret: Secret = Secret("")
+    concurrent_updates: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordSettings:
+    token: Secret = Secret("")
+    api_base_url: str = ""  # e.g. http://127.0.0.1:PORT/api/v10
+    gateway_url: str = ""  # e.g. ws://127.0.0.1:PORT/gateway/
+    message_content: bool = False  # privileged intent: answer mentions as free text
+    shard_count: int = 0  # 0: let discord.py decide with a plain Client
+    shard_ids: tuple[int, ...] = ()
+    guild_id: int = 0  # sync commands to one guild (fast, for testing)
+
+
+@dataclass(frozen=True, slots=True)
+class CooldownSettings:
+    enabled: bool = True
+    user_per_minute: int = 6
+    chat_per_minute: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    facts: Path = DEFAULT_FACTS
+    db: Path | None = None  # None: the default file in the user's data directory
+    threshold: float | None = None  # None: the calibrated default in bot.router
+    log_level: str = "INFO"
+    salt: Secret = Secret("")
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    discord: DiscordSettings = field(default_factory=DiscordSettings)
+    cooldown: CooldownSettings = field(default_factory=CooldownSettings)
+
+
+_ENV: dict[str, tuple[str, ...]] = {
+    "FACTBOT_FACTS": ("facts",),
+    "FACTBOT_DB": ("db",),
+    "FACTBOT_LOG_LEVEL": ("log_level",),
+    "FACTBOT_SALT": ("salt",),
+    "TELEGRAM_BOT_TOKEN": ("telegram", "token"),
+    "TELEGRAM_API_BASE_URL": ("telegram", "api_base_url"),
+    "DISCORD_BOT_TOKEN": ("discord", "token"),
+    "DISCORD_API_BASE_URL": ("discord", "api_base_url"),
+    "DISCORD_GATEWAY_URL": ("discord", "gateway_url"),
+}
+
+
+def _coerce(value: Any, kind: Any, key: str, where: str) -> Any:
+    kind_name = getattr(kind, "__name__", str(kind))
+    try:
+        if kind in (Path, "Path"):
+            return Path(str(value)).expanduser()
+        if kind in ("Path | None",):
+            return None if value in (None, "") else Path(str(value)).expanduser()
+        if kind in (Secret, "Secret"):
+            return Secret("" if value is None else str(value))
+        if kind in (bool, "bool"):
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(value)
+        if kind in (int, "int"):
+            if isinstance(value, bool):
+                raise ValueError(value)
+            number = int(value)
+            if number < 0:
+                raise ValueError(value)
+            return number
+        if kind in ("float | None",):
+            if value in (None, ""):
+                return None
+            number = float(value)
+            if not 0.0 <= number <= 1.0:
+                raise ValueError(value)
+            return number
+        if kind in (str, "str"):
+            if not isinstance(value, str | int | float):
+                raise ValueError(value)
+            return str(value)
+        if kind in ("tuple[int, ...]",):
+            if isinstance(value, str):
+                value = [v for v in value.replace(",", " ").split() if v]
+            if not isinstance(value, list | tuple):
+                raise ValueError(value)
+            return tuple(_coerce(v, int, key, where) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: {key} has an invalid value (expected {kind_name})") from None
+    raise ConfigError(f"{where}: {key} has an unsupported type")  # pragma: no cover
+
+
+def _apply(obj: Any, values: Mapping[str, Any], where: str, prefix: str = "") -> Any:
+    fields = {f.name: f for f in dataclasses.fields(obj)}
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            raise ConfigError(f"{where}: unknown key {name!r} (known: {known})")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{where}: {name} must be a mapping")
+            changes[key] = _apply(current, value, where, f"{name}.")
+        else:
+            changes[key] = _coerce(value, fields[key].type, name, where)
+    return dataclasses.replace(obj, **changes)
+
+
+def load_settings(config: str | os.PathLike[str] | None = None,
+                  environ: Mapping[str, str] | None = None,
+                  overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Build the settings from defaults, a YAML file, the environment and flags."""
+    env = os.environ if environ is None else environ
+    settings = Settings()
+    path = config or env.get("FACTBOT_CONFIG")
+    if path:
+        try:
+            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f":{mark.line + 1}" if mark else ""
+            raise ConfigError(f"{path}{line}: invalid YAML") from None
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{path}: the config file must be a mapping of keys")
+        settings = _apply(settings, raw, str(path))
+    for name, keys in _ENV.items():
+        if env.get(name):
+            nested: dict[str, Any] = {keys[-1]: env[name]}
+            for key in reversed(keys[:-1]):
+                nested = {key: nested}
+            settings = _apply(settings, nested, f"environment variable {name}")
+    if overrides:
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        settings = _apply(settings, clean, "command line")
+    return settings
+
+
+def default_db_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("factbot", appauthor=False)) / "factbot.db"

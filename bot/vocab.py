@@ -1,0 +1,33 @@
+"""Words that carry no topic: question words and fillers in English, Malay and Korean."""
+
+from __future__ import annotations
+
+ENGLISH = """
+a about above after again against all am an and any are as at be because been before being
+below both but by can could did do does doing down during each few for from further had has
+have having he her here hers herself him himself his how i if in into is it its itself just
+let me more most my myself no nor not now of off on once only or other our ours ourselves out
+over own same she should so some such than that the their theirs them themselves then there
+these they this those through to too under until up very was we were what when where which
+while who whom why will with would you your yours yourself yourselves tell know please pls
+plz give show say said says anything something thing things info information explain
+describe quick fact facts question ask asking wondering wonder want wanna like really also
+whats what's hows who's whos theres there's is it's im i'm ya u ur r thx kindly bot factbot
+hey hi hello yo ok okay um uh hmm just any much many way lot lots get got go going mean does
+did doing let's lets need about regarding re kind sort bit little more stuff
+"""
+
+MALAY = """
+apa apakah siapa siapakah bila bilakah mana manakah di ke dari dan yang ini itu ada adakah
+adalah ialah untuk tentang mengenai dengan atau juga saya kami kita awak anda dia mereka
+boleh tak tidak bukan sudah telah akan sedang lagi pula ya nak hendak mahu beritahu cerita
+ceritakan tolong sila berapa bagaimana kenapa mengapa macam mana pasal dalam pada oleh sebagai
+itu lah kah pun je jer ke kat nya seperti antara
+"""
+
+KOREAN = """
+은 는 이 가 을 를 의 에 에서 와 과 도 로 으로 뭐 무엇 무엇인가요 어떻게 왜 알려줘 알려주세요
+말해줘 대해 대해서 관한 관해 있나요 있어 인가요 이에요 예요 입니다 요 좀 그 저 나 너 우리
+"""
+
+STOPWORDS: frozenset[str] = frozenset((ENGLISH + MALAY + KOREAN).split())
