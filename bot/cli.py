@@ -46,6 +46,34 @@ def build_parser() -> argparse.ArgumentParser:
     check = facts_sub.add_parser("check", parents=[common], help="validate packs")
     check.add_argument("dir", nargs="?", help="a pack or a directory of packs")
 
+    new = facts_sub.add_parser("new", parents=[common], help="draft a pack from an article")
+    new.add_argument("article", help="the article, as a UTF-8 text file")
+    new.add_argument("--name", required=True, help="the pack's name")
+    new.add_argument("--out", help="where to write the pack folder (default: the facts dir)")
+
+    run = sub.add_parser("run", parents=[common],
+                         help="run the platform bots (every one with a token by default)")
+    run.add_argument("platform", nargs="?", choices=["telegram", "discord"])
+    run.add_argument("--db", help="state database (or FACTBOT_DB)")
+    run.add_argument("--webhook-url", help="Telegram: serve a webhook at this public URL")
+    run.add_argument("--listen", help="Telegram webhook: HOST:PORT to listen on")
+
+    discord = sub.add_parser("discord", parents=[common], help="Discord administration")
+    discord_sub = discord.add_subparsers(dest="discord_command", required=True,
+                                         parser_class=_Parser)
+    sync = discord_sub.add_parser("sync", parents=[common], help="register the slash commands")
+    sync.add_argument("--guild", type=int, help="only in this guild (instant, for testing)")
+
+    stats = sub.add_parser("stats", parents=[common], help="top topics and unanswered questions")
+    stats.add_argument("--json", action="store_true", help="print JSON")
+    stats.add_argument("--db", help="state database (or FACTBOT_DB)")
+
+    db = sub.add_parser("db", parents=[common], help="state database tools")
+    db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    backup = db_sub.add_parser("backup", parents=[common], help="consistent online copy")
+    backup.add_argument("path", help="where to write the copy")
+    backup.add_argument("--db", help="state database (or FACTBOT_DB)")
+
     ev = sub.add_parser("eval", parents=[common], help="measure matching on an evaluation set")
     ev.add_argument("files", nargs="*", help="JSONL files of {text, topic} (default: tests/data)")
     ev.add_argument("--errors", action="store_true", help="list every miss")
@@ -143,8 +171,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_chat(settings))
         if args.command == "ask":
             return asyncio.run(_ask(args, settings))
-        if args.command == "facts":
+        if args.command == "facts" and args.facts_command == "check":
             return _facts_check(args, settings)
+        if args.command == "facts" and args.facts_command == "new":
+            from bot.authoring import new_main
+
+            return new_main(args, settings)
+        if args.command == "run":
+            from adapters.launch import run_main
+
+            return run_main(args, settings)
+        if args.command == "discord":
+            from adapters.discord import sync_main
+
+            return sync_main(args, settings)
+        if args.command == "stats":
+            from bot.stats import stats_main
+
+            return stats_main(args, settings)
+        if args.command == "db":
+            from bot.storage.sqlite import backup_main
+
+            return backup_main(args, settings)
         if args.command == "eval":
             return _eval(args, settings)
     except FactbotError as exc:
