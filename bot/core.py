@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
 from bot.matcher import Candidate, Matcher
@@ -62,6 +62,8 @@ class FactBot:
         self._salt = salt
         self._storage_failed = False
         self._last_pack: dict[ChatKey, FactPack] = {}
+        # Adapters register here to re-publish their command menus after a reload.
+        self.reload_listeners: list[Callable[[], Awaitable[None]]] = []
         self.load(packs)
 
     def load(self, packs: Sequence[FactPack]) -> None:

@@ -1,0 +1,78 @@
+"""``factbot run``: open the store once and serve every platform that has a token.
+
+Each platform adapter module exposes ``async def serve(bot, settings, args, stop)``
+that runs until ``stop`` is set, then shuts down cleanly. With no platform
+named, every adapter whose token is configured runs in this one process and
+event loop, sharing the core and the store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.errors import ConfigError
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Serve = Callable[[Any, Settings, argparse.Namespace, asyncio.Event], Awaitable[None]]
+
+
+def _server(platform: str) -> Serve:
+    if platform == "telegram":
+        from adapters.telegram import serve as telegram_serve
+
+        return telegram_serve
+    from adapters.discord import serve as discord_serve
+
+    return discord_serve
+
+
+def platforms_to_run(settings: Settings, requested: str | None) -> list[str]:
+    tokens = {"telegram": settings.telegram.token, "discord": settings.discord.token}
+    env = {"telegram": "TELEGRAM_BOT_TOKEN", "discord": "DISCORD_BOT_TOKEN"}
+    if requested:
+        if not tokens[requested]:
+            raise ConfigError(f"{env[requested]} is not set (nor {requested}.token in the "
+                              f"config file): the {requested} bot needs its token")
+        return [requested]
+    chosen = [name for name, token in tokens.items() if token]
+    if not chosen:
+        raise ConfigError("no platform token: set TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN "
+                          "(or use `factbot chat` for the console)")
+    return chosen
+
+
+async def run_platforms(bot: Any, settings: Settings, args: argparse.Namespace,
+                        names: list[str]) -> None:
+    """Serve the named platforms until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(_server(name)(bot, settings, args, stop), name=name)
+             for name in names]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        stop.set()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)
+
+
+def run_main(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.core import FactBot
+    from bot.packs import load_packs
+
+    names = platforms_to_run(settings, args.platform)
+    bot = FactBot(load_packs(settings.facts))
+    asyncio.run(run_platforms(bot, settings, args, names))
+    return 0
