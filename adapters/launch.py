@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from bot.errors import ConfigError
@@ -21,7 +21,7 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Serve = Callable[[Any, Settings, argparse.Namespace, asyncio.Event], Awaitable[None]]
+Serve = Callable[[Any, Settings, argparse.Namespace, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def _server(platform: str) -> Serve:

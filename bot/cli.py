@@ -24,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--config", help="YAML settings file (or FACTBOT_CONFIG)")
     common.add_argument("--facts", help="facts directory with the packs (or FACTBOT_FACTS)")
 

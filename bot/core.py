@@ -116,7 +116,7 @@ class FactBot:
     async def _answer(self, message: IncomingMessage, decision: Decision) -> Reply:
         chat = ChatKey(message.platform, message.chat_id)
         intent = decision.intent
-        if intent == "fact" or intent == "start" and decision.args:
+        if intent == "fact" or (intent == "start" and decision.args):
             target = self.matcher.resolve_command(decision.args.split()[0]) \
                 if decision.args.split() else None
             if target is None or target[0].topic is None:

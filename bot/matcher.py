@@ -145,7 +145,8 @@ class Matcher:
             for keyword in fact.keywords:
                 self._add_fact(index, fact_no, keyword, FACT_KEYWORD)
             for word in words(fact.quote):
-                if word not in STOPWORDS and not word.isdigit() or word.isdigit() and len(word) > 1:
+                # Single digits say nothing; "13000" or "62" may be the question.
+                if word not in STOPWORDS and (not word.isdigit() or len(word) > 1):
                     self._add_fact(index, fact_no, word, FACT_WORD)
 
     # --- commands ---------------------------------------------------------------

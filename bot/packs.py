@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from bot.errors import PackError
-from bot.text import normalise_quote, words
+from bot.text import VerbatimIndex, normalise_quote, words
 
 COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 MAX_QUOTE = 280
@@ -138,7 +138,7 @@ class _Checker:
         self.path = path
         self.file = str(path)
         self.article = article
-        self.article_norm = normalise_quote(article)
+        self.index = VerbatimIndex(article)
 
     def fail(self, line: int | None, problem: str) -> PackError:
         return PackError(self.file, line, problem)
@@ -182,10 +182,13 @@ class _Checker:
             out.append(str(item).strip())
         return tuple(out)
 
-    def verbatim(self, text: str, line: int, what: str) -> None:
-        if normalise_quote(text) not in self.article_norm:
+    def verbatim(self, text: str, line: int, what: str) -> str:
+        """Return the article's own characters for ``text``; fail if it is not there."""
+        found = self.index.find(text)
+        if found is None:
             raise self.fail(line, f"{what} is not verbatim in {self.path.parent / 'article.txt'}: "
                                   f"{text[:60]!r}")
+        return found
 
     def source(self, raw: Any, line: int) -> Source:
         src = self.mapping(raw, line, "source", {"outlet", "dateline", "date"},
@@ -195,14 +198,15 @@ class _Checker:
         # The citation may say nothing the article does not: each part must be in it.
         for key, value in values.items():
             if value is not None:
-                self.verbatim(value, src.key_lines[key], f"source.{key}")
+                values[key] = self.verbatim(value, src.key_lines[key], f"source.{key}")
         return Source(outlet=values["outlet"] or "", dateline=values["dateline"] or "",
                       date=values["date"] or "", title=values["title"], byline=values["byline"])
 
     def fact(self, raw: Any, line: int, where: str, speakers: dict[str, str]) -> Fact:
         fact = self.mapping(raw, line, where, {"quote"}, {"speaker", "keywords"})
         quote = self.text(fact, "quote", where, limit=MAX_QUOTE) or ""
-        self.verbatim(quote, fact.key_lines["quote"], f"{where}.quote")
+        # Show the article's own characters (curly quotes, dashes), not the YAML's.
+        quote = self.verbatim(quote, fact.key_lines["quote"], f"{where}.quote")
         speaker = self.text(fact, "speaker", where, optional=True)
         if speaker is not None and speaker not in speakers:
             raise self.fail(fact.key_lines["speaker"],
@@ -244,8 +248,8 @@ class _Checker:
                            {"speakers", "generic_terms"})
         name = self.text(top, "name", "pack") or ""
         source = self.source(top["source"], top.key_lines["source"])
-        speakers_raw = top.get("speakers", {})
-        if not isinstance(speakers_raw, dict):
+        speakers_raw = top.get("speakers", _Mapping())
+        if not isinstance(speakers_raw, _Mapping):
             raise self.fail(top.key_lines["speakers"], "speakers must map a name to a role")
         speakers: dict[str, str] = {}
         for speaker, role in speakers_raw.items():
@@ -253,8 +257,7 @@ class _Checker:
             if not isinstance(role, str) or not role.strip():
                 raise self.fail(line, f"speakers.{speaker} must give a role as text")
             self.verbatim(speaker, line, f"speaker {speaker!r}")
-            self.verbatim(role, line, f"role of speaker {speaker!r}")
-            speakers[speaker] = role.strip()
+            speakers[speaker] = self.verbatim(role.strip(), line, f"role of speaker {speaker!r}")
         topics_raw = top["topics"]
         if not isinstance(topics_raw, _Sequence) or not topics_raw:
             raise self.fail(top.key_lines["topics"], "topics must be a non-empty list")
@@ -303,7 +306,7 @@ def load_pack(folder: Path) -> FactPack:
     except (OSError, UnicodeDecodeError) as exc:
         raise PackError(str(path), None, f"cannot read the pack: {exc}") from None
     try:
-        raw = yaml.load(raw_text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        raw = yaml.load(raw_text, Loader=_LineLoader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise PackError(str(path), line, f"invalid YAML: {exc.problem}") from None

@@ -60,7 +60,7 @@ def render_topics(packs: Sequence[FactPack], enabled: set[str] | None = None) ->
 
 def render_help(packs: Sequence[FactPack]) -> Reply:
     heading = "I answer with short quotes from news articles, and always name the source."
-    items = (
+    items: tuple[tuple[str, str], ...] = (
         ("topics", "every topic I know"),
         ("hallyu", "a fact on a topic; send it again for the next one"),
         ("ask", "or just ask in your own words, e.g. “how many Koreans live in Malaysia?”"),
@@ -74,7 +74,8 @@ def render_help(packs: Sequence[FactPack]) -> Reply:
 
 def render_start(packs: Sequence[FactPack]) -> Reply:
     topics = render_topics(packs)
-    heading = "Hi! Ask me about the news and I reply with a quote from the article, with its source."
+    heading = ("Hi! Ask me about the news and I reply with a quote from the article, "
+               "with its source.")
     return Reply(kind=ReplyKind.HELP, text=f"{heading}\n{topics.text}", heading=heading,
                  items=topics.items)
 

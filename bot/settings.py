@@ -22,7 +22,7 @@ from bot.errors import ConfigError
 DEFAULT_FACTS = Path(__file__).resolve().parent.parent / "facts"
 
 
-class Secret(str):
+class Secret(str):  # immutable, so safe as a dataclass default
     """A string that never shows itself in logs, errors or reprs."""
 
     __slots__ = ()
@@ -118,10 +118,10 @@ def _coerce(value: Any, kind: Any, key: str, where: str) -> Any:
         if kind in ("float | None",):
             if value in (None, ""):
                 return None
-            number = float(value)
-            if not 0.0 <= number <= 1.0:
+            ratio = float(value)
+            if not 0.0 <= ratio <= 1.0:
                 raise ValueError(value)
-            return number
+            return ratio
         if kind in (str, "str"):
             if not isinstance(value, str | int | float):
                 raise ValueError(value)

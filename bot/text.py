@@ -52,3 +52,31 @@ def stem(token: str) -> str:
 
 def stems(text: str) -> list[str]:
     return [stem(w) for w in words(text)]
+
+
+class VerbatimIndex:
+    """An article folded for the verbatim check, mapped back to its own characters."""
+
+    def __init__(self, article: str) -> None:
+        chars: list[str] = []
+        self._origin: list[int] = []
+        for i, ch in enumerate(article):
+            ch = ch.translate(_QUOTES)
+            if ch.isspace():
+                if not chars or chars[-1] == " ":
+                    continue
+                ch = " "
+            chars.append(ch)
+            self._origin.append(i)
+        self._article = article
+        self._folded = "".join(chars)
+
+    def find(self, text: str) -> str | None:
+        """The article's own span for ``text``, or None when it is not verbatim."""
+        needle = normalise_quote(text)
+        if not needle:
+            return None
+        at = self._folded.find(needle)
+        if at < 0:
+            return None
+        return self._article[self._origin[at]:self._origin[at + len(needle) - 1] + 1]
