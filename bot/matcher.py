@@ -19,7 +19,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.packs import BUILTIN_COMMANDS, Fact, FactPack, Topic, alias_key
-from bot.text import is_hangul, stem, words
+from bot.text import is_hangul, malay_stem, stem, words
 from bot.vocab import STOPWORDS
 
 # Weights of the kinds of evidence, per topic. Aliases are names of the topic.
@@ -28,18 +28,23 @@ KEYWORD = 1.6
 FACT_KEYWORD = 1.0
 FACT_WORD = 0.5
 FUZZY = 0.8  # a corrected typo counts a little less than the word itself
+UNKNOWN = 0.9  # each word the pack does not know makes a match less likely
 MAX_TOKENS = 48  # the matcher reads this much of a message; a rant is not a question
 MAX_NGRAM = 4
 
 # Built-in commands can be asked for in words too ("what topics do you know?").
 BUILTIN_PHRASES: dict[str, tuple[str, ...]] = {
     "topics": ("topics", "topic", "subjects", "subject", "menu", "list", "what can you",
-               "what do you know", "what else", "senarai", "topik", "주제", "목록"),
-    "help": ("help", "how to use", "how do i use", "how does this work", "commands", "command",
-             "usage", "instructions", "bantuan", "tolong", "도움말", "도움", "사용법"),
+               "what can i ask", "what do you know", "what do you know about", "what else",
+               "what can you do", "senarai", "topik", "주제", "목록"),
+    "help": ("help", "how to use", "how do i use", "how does this work", "how does this bot work",
+             "how do you work", "commands", "command", "usage", "instructions", "guide",
+             "bantuan", "tolong", "cara guna", "도움말", "도움", "사용법"),
     "source": ("source", "sources", "article", "where from", "where is this from",
                "where does this come from", "cite", "citation", "reference", "news", "original",
-               "sumber", "rujukan", "artikel", "출처", "기사", "원문"),
+               "quotes", "quote", "these quotes", "published", "publisher", "story",
+               "where did you get", "who wrote", "sumber", "rujukan", "artikel", "berita",
+               "출처", "기사", "원문", "뉴스"),
     "start": ("start", "begin", "get started", "mula", "시작"),
 }
 BUILTIN_FREE_TEXT = ("topics", "help", "source", "start")
@@ -72,7 +77,7 @@ class Analysis:
 
 
 def _term(text: str) -> tuple[str, ...]:
-    return tuple(stem(w) for w in words(text) if w not in STOPWORDS or len(words(text)) > 1)
+    return tuple(stem(w) for w in words(text))
 
 
 class Matcher:
@@ -91,6 +96,7 @@ class Matcher:
         self._commands: dict[str, int] = {}  # folded command or alias key -> intent
         self._surface: dict[str, str] = {}  # known word -> its stem, for typo correction
         self._hangul: set[str] = set()  # Korean terms, matched inside words (particles)
+        self._malay: dict[str, str] = {}  # Malay root of a known word -> its stem
         for index, intent in enumerate(self.intents):
             self._index_intent(index, intent)
         for pack in packs:
@@ -98,8 +104,12 @@ class Matcher:
                 self._add_surface(term)
                 self._generic.add(_term(term))
         self._surface_list = sorted(w for w in self._surface if len(w) >= 4)
-        self._phrase_heads = {t[0] for t in (*self._terms, *self._fact_terms) if len(t) > 1}
+        # Every stem of a phrase is known, so that "how do i use" is not read as a typo.
+        self._phrase_stems = {w for t in (*self._terms, *self._fact_terms) if len(t) > 1
+                              for w in t}
         self._command_list = sorted(self._commands)
+        self._command_stems = {stem(name): i for name, i in sorted(self._commands.items())
+                               if name.isascii()}
         self._max_n = MAX_NGRAM
 
     # --- index ---------------------------------------------------------------
@@ -107,10 +117,12 @@ class Matcher:
     def _add_surface(self, text: str) -> None:
         for w in words(text):
             if is_hangul(w):
-                if len(w) >= 2 or len(words(text)) == 1:
-                    self._hangul.add(w)
+                self._hangul.add(w)
             elif w not in STOPWORDS:
                 self._surface[w] = stem(w)
+                root = malay_stem(w)
+                if len(root) >= 4:
+                    self._malay.setdefault(root, stem(w))
 
     def _add(self, index: int, text: str, weight: float) -> None:
         term = _term(text)
@@ -132,7 +144,10 @@ class Matcher:
         self._commands[intent.name] = index
         topic = intent.topic
         if topic is None:
-            for phrase in BUILTIN_PHRASES[intent.name]:
+            phrases = list(BUILTIN_PHRASES[intent.name])
+            if intent.name == "source":  # "is this from Bernama?"
+                phrases += [p.source.outlet for p in self.packs]
+            for phrase in phrases:
                 self._add(index, phrase, ALIAS if len(words(phrase)) > 1 else KEYWORD)
             return
         self._add(index, topic.command, ALIAS)
@@ -162,6 +177,8 @@ class Matcher:
         if key in BUILTIN_COMMANDS:
             return None
         index = self._commands.get(key)
+        if index is None:  # "/cooperate" for /cooperation
+            index = self._command_stems.get(stem(key))
         if index is not None:
             return self.intents[index], 1.0
         if len(key) < 4:
@@ -205,57 +222,85 @@ class Matcher:
                 tokens.append(raw[i])
                 i += 1
         stems: list[str | None] = []
+        stops: list[bool] = []
         fuzzy: set[tuple[str, ...]] = set()
         unknown: list[str] = []
         content = 0
-        extra_units: list[tuple[str, ...]] = []
+        extra: list[tuple[str, ...]] = []
         for token in tokens:
+            s: str | None
             if token in STOPWORDS:
-                stems.append(None)
+                stems.append(stem(token))
+                stops.append(True)
                 continue
             content += 1
+            stops.append(False)
             if is_hangul(token):
-                found = [k for k in self._hangul if k in token]
+                found = self._hangul_terms(token)
                 if found:
-                    extra_units.extend((k,) for k in found)
+                    stems.append(found[0])
+                    extra.extend((k,) for k in found[1:])
                 else:
                     unknown.append(token)
-                stems.append(None)
+                    stems.append(None)
                 continue
             s = stem(token)
-            if self._known_stem(s) or s in self._phrase_heads:
-                stems.append(s)
-                continue
-            corrected = self._correct(token)
-            if corrected is not None:
-                s = self._surface[corrected]
-                fuzzy.add((s,))
-                stems.append(s)
-            else:
-                unknown.append(token)
-                stems.append(None)
-        units = self._find_units(stems) + extra_units
+            if not (self._known_stem(s) or s in self._phrase_stems):
+                s = self._malay.get(malay_stem(token))
+            if s is None:
+                corrected = self._correct(token)
+                if corrected is None:
+                    unknown.append(token)
+                    s = None
+                else:
+                    s = self._surface[corrected]
+                    fuzzy.add((s,))
+            stems.append(s)
+        units = self._find_units(stems, stops) + extra
         return Analysis(units=tuple(units), fuzzy=frozenset(fuzzy), content=content,
                         unknown=tuple(unknown))
 
-    def _find_units(self, stems: list[str | None]) -> list[tuple[str, ...]]:
-        """Longest known phrases first; every stem is used once."""
+    def _hangul_terms(self, token: str) -> list[str]:
+        """Korean keywords in a word, longest first: particles stick to nouns ("한류는")."""
+        if token in self._hangul:
+            return [token]
+        found = [k for k in self._hangul if len(k) >= 2 and k in token]
+        found.sort(key=lambda k: (-len(k), k))
+        # Drop keywords that only occur inside a longer one already found.
+        kept: list[str] = []
+        for k in found:
+            if not any(k in longer for longer in kept):
+                kept.append(k)
+        return kept
+
+    def _is_term(self, term: tuple[str, ...]) -> bool:
+        return term in self._terms or term in self._fact_terms or term in self._generic
+
+    def _find_units(self, stems: list[str | None], stops: list[bool]) -> list[tuple[str, ...]]:
+        """Longest known phrases first; every token is used once.
+
+        A stop word counts alone only where the pack names it ("who" for the
+        ambassador); inside a phrase ("how many") it always may.
+        """
         units: list[tuple[str, ...]] = []
         i = 0
         while i < len(stems):
             if stems[i] is None:
                 i += 1
                 continue
-            for n in range(min(self._max_n, len(stems) - i), 0, -1):
+            for n in range(min(self._max_n, len(stems) - i), 1, -1):
                 window = stems[i:i + n]
-                if any(s is None for s in window):
-                    continue
-                term = tuple(s for s in window if s is not None)
-                if n == 1 or term in self._terms or term in self._fact_terms \
-                        or term in self._generic:
-                    units.append(term)
-                    i += n
-                    break
+                if all(w is not None for w in window):
+                    term = tuple(w for w in window if w is not None)
+                    if self._is_term(term):
+                        units.append(term)
+                        i += n
+                        break
+            else:
+                single = (stems[i] or "",)
+                if not stops[i] or single in self._terms or single in self._fact_terms:
+                    units.append(single)
+                i += 1
         return units
 
     def rank(self, text: str, limit: int = 5) -> list[Candidate]:
@@ -290,7 +335,7 @@ class Matcher:
             prior = best_fact.get(index)
             if prior is None or score > prior[0]:
                 best_fact[index] = (score, fact_no)
-        penalty = 0.9 * len(analysis.unknown)
+        penalty = UNKNOWN * len(analysis.unknown)
         candidates: list[Candidate] = []
         for index in set(topic_score) | set(best_fact):
             intent = self.intents[index]

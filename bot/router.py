@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 from bot.matcher import Candidate, Matcher
 from bot.packs import BUILTIN_COMMANDS
-from bot.text import fold
+from bot.text import fold, words
 
 THRESHOLD = 0.40  # calibrated on tests/data/eval_korea_malaysia.jsonl (see README)
 MARGIN = 0.02  # two topics closer than this are too close to call
 
+BARE_BUILTINS = frozenset({"help", "start", "topics", "source"})
 _COMMAND = re.compile(r"^\s*[/!](\S+)(?:\s+(.*))?$", re.DOTALL)
 
 
@@ -50,6 +51,9 @@ def parse_command(text: str) -> Command | None:
 
 def decide(matcher: Matcher, text: str, threshold: float = THRESHOLD) -> Decision:
     """Turn one message into a decision."""
+    bare = " ".join(words(text))
+    if bare in BARE_BUILTINS:  # "help" or "start" typed without the slash
+        return Decision(bare, by_command=True, score=1.0)
     command = parse_command(text)
     if command is not None:
         return _decide_command(matcher, command, threshold)

@@ -19,6 +19,8 @@ _NON_WORD = re.compile(r"[^\w]+")
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 
 _stemmer = Stemmer.Stemmer("english")
+# Malay shares its affixes with Indonesian: "perdagangan" and "dagangan" -> "dagang".
+_malay_stemmer = Stemmer.Stemmer("indonesian")
 
 
 def normalise_quote(text: str) -> str:
@@ -47,6 +49,14 @@ def stem(token: str) -> str:
     """Stem a Latin-script token; other scripts pass through unchanged."""
     if token.isascii() and token.isalpha():
         return str(_stemmer.stemWord(token))
+    return token
+
+
+@lru_cache(maxsize=65536)
+def malay_stem(token: str) -> str:
+    """The Malay root of a Latin-script token (Snowball's Indonesian stemmer)."""
+    if token.isascii() and token.isalpha():
+        return str(_malay_stemmer.stemWord(token))
     return token
 
 

@@ -14,7 +14,7 @@ plz give show say said says anything something thing things info information exp
 describe quick fact facts question ask asking wondering wonder want wanna like really also
 whats what's hows who's whos theres there's is it's im i'm ya u ur r thx kindly bot factbot
 hey hi hello yo ok okay um uh hmm just any much many way lot lots get got go going mean does
-did doing let's lets need about regarding re kind sort bit little more stuff
+did doing let's lets need about regarding re kind sort bit little more stuff big
 """
 
 MALAY = """
