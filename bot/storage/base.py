@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from types import TracebackType
+
+from bot.text import fold
+
+# Unmatched questions are for curators, not an archive: bounded in age and count.
+UNMATCHED_MAX_AGE = timedelta(days=90)
+UNMATCHED_MAX_ROWS = 10_000
+DEFAULT_DAILY_TIME = time(9, 0)
+DEFAULT_TZ = "UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,14 +22,69 @@ class ChatKey:
     chat_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class ChatSettings:
+    """One chat's settings; every field has a default so an unknown chat needs no row."""
+
+    daily: bool = False
+    daily_time: time = DEFAULT_DAILY_TIME
+    tz: str = DEFAULT_TZ
+    last_daily: datetime | None = None  # aware, UTC: when the daily fact last went out
+    disabled: frozenset[str] = field(default_factory=frozenset)
+    user_per_minute: int | None = None  # None: the bot-wide cooldown setting
+    chat_per_minute: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TopicCount:
+    topic: str
+    count: int
+    by_platform: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UnmatchedCount:
+    text: str  # the most recent wording of the question
+    count: int
+    last_seen: datetime
+
+
+def question_key(text: str) -> str:
+    """Group unmatched questions that differ only in case, accents and spacing."""
+    return " ".join(fold(text).split())
+
+
 class BaseStore(ABC):
-    """Async state store. Implementations: MemoryStore (tests), SqliteStore (default)."""
+    """Async state store. Implementations: MemoryStore (tests), SqliteStore (default).
+
+    Use as ``async with store:`` so that pending writes are flushed on the way out.
+    """
 
     async def open(self) -> None:
         """Acquire resources; a no-op by default."""
+        return None  # deliberately a no-op: most stores hold nothing to open or flush
 
     async def close(self) -> None:
         """Flush and release resources; a no-op by default."""
+        return None  # deliberately a no-op: most stores hold nothing to open or flush
+
+    async def flush(self) -> None:
+        """Write out anything buffered; a no-op by default."""
+        return None  # deliberately a no-op: most stores hold nothing to open or flush
+
+    async def __aenter__(self) -> BaseStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()
+
+    @abstractmethod
+    async def user_salt(self) -> str:
+        """A random salt for hashing user ids, kept with the data it protects."""
+
+    # --- rotation, usage, unmatched ----------------------------------------------
 
     @abstractmethod
     async def next_rotation(self, chat: ChatKey, topic: str, count: int) -> int:
@@ -30,5 +95,46 @@ class BaseStore(ABC):
         """Count one answer on ``topic``."""
 
     @abstractmethod
-    async def record_unmatched(self, platform: str, text: str, user_hash: str) -> None:
+    async def record_unmatched(self, platform: str, text: str, user_hash: str,
+                               at: datetime | None = None) -> None:
         """Keep a question the packs could not answer, for curators."""
+
+    @abstractmethod
+    async def top_topics(self, limit: int = 10) -> list[TopicCount]:
+        """The most answered topics, with a per-platform breakdown."""
+
+    @abstractmethod
+    async def unmatched_total(self) -> int:
+        """How many unanswered questions are kept."""
+
+    @abstractmethod
+    async def top_unmatched(self, limit: int = 10) -> list[UnmatchedCount]:
+        """The most frequent kept unanswered questions, most frequent first."""
+
+    # --- per-chat settings -----------------------------------------------------------
+
+    @abstractmethod
+    async def chat_settings(self, chat: ChatKey) -> ChatSettings:
+        """This chat's settings (defaults when it has none)."""
+
+    @abstractmethod
+    async def set_daily(self, chat: ChatKey, enabled: bool, at: time | None = None,
+                        tz: str | None = None, since: datetime | None = None) -> ChatSettings:
+        """Turn the daily fact on or off; ``since`` counts as the last send (no instant post)."""
+
+    @abstractmethod
+    async def set_topic_enabled(self, chat: ChatKey, topic: str, enabled: bool) -> ChatSettings:
+        """Allow or forbid one topic in this chat."""
+
+    @abstractmethod
+    async def set_cooldown(self, chat: ChatKey, user_per_minute: int | None,
+                           chat_per_minute: int | None) -> ChatSettings:
+        """Override the bot-wide cooldown for this chat (None: use the default)."""
+
+    @abstractmethod
+    async def daily_chats(self, platform: str) -> list[tuple[str, ChatSettings]]:
+        """Every chat of ``platform`` subscribed to the daily fact."""
+
+    @abstractmethod
+    async def mark_daily_sent(self, chat: ChatKey, when: datetime) -> None:
+        """Record, durably and before sending, that the daily fact went out at ``when``."""

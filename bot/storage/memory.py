@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
+import dataclasses
+import secrets
 from collections import Counter
+from datetime import UTC, datetime, time
 
-from bot.storage.base import BaseStore, ChatKey
+from bot.storage.base import (
+    UNMATCHED_MAX_AGE,
+    UNMATCHED_MAX_ROWS,
+    BaseStore,
+    ChatKey,
+    ChatSettings,
+    TopicCount,
+    UnmatchedCount,
+    question_key,
+)
+
+
+def rank_topics(usage: Counter[tuple[str, str]], limit: int) -> list[TopicCount]:
+    """Fold (platform, topic) counts into per-topic totals, most used first."""
+    totals: Counter[str] = Counter()
+    platforms: dict[str, list[tuple[str, int]]] = {}
+    for (platform, topic), count in usage.items():
+        totals[topic] += count
+        platforms.setdefault(topic, []).append((platform, count))
+    ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return [TopicCount(topic, count, tuple(sorted(platforms[topic], key=lambda p: (-p[1], p[0]))))
+            for topic, count in ranked]
 
 
 class MemoryStore(BaseStore):
-    def __init__(self) -> None:
+    def __init__(self, *, max_age: float = UNMATCHED_MAX_AGE.total_seconds(),
+                 max_rows: int = UNMATCHED_MAX_ROWS) -> None:
         self.rotation: dict[tuple[ChatKey, str], int] = {}
         self.usage: Counter[tuple[str, str]] = Counter()
-        self.unmatched: list[tuple[str, str, str]] = []
+        self.unmatched: list[tuple[str, str, str, datetime]] = []
+        self.chats: dict[ChatKey, ChatSettings] = {}
+        self.max_age = max_age
+        self.max_rows = max_rows
+        self._salt = secrets.token_hex(16)
 
     async def next_rotation(self, chat: ChatKey, topic: str, count: int) -> int:
         position = self.rotation.get((chat, topic), 0) % max(count, 1)
@@ -21,5 +50,67 @@ class MemoryStore(BaseStore):
     async def record_usage(self, platform: str, topic: str) -> None:
         self.usage[(platform, topic)] += 1
 
-    async def record_unmatched(self, platform: str, text: str, user_hash: str) -> None:
-        self.unmatched.append((platform, text, user_hash))
+    async def record_unmatched(self, platform: str, text: str, user_hash: str,
+                               at: datetime | None = None) -> None:
+        when = at or datetime.now(UTC)
+        self.unmatched.append((platform, text, user_hash, when))
+        cutoff = when.timestamp() - self.max_age
+        self.unmatched = [u for u in self.unmatched if u[3].timestamp() >= cutoff]
+        del self.unmatched[:-self.max_rows]
+
+    async def user_salt(self) -> str:
+        return self._salt
+
+    async def top_topics(self, limit: int = 10) -> list[TopicCount]:
+        return rank_topics(self.usage, limit)
+
+    async def unmatched_total(self) -> int:
+        return len(self.unmatched)
+
+    async def top_unmatched(self, limit: int = 10) -> list[UnmatchedCount]:
+        groups: dict[str, UnmatchedCount] = {}
+        for _, text, _, when in self.unmatched:
+            key = question_key(text)
+            old = groups.get(key)
+            count = old.count + 1 if old else 1
+            if old is None or when >= old.last_seen:
+                groups[key] = UnmatchedCount(text, count, when)
+            else:
+                groups[key] = dataclasses.replace(old, count=count)
+        ranked = sorted(groups.values(), key=lambda u: (-u.count, -u.last_seen.timestamp()))
+        return ranked[:limit]
+
+    async def chat_settings(self, chat: ChatKey) -> ChatSettings:
+        return self.chats.get(chat, ChatSettings())
+
+    def _update(self, chat: ChatKey, **changes: object) -> ChatSettings:
+        settings = dataclasses.replace(self.chats.get(chat, ChatSettings()), **changes)  # type: ignore[arg-type]
+        self.chats[chat] = settings
+        return settings
+
+    async def set_daily(self, chat: ChatKey, enabled: bool, at: time | None = None,
+                        tz: str | None = None, since: datetime | None = None) -> ChatSettings:
+        current = self.chats.get(chat, ChatSettings())
+        return self._update(chat, daily=enabled, daily_time=at or current.daily_time,
+                            tz=tz or current.tz,
+                            last_daily=since if since is not None else current.last_daily)
+
+    async def set_topic_enabled(self, chat: ChatKey, topic: str, enabled: bool) -> ChatSettings:
+        disabled = set(self.chats.get(chat, ChatSettings()).disabled)
+        if enabled:
+            disabled.discard(topic)
+        else:
+            disabled.add(topic)
+        return self._update(chat, disabled=frozenset(disabled))
+
+    async def set_cooldown(self, chat: ChatKey, user_per_minute: int | None,
+                           chat_per_minute: int | None) -> ChatSettings:
+        return self._update(chat, user_per_minute=user_per_minute,
+                            chat_per_minute=chat_per_minute)
+
+    async def daily_chats(self, platform: str) -> list[tuple[str, ChatSettings]]:
+        return sorted(((chat.chat_id, s) for chat, s in self.chats.items()
+                       if chat.platform == platform and s.daily), key=lambda item: item[0])
+
+    async def mark_daily_sent(self, chat: ChatKey, when: datetime) -> None:
+        self._update(chat, last_daily=when)

@@ -1,0 +1,524 @@
+"""SqliteStore: the default store, one SQLite file through aiosqlite.
+
+The database runs in WAL mode with a busy timeout, so a backup or a
+``factbot stats`` in another process never blocks the bot. The schema version
+is ``PRAGMA user_version``; start-up runs every migration the file lacks.
+
+Hot-path writes (rotation positions, usage counts, unmatched questions) are
+kept in memory and written in one transaction every ``flush_interval``
+seconds and on close. A crash loses at most that window; a committed row is
+never lost. Settings and the daily-fact send time are written at once.
+If the database fails while the bot runs, the store logs once, keeps
+working from memory and retries at the next flush.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.errors import StorageError
+from bot.settings import Settings, default_db_path
+from bot.storage.base import (
+    UNMATCHED_MAX_AGE,
+    UNMATCHED_MAX_ROWS,
+    BaseStore,
+    ChatKey,
+    ChatSettings,
+    TopicCount,
+    UnmatchedCount,
+    question_key,
+)
+from bot.storage.memory import rank_topics
+
+log = logging.getLogger(__name__)
+
+# Each entry upgrades the schema by one version; entry N-1 takes the file to version N.
+# Never edit a released entry: add a new one (tests/test_storage_sqlite.py opens a file
+# left at every older version).
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: rotation, usage, unmatched questions
+    (
+        """CREATE TABLE rotation (
+            platform TEXT NOT NULL, chat_id TEXT NOT NULL, topic TEXT NOT NULL,
+            position INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (platform, chat_id, topic)) WITHOUT ROWID""",
+        """CREATE TABLE usage (
+            platform TEXT NOT NULL, topic TEXT NOT NULL, count INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (platform, topic)) WITHOUT ROWID""",
+        """CREATE TABLE unmatched (
+            id INTEGER PRIMARY KEY, at REAL NOT NULL, platform TEXT NOT NULL,
+            text TEXT NOT NULL, user_hash TEXT NOT NULL)""",
+    ),
+    # 2: per-chat settings, the daily fact, the install's salt for user hashes
+    (
+        """CREATE TABLE chats (
+            platform TEXT NOT NULL, chat_id TEXT NOT NULL,
+            daily INTEGER NOT NULL DEFAULT 0, daily_time TEXT NOT NULL DEFAULT '09:00',
+            tz TEXT NOT NULL DEFAULT 'UTC', last_daily REAL,
+            PRIMARY KEY (platform, chat_id)) WITHOUT ROWID""",
+        """CREATE TABLE disabled_topics (
+            platform TEXT NOT NULL, chat_id TEXT NOT NULL, topic TEXT NOT NULL,
+            PRIMARY KEY (platform, chat_id, topic)) WITHOUT ROWID""",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    ),
+    # 3: per-chat cooldown; unmatched questions grouped by a folded key, pruned by age
+    (
+        "ALTER TABLE chats ADD COLUMN user_per_minute INTEGER",
+        "ALTER TABLE chats ADD COLUMN chat_per_minute INTEGER",
+        "ALTER TABLE unmatched ADD COLUMN question TEXT NOT NULL DEFAULT ''",
+        "UPDATE unmatched SET question = question_key(text)",
+        "CREATE INDEX unmatched_at ON unmatched (at)",
+        "CREATE INDEX unmatched_question ON unmatched (question)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+MAX_PENDING_UNMATCHED = 1_000  # while the database is failing, keep only this many
+
+
+def resolve_db_path(db: str | os.PathLike[str] | None, settings: Settings) -> Path:
+    """``--db``, else FACTBOT_DB or the config's ``db`` (both in settings), else the default."""
+    if db:
+        return Path(db).expanduser()
+    return settings.db if settings.db is not None else default_db_path()
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        return "not a SQLite database, or corrupt"
+    if "readonly" in text or "read-only" in text:
+        return "read-only: factbot must be able to write its state there"
+    if "unable to open" in text:
+        return "cannot open the file (check that it and its folder are readable and writable)"
+    if "locked" in text or "busy" in text:
+        return "locked by another process for longer than the busy timeout"
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _ts(when: datetime) -> float:
+    return when.timestamp()
+
+
+def _dt(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def _parse_time(text: str) -> time:
+    hour, _, minute = text.partition(":")
+    return time(int(hour), int(minute or 0))
+
+
+async def _migrate(db: aiosqlite.Connection, path: Path) -> int:
+    """Bring the file to SCHEMA_VERSION; return the version it had."""
+    await db.create_function("question_key", 1, question_key, deterministic=True)
+    version = int(await _scalar(db, "PRAGMA user_version"))
+    if version > SCHEMA_VERSION:
+        raise StorageError(f"{path}: database schema version {version} is newer than this "
+                           f"factbot understands ({SCHEMA_VERSION}); upgrade factbot")
+    mode = await _scalar(db, "PRAGMA journal_mode=WAL")
+    if str(mode).lower() != "wal":
+        raise StorageError(f"{path}: cannot switch the database to WAL mode (got {mode})")
+    # WAL + NORMAL: a committed transaction survives the process being killed.
+    await db.execute("PRAGMA synchronous=NORMAL")
+    check = await _scalar(db, "PRAGMA quick_check")
+    if check != "ok":
+        raise StorageError(f"{path}: the database is corrupt ({check})")
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        # PRAGMA takes no parameters; target is an int from this module, not input.
+        await _transaction(db, [(s, ()) for s in MIGRATIONS[target - 1]]
+                           + [(f"PRAGMA user_version = {int(target)}", ())])
+        log.info("%s: migrated the database to schema version %d", path, target)
+    # Prove we can write now, at start-up, rather than failing later mid-chat.
+    await _transaction(db, [("INSERT OR IGNORE INTO meta (key, value) VALUES ('salt', ?)",
+                             (secrets.token_hex(16),))])
+    return version
+
+
+async def _scalar(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    rows = list(await db.execute_fetchall(sql, params))
+    return rows[0][0] if rows else None
+
+
+async def _transaction(db: aiosqlite.Connection,
+                       statements: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
+    """Run statements in one write transaction; roll back on any failure."""
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, params in statements:
+            await db.execute(sql, params)
+        await db.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error, ValueError):
+            await db.execute("ROLLBACK")
+        raise
+
+
+class SqliteStore(BaseStore):
+    """The default store. Open with ``async with SqliteStore(path) as store``."""
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0,
+                 flush_interval: float = 0.5, create: bool = True,
+                 max_age: float = UNMATCHED_MAX_AGE.total_seconds(),
+                 max_rows: int = UNMATCHED_MAX_ROWS) -> None:
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self.flush_interval = flush_interval
+        self.create = create
+        self.max_age = max_age
+        self.max_rows = max_rows
+        self.opened_version: int | None = None  # schema version the file had before opening
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()  # one transaction at a time on the one connection
+        self._flusher: asyncio.Task[None] | None = None
+        self._positions: dict[tuple[str, str, str], int] = {}
+        self._dirty: dict[tuple[str, str, str], int] = {}
+        self._usage: Counter[tuple[str, str]] = Counter()
+        self._unmatched: list[tuple[float, str, str, str, str]] = []
+        self._chats: dict[ChatKey, ChatSettings] = {}
+        self._salt: str | None = None
+        self._failing = False
+
+    # --- life cycle ------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._db is not None:
+            return
+        path = self.path
+        if path.is_dir():
+            raise StorageError(f"{path}: is a directory, not a database file")
+        if not path.exists():
+            if not self.create:
+                raise StorageError(f"{path}: no database here (has the bot run yet?)")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(f"{path}: cannot create its folder ({exc.strerror})") from None
+        try:
+            db = await aiosqlite.connect(path, timeout=self.busy_timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StorageError(f"{path}: {_reason(exc)}") from None
+        try:
+            await db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            self.opened_version = await _migrate(db, path)
+            self._salt = str(await _scalar(db, "SELECT value FROM meta WHERE key = 'salt'"))
+        except StorageError:
+            await db.close()
+            raise
+        except sqlite3.Error as exc:
+            await db.close()
+            raise StorageError(f"{path}: {_reason(exc)}") from None
+        self._db = db
+        await self._prune()
+        self._flusher = asyncio.create_task(self._flush_loop(), name=f"flush {path.name}")
+
+    async def close(self) -> None:
+        if self._db is None:
+            return
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        await self.flush()
+        db, self._db = self._db, None
+        try:
+            await db.close()
+        except sqlite3.Error:
+            log.exception("%s: closing the database failed", self.path)
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_interval)
+            await self.flush()
+
+    def _conn(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise StorageError(f"{self.path}: the store is not open")
+        return self._db
+
+    def _failed(self, what: str) -> None:
+        if not self._failing:
+            log.exception("%s: %s failed; carrying on from memory and retrying", self.path, what)
+            self._failing = True
+
+    def _recovered(self) -> None:
+        if self._failing:
+            log.info("%s: storage works again", self.path)
+            self._failing = False
+
+    # --- batched writes ------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """How many buffered writes wait for the next flush."""
+        return len(self._dirty) + len(self._usage) + len(self._unmatched)
+
+    async def flush(self) -> None:
+        """Write buffered changes in one transaction; on failure keep them for the next try."""
+        if self._db is None or not self.pending:
+            return
+        async with self._lock:
+            dirty, self._dirty = self._dirty, {}
+            usage, self._usage = self._usage, Counter()
+            unmatched, self._unmatched = self._unmatched, []
+            try:
+                await self._write(dirty, usage, unmatched)
+            except (sqlite3.Error, ValueError, StorageError):
+                # Put it back, newer values first; a later flush retries.
+                for key, value in dirty.items():
+                    self._dirty.setdefault(key, value)
+                self._usage.update(usage)
+                self._unmatched = (unmatched + self._unmatched)[-MAX_PENDING_UNMATCHED:]
+                self._failed("writing to the database")
+                return
+        self._recovered()
+
+    async def _write(self, dirty: dict[tuple[str, str, str], int],
+                     usage: Counter[tuple[str, str]],
+                     unmatched: Sequence[tuple[float, str, str, str, str]]) -> None:
+        db = self._conn()
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            if dirty:
+                await db.executemany(
+                    "INSERT INTO rotation (platform, chat_id, topic, position)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (platform, chat_id, topic)"
+                    " DO UPDATE SET position = excluded.position",
+                    [(*key, value) for key, value in dirty.items()])
+            if usage:
+                await db.executemany(
+                    "INSERT INTO usage (platform, topic, count) VALUES (?, ?, ?)"
+                    " ON CONFLICT (platform, topic) DO UPDATE SET count = count + excluded.count",
+                    [(*key, value) for key, value in usage.items()])
+            if unmatched:
+                await db.executemany(
+                    "INSERT INTO unmatched (at, platform, text, user_hash, question)"
+                    " VALUES (?, ?, ?, ?, ?)", unmatched)
+                await self._prune_in(db)
+            await db.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error, ValueError):
+                await db.execute("ROLLBACK")
+            raise
+
+    async def _prune_in(self, db: aiosqlite.Connection) -> None:
+        cutoff = datetime.now(UTC).timestamp() - self.max_age
+        await db.execute("DELETE FROM unmatched WHERE at < ?", (cutoff,))
+        await db.execute(
+            "DELETE FROM unmatched WHERE id <= "
+            "(SELECT id FROM unmatched ORDER BY id DESC LIMIT 1 OFFSET ?)", (self.max_rows,))
+
+    async def _prune(self) -> None:
+        db = self._conn()
+        async with self._lock:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                await self._prune_in(db)
+                await db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error, ValueError):
+                    await db.execute("ROLLBACK")
+                raise
+
+    async def _run(self, statements: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
+        """Run statements in one transaction and commit now (settings, daily sends)."""
+        async with self._lock:
+            await _transaction(self._conn(), statements)
+
+    # --- rotation, usage, unmatched ----------------------------------------------
+
+    async def next_rotation(self, chat: ChatKey, topic: str, count: int) -> int:
+        key = (chat.platform, chat.chat_id, topic)
+        if key not in self._positions:
+            stored = 0
+            try:
+                rows = await self._conn().execute_fetchall(
+                    "SELECT position FROM rotation WHERE platform = ? AND chat_id = ? "
+                    "AND topic = ?", key)
+                stored = next(iter(rows))[0] if rows else 0
+            except (sqlite3.Error, ValueError, StorageError):
+                self._failed("reading a rotation position")
+            self._positions.setdefault(key, stored)
+        position = self._positions[key] % max(count, 1)
+        self._positions[key] = self._dirty[key] = position + 1
+        return position
+
+    async def record_usage(self, platform: str, topic: str) -> None:
+        self._usage[(platform, topic)] += 1
+
+    async def record_unmatched(self, platform: str, text: str, user_hash: str,
+                               at: datetime | None = None) -> None:
+        when = _ts(at or datetime.now(UTC))
+        self._unmatched.append((when, platform, text, user_hash, question_key(text)))
+        del self._unmatched[:-MAX_PENDING_UNMATCHED]
+
+    async def top_topics(self, limit: int = 10) -> list[TopicCount]:
+        await self.flush()
+        rows = await self._conn().execute_fetchall("SELECT platform, topic, count FROM usage")
+        return rank_topics(Counter({(p, t): c for p, t, c in rows}), limit)
+
+    async def unmatched_total(self) -> int:
+        await self.flush()
+        rows = await self._conn().execute_fetchall("SELECT count(*) FROM unmatched")
+        return int(next(iter(rows))[0])
+
+    async def top_unmatched(self, limit: int = 10) -> list[UnmatchedCount]:
+        await self.flush()
+        rows = await self._conn().execute_fetchall(
+            "SELECT (SELECT text FROM unmatched AS u2 WHERE u2.question = u.question"
+            "        ORDER BY u2.at DESC, u2.id DESC LIMIT 1),"
+            " count(*) AS n, max(at) AS last FROM unmatched AS u"
+            " GROUP BY question ORDER BY n DESC, last DESC LIMIT ?", (limit,))
+        return [UnmatchedCount(text, int(n), datetime.fromtimestamp(last, UTC))
+                for text, n, last in rows]
+
+    async def user_salt(self) -> str:
+        """This database's random salt for hashing user ids (made at creation)."""
+        if self._salt is None:
+            raise StorageError(f"{self.path}: the store is not open")
+        return self._salt
+
+    # --- per-chat settings -----------------------------------------------------------
+
+    async def chat_settings(self, chat: ChatKey) -> ChatSettings:
+        cached = self._chats.get(chat)
+        if cached is not None:
+            return cached
+        db = self._conn()
+        rows = list(await db.execute_fetchall(
+            "SELECT daily, daily_time, tz, last_daily, user_per_minute, chat_per_minute"
+            " FROM chats WHERE platform = ? AND chat_id = ?", (chat.platform, chat.chat_id)))
+        disabled = await db.execute_fetchall(
+            "SELECT topic FROM disabled_topics WHERE platform = ? AND chat_id = ?",
+            (chat.platform, chat.chat_id))
+        topics = frozenset(row[0] for row in disabled)
+        if rows:
+            daily, at, tz, last, user_pm, chat_pm = rows[0]
+            settings = ChatSettings(bool(daily), _parse_time(at), tz, _dt(last), topics,
+                                    user_pm, chat_pm)
+        else:
+            settings = ChatSettings(disabled=topics)
+        self._chats[chat] = settings
+        return settings
+
+    def _forget(self, chat: ChatKey) -> None:
+        self._chats.pop(chat, None)
+
+    _ENSURE = "INSERT OR IGNORE INTO chats (platform, chat_id) VALUES (?, ?)"
+
+    async def set_daily(self, chat: ChatKey, enabled: bool, at: time | None = None,
+                        tz: str | None = None, since: datetime | None = None) -> ChatSettings:
+        current = await self.chat_settings(chat)
+        at = at or current.daily_time
+        last = since if since is not None else current.last_daily
+        key = (chat.platform, chat.chat_id)
+        self._forget(chat)
+        await self._run([
+            (self._ENSURE, key),
+            ("UPDATE chats SET daily = ?, daily_time = ?, tz = ?, last_daily = ?"
+             " WHERE platform = ? AND chat_id = ?",
+             (int(enabled), f"{at.hour:02d}:{at.minute:02d}", tz or current.tz,
+              None if last is None else _ts(last), *key)),
+        ])
+        return await self.chat_settings(chat)
+
+    async def set_topic_enabled(self, chat: ChatKey, topic: str, enabled: bool) -> ChatSettings:
+        key = (chat.platform, chat.chat_id, topic)
+        self._forget(chat)
+        if enabled:
+            await self._run([("DELETE FROM disabled_topics WHERE platform = ? AND chat_id = ?"
+                              " AND topic = ?", key)])
+        else:
+            await self._run([("INSERT OR IGNORE INTO disabled_topics (platform, chat_id, topic)"
+                              " VALUES (?, ?, ?)", key)])
+        return await self.chat_settings(chat)
+
+    async def set_cooldown(self, chat: ChatKey, user_per_minute: int | None,
+                           chat_per_minute: int | None) -> ChatSettings:
+        key = (chat.platform, chat.chat_id)
+        self._forget(chat)
+        await self._run([
+            (self._ENSURE, key),
+            ("UPDATE chats SET user_per_minute = ?, chat_per_minute = ?"
+             " WHERE platform = ? AND chat_id = ?", (user_per_minute, chat_per_minute, *key)),
+        ])
+        return await self.chat_settings(chat)
+
+    async def daily_chats(self, platform: str) -> list[tuple[str, ChatSettings]]:
+        rows = await self._conn().execute_fetchall(
+            "SELECT chat_id FROM chats WHERE platform = ? AND daily = 1 ORDER BY chat_id",
+            (platform,))
+        out: list[tuple[str, ChatSettings]] = []
+        for (chat_id,) in rows:
+            out.append((chat_id, await self.chat_settings(ChatKey(platform, chat_id))))
+        return out
+
+    async def mark_daily_sent(self, chat: ChatKey, when: datetime) -> None:
+        key = (chat.platform, chat.chat_id)
+        self._forget(chat)
+        await self._run([
+            (self._ENSURE, key),
+            ("UPDATE chats SET last_daily = ? WHERE platform = ? AND chat_id = ?",
+             (_ts(when), *key)),
+        ])
+
+
+# --- factbot db backup ---------------------------------------------------------------
+
+
+def backup(source: Path, target: Path, busy_timeout: float = 5.0) -> int:
+    """Copy ``source`` to ``target`` with SQLite's online backup; return the page count."""
+    if not source.is_file():
+        raise StorageError(f"{source}: no database here (has the bot run yet?)")
+    if target.exists() and target.resolve() == source.resolve():
+        raise StorageError(f"{target}: the backup must not overwrite the database itself")
+    if target.is_dir():
+        raise StorageError(f"{target}: is a directory; name the backup file")
+    partial = target.with_name(target.name + ".partial")
+    try:
+        src = sqlite3.connect(source, timeout=busy_timeout)
+    except sqlite3.Error as exc:
+        raise StorageError(f"{source}: {_reason(exc)}") from None
+    try:
+        partial.unlink(missing_ok=True)
+        dst = sqlite3.connect(partial)
+        try:
+            src.backup(dst)
+            pages = int(dst.execute("PRAGMA page_count").fetchone()[0])
+            check = dst.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise StorageError(f"{source}: the copy does not check out ({check})")
+        finally:
+            dst.close()
+        os.replace(partial, target)
+        return pages
+    except sqlite3.Error as exc:
+        partial.unlink(missing_ok=True)
+        raise StorageError(f"{source}: {_reason(exc)}") from None
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise StorageError(f"{target}: cannot write the backup ({exc.strerror})") from None
+    finally:
+        src.close()
+
+
+def backup_main(args: argparse.Namespace, settings: Settings) -> int:
+    """``factbot db backup PATH``: a consistent copy while the bot keeps running."""
+    source = resolve_db_path(getattr(args, "db", None), settings)
+    target = Path(args.path).expanduser()
+    pages = backup(source, target)
+    print(f"backed up {source} to {target} ({pages} pages)")
+    return 0
