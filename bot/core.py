@@ -8,10 +8,12 @@ stay quiet. Matching (bot.matcher), deciding (bot.router) and saying
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
+from bot import community
 from bot.matcher import Candidate, Matcher
 from bot.messages import IncomingMessage, Reply
 from bot.packs import FactPack, Topic
@@ -20,12 +22,15 @@ from bot.render import (
     render_fallback,
     render_help,
     render_info,
+    render_slow_down,
     render_source,
     render_start,
     render_topics,
 )
 from bot.router import THRESHOLD, Decision, decide, decide_question, parse_command
+from bot.settings import CooldownSettings
 from bot.storage import BaseStore, ChatKey, MemoryStore
+from bot.storage.base import ChatSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,10 +61,13 @@ class FactBot:
     """Answers messages with verbatim, cited facts from the loaded packs."""
 
     def __init__(self, packs: Sequence[FactPack], store: BaseStore | None = None, *,
-                 threshold: float = THRESHOLD, salt: str = "factbot") -> None:
+                 threshold: float = THRESHOLD, salt: str = "",
+                 cooldown: CooldownSettings | None = None) -> None:
         self.store: BaseStore = store if store is not None else MemoryStore()
         self.threshold = threshold
-        self._salt = salt
+        self._salt = salt  # empty: the store's own random salt
+        # None: no cooldown (tests, `factbot ask`); the CLI passes settings.cooldown.
+        self.limiter = community.CooldownLimiter(cooldown) if cooldown is not None else None
         self._storage_failed = False
         self._last_pack: dict[ChatKey, FactPack] = {}
         # Adapters register here to re-publish their command menus after a reload.
@@ -110,24 +118,44 @@ class FactBot:
                 return None  # /cmd@otherbot is for another bot
         elif message.is_group and not message.addressed:
             return None  # group chatter that is not for us
-        decision = decide(self.matcher, message.text, self.threshold)
-        return await self._answer(message, decision)
-
-    async def _answer(self, message: IncomingMessage, decision: Decision) -> Reply:
         chat = ChatKey(message.platform, message.chat_id)
+        settings = await self._guard(self.store.chat_settings(chat), ChatSettings())
+        if self.limiter is not None:
+            verdict = self.limiter.check(message, settings)
+            if verdict is community.Verdict.SLOW_DOWN:
+                return render_slow_down()
+            if verdict is community.Verdict.QUIET:
+                return None
+        decision = decide(self.matcher, message.text, self.threshold)
+        return await self._answer(message, decision, platform, settings)
+
+    async def _answer(self, message: IncomingMessage, decision: Decision,
+                      platform: Platform | None = None,
+                      settings: ChatSettings | None = None) -> Reply:
+        chat = ChatKey(message.platform, message.chat_id)
+        settings = settings or ChatSettings()
+        enabled = self._enabled(settings)
         intent = decision.intent
+        if intent in self._topics and intent in settings.disabled:
+            return render_fallback(self.packs, decision.score, enabled)
         if intent == "fact" or (intent == "start" and decision.args):
             target = self.matcher.resolve_command(decision.args.split()[0]) \
                 if decision.args.split() else None
-            if target is None or target[0].topic is None:
+            if target is None or target[0].topic is None \
+                    or target[0].topic.command in settings.disabled:
                 return render_start(self.packs) if intent == "start" else \
-                    await self._fallback(message, decision)
+                    await self._fallback(message, decision, enabled)
             return await self._topic_reply(chat, target[0].topic, "")
         if intent == "ask":
             question = decide_question(self.matcher, decision.args, self.threshold)
-            return await self._answer(message, question)
+            return await self._answer(message, question, platform, settings)
         if intent == "topics":
-            return render_topics(self.packs)
+            admin = await community.handle_topics_admin(self, message, decision.args, platform)
+            return admin if admin is not None else render_topics(self.packs, enabled)
+        if intent == "daily":
+            return await community.handle_daily(self, message, decision.args, platform)
+        if intent == "stats":
+            return await community.handle_stats(self, message, platform)
         if intent == "help":
             return render_help(self.packs)
         if intent == "start":
@@ -135,11 +163,11 @@ class FactBot:
         if intent == "source":
             pack = self._last_pack.get(chat, self.packs[0])
             return render_source(pack)
-        if intent in ("daily", "stats", "reload"):
+        if intent == "reload":
             return render_info(f"/{intent} is not available in this build.")
         found = self._topics.get(intent) if intent else None
         if found is None:
-            return await self._fallback(message, decision)
+            return await self._fallback(message, decision, enabled)
         pack, topic = found
         if decision.by_command:
             return await self._topic_reply(chat, topic, decision.args)
@@ -163,12 +191,22 @@ class FactBot:
         await self._guard(self.store.record_usage(chat.platform, topic.command), None)
         return render_fact(pack, topic, fact, score)
 
-    async def _fallback(self, message: IncomingMessage, decision: Decision) -> Reply:
+    def _enabled(self, settings: ChatSettings) -> set[str] | None:
+        """The chat's topics when it turned some off; None means all of them."""
+        if not settings.disabled:
+            return None
+        return {t.command for p in self.packs for t in p.topics} - settings.disabled
+
+    async def _fallback(self, message: IncomingMessage, decision: Decision,
+                        enabled: set[str] | None = None) -> Reply:
         if message.text.strip():
-            digest = hashlib.sha256(f"{self._salt}:{message.platform}:{message.user_id}".encode())
+            salt = self._salt or await self._guard(self.store.user_salt(), "factbot")
+            # Keyed hash: curators can count repeat askers but never recover an id.
+            digest = hmac.new(salt.encode(), f"{message.platform}:{message.user_id}".encode(),
+                              hashlib.sha256)
             await self._guard(self.store.record_unmatched(message.platform, message.text[:500],
                                                           digest.hexdigest()[:16]), None)
-        return render_fallback(self.packs, decision.score)
+        return render_fallback(self.packs, decision.score, enabled)
 
     async def _guard(self, op: Awaitable[T], default: T) -> T:
         """Run a storage call; on failure keep answering and log the problem once."""
