@@ -24,7 +24,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
+    # SUPPRESS: a flag given before the subcommand is not reset by the subcommand's default.
+    common = _Parser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument("--config", help="YAML settings file (or FACTBOT_CONFIG)")
     common.add_argument("--facts", help="facts directory with the packs (or FACTBOT_FACTS)")
 
@@ -81,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config, overrides={"facts": args.facts})
+    return load_settings(getattr(args, "config", None),
+                         overrides={"facts": getattr(args, "facts", None)})
 
 
 def _bot(settings: Settings) -> Any:

@@ -21,6 +21,9 @@ from bot.text import VerbatimIndex, normalise_quote, words
 COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 MAX_QUOTE = 280
 MAX_DESCRIPTION = 100
+# A source part or role starting with this is a placeholder a draft left for the curator
+# (`factbot facts new`): accepted, left out of citations, and warned about by `facts check`.
+TODO = "TODO"
 # Commands the core answers itself; a topic may not take these names.
 BUILTIN_COMMANDS: dict[str, str] = {
     "start": "Start here: what this bot knows",
@@ -35,6 +38,10 @@ BUILTIN_COMMANDS: dict[str, str] = {
 }
 
 
+def is_todo(text: str) -> bool:
+    return text.strip().startswith(TODO)
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
     outlet: str
@@ -47,7 +54,7 @@ class Source:
         """The citation shown under every fact, e.g. ``Bernama, Kuala Lumpur, Oct 2``."""
         dateline = self.dateline.title() if self.dateline.isupper() else self.dateline
         parts = [f"“{self.title}”"] if self.title else []
-        parts += [self.outlet, dateline, self.date]
+        parts += [p for p in (self.outlet, dateline, self.date) if not is_todo(p)]
         return ", ".join(parts)
 
 
@@ -84,7 +91,7 @@ class FactPack:
         if speaker is None:
             return None
         role = self.speakers.get(speaker)
-        return f"{speaker}, {role}" if role else speaker
+        return f"{speaker}, {role}" if role and not is_todo(role) else speaker
 
 
 # --- YAML with line numbers -------------------------------------------------
@@ -197,7 +204,7 @@ class _Checker:
                   for k in ("outlet", "dateline", "date", "title", "byline")}
         # The citation may say nothing the article does not: each part must be in it.
         for key, value in values.items():
-            if value is not None:
+            if value is not None and not is_todo(value):
                 values[key] = self.verbatim(value, src.key_lines[key], f"source.{key}")
         return Source(outlet=values["outlet"] or "", dateline=values["dateline"] or "",
                       date=values["date"] or "", title=values["title"], byline=values["byline"])
@@ -257,7 +264,8 @@ class _Checker:
             if not isinstance(role, str) or not role.strip():
                 raise self.fail(line, f"speakers.{speaker} must give a role as text")
             self.verbatim(speaker, line, f"speaker {speaker!r}")
-            speakers[speaker] = self.verbatim(role.strip(), line, f"role of speaker {speaker!r}")
+            speakers[speaker] = role.strip() if is_todo(role) else \
+                self.verbatim(role.strip(), line, f"role of speaker {speaker!r}")
         topics_raw = top["topics"]
         if not isinstance(topics_raw, _Sequence) or not topics_raw:
             raise self.fail(top.key_lines["topics"], "topics must be a non-empty list")
@@ -306,7 +314,12 @@ def load_pack(folder: Path) -> FactPack:
     except (OSError, UnicodeDecodeError) as exc:
         raise PackError(str(path), None, f"cannot read the pack: {exc}") from None
     try:
-        raw = yaml.load(raw_text, Loader=_LineLoader)  # a SafeLoader subclass
+        loader = _LineLoader(raw_text)  # a SafeLoader subclass
+        loader.name = str(path)  # so that errors raised while loading name the file
+        try:
+            raw = loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise PackError(str(path), line, f"invalid YAML: {exc.problem}") from None
