@@ -1,0 +1,535 @@
+"""Discord adapter on discord.py: slash commands, autocomplete, embeds and a persistent button.
+
+``serve`` runs the bot until a stop event (``factbot run discord``); ``sync_main``
+registers the application commands (``factbot discord sync``). At start-up the
+commands are synced only when their payload changed since the last sync: a hash
+per application and scope is kept in a small JSON file next to the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import importlib
+import json
+import logging
+import os
+import re
+from collections import OrderedDict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import discord
+from discord import app_commands
+
+from adapters.discord_render import NEXT_PREFIX, clip, next_custom_id, render_embed
+from bot.errors import ConfigError
+from bot.messages import IncomingMessage, Reply
+from bot.packs import BUILTIN_COMMANDS
+from bot.settings import DiscordSettings, Settings
+
+log = logging.getLogger(__name__)
+
+MAX_COMMANDS = 100  # Discord's limit of chat-input commands per scope
+AUTOCOMPLETE_MAX = 25
+CHOICE_MAX = 100
+ADMIN_CACHE_MAX = 10_000
+APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
+QUIET = "I have nothing to say to that. Try /help."
+SYNC_STATE_FILE = "discord-commands.json"
+_MENTION = re.compile(r"<@!?(\d+)>")
+
+# Builtins offered as slash commands besides one command per topic, in menu order.
+BUILTINS: tuple[str, ...] = ("fact", "ask", "topics", "help", "source", "daily", "stats")
+ADMIN_ONLY = frozenset({"daily", "stats"})
+
+
+# --- endpoints ------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def discord_endpoints(settings: DiscordSettings) -> Iterator[None]:
+    """Point discord.py at another REST base or gateway while inside, when the settings ask.
+
+    discord.py 2.7 reads both from class attributes: ``Route.BASE`` (also used for
+    interaction callbacks) and ``DiscordWebSocket.DEFAULT_GATEWAY`` (a plain Client
+    never asks ``/gateway/bot``). They are restored on exit.
+    """
+    import yarl
+
+    old_base = discord.http.Route.BASE
+    old_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    try:
+        if settings.api_base_url:
+            discord.http.Route.BASE = settings.api_base_url.rstrip("/")
+        if settings.gateway_url:
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+        yield
+    finally:
+        discord.http.Route.BASE = old_base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
+
+
+# --- the last synced command set ---------------------------------------------------------
+
+
+class SyncState:
+    """Hashes of the last synced command payload, per application and scope, in a JSON file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _read(self) -> dict[str, str]:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            log.warning("%s: unreadable command sync state; commands will be synced again",
+                        self.path)
+            return {}
+        if not isinstance(raw, dict):
+            return {}
+        return {str(k): str(v) for k, v in raw.items()}
+
+    def get(self, key: str) -> str | None:
+        return self._read().get(key)
+
+    def set(self, key: str, digest: str) -> None:
+        data = self._read()
+        data[key] = digest
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            # Not fatal: the next start-up syncs once more than needed.
+            log.warning("%s: cannot save the command sync state (%s)", self.path, exc.strerror)
+
+
+def default_sync_state(settings: Settings, db: str | None = None) -> Path:
+    """Next to the database when one is named, else in the user's data directory."""
+    from bot.settings import default_db_path
+
+    database = Path(db).expanduser() if db else settings.db or default_db_path()
+    return database.parent / SYNC_STATE_FILE
+
+
+# --- the persistent "Another fact" button -------------------------------------------------
+
+
+class NextFactButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+                     template=re.escape(NEXT_PREFIX) + r"(?P<topic>[a-z0-9_]{1,32})"):
+    """Another fact on the same topic; the topic rides in the custom_id, so restarts keep it."""
+
+    def __init__(self, topic: str) -> None:
+        super().__init__(discord.ui.Button(label="Another fact", emoji="🔁",
+                                           style=discord.ButtonStyle.secondary,
+                                           custom_id=next_custom_id(topic)))
+        self.topic = topic
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any],
+                             item: discord.ui.Item[Any], match: re.Match[str], /
+                             ) -> NextFactButton:
+        return cls(match["topic"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Reply with the next fact on this button's topic."""
+        adapter = getattr(interaction.client, "adapter", None)
+        if not isinstance(adapter, DiscordAdapter):
+            return
+        try:
+            await adapter.answer(interaction, f"/{self.topic}")
+        except Exception as exc:
+            await adapter.on_error(interaction, exc)
+
+
+class _AdapterClient:
+    """Lets discord.py's login call back into the adapter, and items find it."""
+
+    adapter: DiscordAdapter
+
+    async def setup_hook(self) -> None:
+        await self.adapter.setup()
+
+
+class FactClient(_AdapterClient, discord.Client):
+    pass
+
+
+class ShardedFactClient(_AdapterClient, discord.AutoShardedClient):
+    pass
+
+
+# --- the adapter --------------------------------------------------------------------------
+
+
+class DiscordAdapter:
+    """The Discord side of factbot: a discord.py client and command tree around a FactBot."""
+
+    name = "discord"
+
+    def __init__(self, bot: Any, settings: DiscordSettings, *, sync_state: Path,
+                 guild_ready_timeout: float = 2.0, sync_on_start: bool = True) -> None:
+        self.bot = bot
+        self.settings = settings
+        self.sync_state = SyncState(sync_state)
+        self.sync_on_start = sync_on_start
+        self._admins: OrderedDict[tuple[str, str], bool] = OrderedDict()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        # factbot never joins voice: skip discord.py's warnings about voice libraries.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
+        intents = discord.Intents.none()
+        intents.guilds = True  # channel and role cache; not privileged
+        if settings.message_content:
+            intents.guild_messages = True
+            intents.dm_messages = True
+            intents.message_content = True  # privileged: enable it in the developer portal
+        options: dict[str, Any] = {
+            "intents": intents,
+            "allowed_mentions": discord.AllowedMentions.none(),
+            "max_messages": None,  # the bot never reads history: no message cache
+            "member_cache_flags": discord.MemberCacheFlags.none(),
+            "chunk_guilds_at_startup": False,
+            "guild_ready_timeout": guild_ready_timeout,
+        }
+        client: FactClient | ShardedFactClient
+        if settings.shard_count or settings.shard_ids:
+            if settings.shard_ids and not settings.shard_count:
+                raise ConfigError("discord.shard_ids needs discord.shard_count in the config file")
+            bad = [i for i in settings.shard_ids if i >= settings.shard_count]
+            if bad:
+                raise ConfigError(f"discord.shard_ids: {bad[0]} is not below "
+                                  f"discord.shard_count ({settings.shard_count})")
+            if settings.shard_ids:
+                options["shard_ids"] = list(settings.shard_ids)
+            client = ShardedFactClient(shard_count=settings.shard_count, **options)
+        else:
+            client = FactClient(**options)
+        client.adapter = self
+        self.client: discord.Client = client
+        self.tree: app_commands.CommandTree[Any] = app_commands.CommandTree(client)
+        self.tree.on_error = self.on_error  # type: ignore[method-assign]  # the documented hook
+        client.add_dynamic_items(NextFactButton)
+        if settings.message_content:
+            self._listen_for_mentions()
+        self.build_commands()
+        bot.reload_listeners.append(self.on_reload)
+
+    # --- Platform protocol ------------------------------------------------------------
+
+    async def is_admin(self, message: IncomingMessage) -> bool:
+        """Members with Manage Server, as Discord reported with their last interaction."""
+        return self._admins.get((message.chat_id, message.user_id), False)
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        """Post a reply to a channel unprompted (the daily fact)."""
+        channel = self.client.get_partial_messageable(int(chat_id))
+        await channel.send(embed=render_embed(reply), view=self._view(reply),
+                           allowed_mentions=discord.AllowedMentions.none())
+
+    # --- commands ---------------------------------------------------------------------
+
+    @property
+    def guild(self) -> discord.Object | None:
+        return discord.Object(self.settings.guild_id) if self.settings.guild_id else None
+
+    def build_commands(self) -> None:
+        """(Re)declare one slash command per topic plus the builtins, from the loaded packs."""
+        self.tree.clear_commands(guild=None)
+        if self.guild is not None:
+            self.tree.clear_commands(guild=self.guild)
+        builtin_names = set(BUILTINS)
+        topics = [(name, text) for name, text in self.bot.commands() if name not in builtin_names]
+        room = MAX_COMMANDS - len(BUILTINS)
+        if len(topics) > room:
+            log.warning("%d topics but Discord allows %d commands: the rest are reachable "
+                        "through /fact", len(topics), MAX_COMMANDS)
+            topics = topics[:room]
+        for name, description in topics:
+            self.tree.add_command(self._topic_command(name, description))
+        for command in self._builtin_commands():
+            self.tree.add_command(command)
+        if self.guild is not None:
+            self.tree.copy_global_to(guild=self.guild)
+            self.tree.clear_commands(guild=None)
+
+    def _topic_command(self, name: str, description: str) -> app_commands.Command[Any, Any, Any]:
+        async def topic(interaction: discord.Interaction[Any]) -> None:
+            await self.answer(interaction, f"/{name}")
+
+        return app_commands.Command(name=name, description=clip(description, CHOICE_MAX),
+                                    callback=topic)
+
+    def _builtin_commands(self) -> list[app_commands.Command[Any, Any, Any]]:
+        def described(name: str) -> str:
+            return clip(BUILTIN_COMMANDS[name], CHOICE_MAX)
+
+        @app_commands.describe(topic="A topic name, alias or keyword")
+        async def fact(interaction: discord.Interaction[Any], topic: str) -> None:
+            await self.answer(interaction, f"/fact {topic}")
+
+        async def complete(interaction: discord.Interaction[Any], current: str
+                           ) -> list[app_commands.Choice[str]]:
+            return self.choices(current)
+
+        @app_commands.describe(question="Your question, in your own words")
+        async def ask(interaction: discord.Interaction[Any], question: str) -> None:
+            await self.answer(interaction, f"/ask {question}")
+
+        async def topics(interaction: discord.Interaction[Any]) -> None:
+            await self.answer(interaction, "/topics")
+
+        async def help_(interaction: discord.Interaction[Any]) -> None:
+            await self.answer(interaction, "/help")
+
+        async def source(interaction: discord.Interaction[Any]) -> None:
+            await self.answer(interaction, "/source")
+
+        @app_commands.describe(state="Turn the daily fact on or off",
+                               time="HH:MM, 24-hour clock (on only)",
+                               timezone="e.g. Asia/Kuala_Lumpur (on only)")
+        async def daily(interaction: discord.Interaction[Any], state: Literal["on", "off"],
+                        time: str | None = None, timezone: str | None = None) -> None:
+            parts = [state, time or "", timezone or ""]
+            await self.answer(interaction, " ".join(["/daily", *(p for p in parts if p)]))
+
+        async def stats(interaction: discord.Interaction[Any]) -> None:
+            await self.answer(interaction, "/stats")
+
+        callbacks: dict[str, Any] = {
+            "fact": fact, "ask": ask, "topics": topics, "help": help_, "source": source,
+            "daily": daily, "stats": stats}
+        menu = dict(self.bot.commands())
+        commands: list[app_commands.Command[Any, Any, Any]] = []
+        for name in BUILTINS:
+            command: app_commands.Command[Any, Any, Any] = app_commands.Command(
+                name=name, description=clip(menu.get(name) or described(name), CHOICE_MAX),
+                callback=callbacks[name])
+            if name == "fact":
+                command.autocomplete("topic")(complete)
+            if name in ADMIN_ONLY:
+                command.default_permissions = discord.Permissions(manage_guild=True)
+                command.guild_only = True
+            commands.append(command)
+        return commands
+
+    def choices(self, current: str) -> list[app_commands.Choice[str]]:
+        """Autocomplete for /fact: fuzzy on topic names and aliases, at most 25."""
+        return [app_commands.Choice(name=clip(f"{t.command} — {t.description}", CHOICE_MAX),
+                                    value=t.command)
+                for t in self.bot.matcher.complete(current[:CHOICE_MAX],
+                                                   limit=AUTOCOMPLETE_MAX)][:AUTOCOMPLETE_MAX]
+
+    def payload(self) -> list[dict[str, Any]]:
+        """The command set as Discord receives it on sync."""
+        return [c.to_dict(self.tree) for c in self.tree.get_commands(guild=self.guild)]
+
+    def digest(self) -> str:
+        blob = json.dumps(self.payload(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def _sync_key(self) -> str:
+        scope = f"guild:{self.settings.guild_id}" if self.settings.guild_id else "global"
+        return f"{self.client.application_id}:{scope}"
+
+    async def sync(self, *, force: bool = False) -> bool:
+        """Register the commands with Discord unless the same set was synced last time."""
+        digest, key = self.digest(), self._sync_key()
+        if not force and self.sync_state.get(key) == digest:
+            log.info("Discord commands unchanged since the last sync; not syncing")
+            return False
+        synced = await self.tree.sync(guild=self.guild)
+        self.sync_state.set(key, digest)
+        where = f"guild {self.settings.guild_id}" if self.settings.guild_id else "globally"
+        log.info("synced %d Discord commands %s", len(synced), where)
+        return True
+
+    async def setup(self) -> None:
+        """After login, before the gateway: sync the commands if they changed."""
+        if self.sync_on_start:
+            await self.sync()
+
+    async def on_reload(self) -> None:
+        """Packs were reloaded: re-declare the commands and sync if the set changed."""
+        self.build_commands()
+        if self.client.application_id is not None and not self.client.is_closed():
+            await self.sync()
+
+    # --- answering --------------------------------------------------------------------
+
+    def _remember_admin(self, chat_id: str, user_id: str, admin: bool) -> None:
+        key = (chat_id, user_id)
+        self._admins[key] = admin
+        self._admins.move_to_end(key)
+        while len(self._admins) > ADMIN_CACHE_MAX:
+            self._admins.popitem(last=False)
+
+    def _view(self, reply: Reply) -> discord.ui.View:
+        view = discord.ui.View(timeout=None)
+        if reply.matched and reply.topic:
+            view.add_item(NextFactButton(reply.topic))
+        return view
+
+    async def answer(self, interaction: discord.Interaction[Any], text: str) -> None:
+        """Ask the core about ``text`` and respond to the interaction with an embed."""
+        chat_id = str(interaction.channel_id)
+        user_id = str(interaction.user.id)
+        in_guild = interaction.guild_id is not None
+        # In a DM the user is the only member, so they may change its settings.
+        self._remember_admin(chat_id, user_id,
+                             interaction.permissions.manage_guild if in_guild else True)
+        message = IncomingMessage(text=text, platform=self.name, chat_id=chat_id,
+                                  user_id=user_id, is_group=in_guild, addressed=True)
+        reply = await self.bot.handle(message, self)
+        if reply is None:
+            await interaction.response.send_message(QUIET, ephemeral=True)
+            return
+        await interaction.response.send_message(
+            embed=render_embed(reply), view=self._view(reply), ephemeral=reply.private,
+            allowed_mentions=discord.AllowedMentions.none())
+
+    async def on_error(self, interaction: discord.Interaction[Any],
+                       error: Exception) -> None:
+        """Log the traceback, apologise to the user in private, keep running."""
+        command = interaction.command.qualified_name if interaction.command else None
+        log.error("error answering a Discord interaction (command %s)", command,
+                  exc_info=error)
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(APOLOGY, ephemeral=True)
+            else:
+                await interaction.response.send_message(APOLOGY, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not send the apology for a failed interaction", exc_info=True)
+
+    def _listen_for_mentions(self) -> None:
+        async def on_message(message: discord.Message) -> None:
+            try:
+                await self.answer_mention(message)
+            except Exception:
+                log.exception("error answering a Discord mention")
+
+        self.client.event(on_message)
+
+    async def answer_mention(self, message: discord.Message) -> None:
+        """With the Message Content intent: answer a message that mentions the bot."""
+        me = self.client.user
+        if me is None or message.author.bot or me not in message.mentions:
+            return
+        text = _MENTION.sub(lambda m: "" if int(m.group(1)) == me.id else m.group(0),
+                            message.content).strip()
+        chat_id = str(message.channel.id)
+        user_id = str(message.author.id)
+        in_guild = message.guild is not None or getattr(message.channel, "guild_id", None)
+        if isinstance(message.author, discord.Member):
+            self._remember_admin(chat_id, user_id, message.author.guild_permissions.manage_guild)
+        incoming = IncomingMessage(text=text, platform=self.name, chat_id=chat_id,
+                                   user_id=user_id, is_group=bool(in_guild), addressed=True)
+        reply = await self.bot.handle(incoming, self)
+        if reply is None:
+            return
+        await message.reply(embed=render_embed(reply), view=self._view(reply),
+                            mention_author=False,
+                            allowed_mentions=discord.AllowedMentions.none())
+
+    # --- running ----------------------------------------------------------------------
+
+    async def run(self, token: str, stop: asyncio.Event) -> None:
+        """Log in, sync if needed, connect, and serve until ``stop`` is set."""
+        with discord_endpoints(self.settings):
+            async with self.client:
+                try:
+                    await self.client.login(token)
+                except discord.LoginFailure:
+                    raise ConfigError("DISCORD_BOT_TOKEN was rejected by Discord "
+                                      "(401 Unauthorized): check the bot token") from None
+                connect = asyncio.create_task(self.client.connect(), name="discord-gateway")
+                stopping = asyncio.create_task(stop.wait(), name="discord-stop")
+                daily = self._start_daily()
+                try:
+                    await asyncio.wait({connect, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    stopping.cancel()
+                    if daily is not None:
+                        daily.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await daily
+                    await self.client.close()
+                    if not connect.done():
+                        connect.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await connect
+        exc = connect.exception() if not connect.cancelled() else None
+        if isinstance(exc, discord.PrivilegedIntentsRequired):
+            raise ConfigError("discord.message_content is on but the Message Content intent "
+                              "is not enabled for this bot in the developer portal") from None
+        if exc is not None:
+            raise exc
+
+    def _start_daily(self) -> asyncio.Task[Any] | None:
+        """Start the core's daily-fact loop when that feature is installed."""
+        try:
+            community = importlib.import_module("bot.community")
+        except ImportError:
+            return None
+        loop = getattr(community, "daily_loop", None)
+        if loop is None:
+            return None
+        return asyncio.create_task(loop(self.bot, self), name="discord-daily")
+
+
+def _token(settings: Settings) -> str:
+    token = settings.discord.token
+    if not token:
+        raise ConfigError("DISCORD_BOT_TOKEN is not set (nor discord.token in the config file): "
+                          "the discord bot needs its token")
+    return token.reveal()
+
+
+async def serve(bot: Any, settings: Settings, args: argparse.Namespace,
+                stop: asyncio.Event) -> None:
+    """``factbot run discord``: serve until ``stop`` is set."""
+    token = _token(settings)
+    adapter = DiscordAdapter(bot, settings.discord, sync_state=default_sync_state(
+        settings, getattr(args, "db", None)))
+    await adapter.run(token, stop)
+
+
+async def _sync(bot: Any, settings: Settings, args: argparse.Namespace) -> int:
+    import dataclasses
+
+    discord_settings = settings.discord
+    if getattr(args, "guild", None):
+        discord_settings = dataclasses.replace(discord_settings, guild_id=args.guild)
+    adapter = DiscordAdapter(bot, discord_settings, sync_on_start=False,
+                             sync_state=default_sync_state(settings, getattr(args, "db", None)))
+    token = _token(settings)
+    with discord_endpoints(discord_settings):
+        async with adapter.client:
+            try:
+                await adapter.client.login(token)
+            except discord.LoginFailure:
+                raise ConfigError("DISCORD_BOT_TOKEN was rejected by Discord "
+                                  "(401 Unauthorized): check the bot token") from None
+            await adapter.sync(force=True)
+    count = len(adapter.payload())
+    where = f"guild {discord_settings.guild_id}" if discord_settings.guild_id else "globally"
+    print(f"synced {count} commands {where}")
+    return 0
+
+
+def sync_main(args: argparse.Namespace, settings: Settings) -> int:
+    """``factbot discord sync [--guild ID]``: register the slash commands now."""
+    from bot.core import FactBot
+    from bot.packs import load_packs
+
+    _token(settings)
+    bot = FactBot(load_packs(settings.facts))
+    return asyncio.run(_sync(bot, settings, args))

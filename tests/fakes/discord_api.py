@@ -1,0 +1,479 @@
+"""A fake Discord on 127.0.0.1: enough REST v10 and JSON gateway to drive real discord.py.
+
+REST: ``/users/@me``, ``/oauth2/applications/@me``, ``/gateway/bot``, command sync
+(global and guild), interaction callbacks, webhook follow-ups and channel
+messages. Gateway: HELLO, IDENTIFY -> READY (+ GUILD_CREATE), heartbeat ACKs,
+RESUME -> RESUMED, op 7 RECONNECT on demand, and dispatches from the test.
+Everything the bot sent is recorded for assertions. Measured on discord.py 2.7.1:
+JSON bodies need ``Content-Type: application/json`` exactly, and a 429 needs a
+``Via`` header or discord.py takes it for a Cloudflare ban.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+TOKEN = "fake-bot-token.SECRET-do-not-log"
+APP_ID = 900000000000000001
+BOT_ID = APP_ID
+GUILD_ID = 910000000000000001
+CHANNEL_ID = 920000000000000001
+USER_ID = 930000000000000001
+TIMESTAMP = "2026-01-01T00:00:00+00:00"
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    # Not web.json_response: its "; charset=utf-8" makes discord.py read the body as text.
+    return web.Response(body=json.dumps(data).encode(), status=status,
+                        headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def user(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
+    return {"id": str(user_id), "username": name, "discriminator": "0", "global_name": name,
+            "avatar": None, "bot": bot, "public_flags": 0}
+
+
+@dataclass
+class Callback:
+    """One interaction callback the bot POSTed, with when it arrived."""
+
+    interaction_id: str
+    body: dict[str, Any]
+    received: float
+
+    @property
+    def type(self) -> int:
+        return int(self.body["type"])
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return dict(self.body.get("data") or {})
+
+    @property
+    def embeds(self) -> list[dict[str, Any]]:
+        return list(self.data.get("embeds") or [])
+
+    @property
+    def ephemeral(self) -> bool:
+        return bool(int(self.data.get("flags") or 0) & 64)
+
+    @property
+    def custom_ids(self) -> list[str]:
+        return [c["custom_id"] for row in self.data.get("components") or []
+                for c in row.get("components", []) if "custom_id" in c]
+
+
+@dataclass
+class _Session:
+    session_id: str
+    token: str
+    seq: int = 0
+    shard: list[int] | None = None
+    socket: web.WebSocketResponse | None = None
+
+
+@dataclass
+class FakeDiscord:
+    """The fake server. ``async with FakeDiscord() as fake:`` serves on a free port."""
+
+    token: str = TOKEN
+    extra_tokens: tuple[str, ...] = ()
+    heartbeat_interval_ms: int = 41_250
+    # Recorded traffic.
+    synced: list[tuple[int | None, list[dict[str, Any]]]] = field(default_factory=list)
+    callbacks: dict[str, Callback] = field(default_factory=dict)
+    channel_messages: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    followups: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    identifies: list[dict[str, Any]] = field(default_factory=list)
+    resumes: list[dict[str, Any]] = field(default_factory=list)
+    sent_at: dict[str, float] = field(default_factory=dict)
+    # Fault injection: route key ("PUT commands", "POST callback", ...) -> 429s to send first.
+    rate_limits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    retry_after: float = 0.05
+    rate_limited: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count(950000000000000001)
+        self._sessions: dict[str, _Session] = {}
+        self._waiters: dict[str, asyncio.Future[Callback]] = {}
+        self._ready: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
+        self._resumed: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self.commands: dict[int | None, list[dict[str, Any]]] = {}
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    async def __aenter__(self) -> FakeDiscord:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self, port: int = 0) -> None:
+        app = web.Application()
+        api = "/api/v10"
+        app.router.add_get(f"{api}/users/@me", self._me)
+        app.router.add_get(f"{api}/oauth2/applications/@me", self._application)
+        app.router.add_get(f"{api}/gateway/bot", self._gateway_bot)
+        app.router.add_get(f"{api}/gateway", self._gateway_bot)
+        app.router.add_put(f"{api}/applications/{{app}}/commands", self._put_commands)
+        app.router.add_put(f"{api}/applications/{{app}}/guilds/{{guild}}/commands",
+                           self._put_commands)
+        app.router.add_post(f"{api}/interactions/{{iid}}/{{itoken}}/callback", self._callback)
+        app.router.add_post(f"{api}/webhooks/{{app}}/{{itoken}}", self._followup)
+        app.router.add_patch(f"{api}/webhooks/{{app}}/{{itoken}}/messages/{{mid}}",
+                             self._edit_followup)
+        app.router.add_post(f"{api}/channels/{{channel}}/messages", self._channel_message)
+        app.router.add_get("/gateway/", self._gateway)
+        app.router.add_get("/gateway", self._gateway)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+
+    async def close(self) -> None:
+        for socket in list(self._sockets):
+            await socket.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def api_base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway/"
+
+    def next_id(self) -> str:
+        return str(next(self._ids))
+
+    # --- REST ------------------------------------------------------------------------
+
+    def _record(self, request: web.Request) -> None:
+        headers = {k: v for k, v in request.headers.items()
+                   if k.lower() in ("authorization", "content-type", "user-agent")}
+        self.requests.append((request.method, request.path, headers))
+
+    def _authorised(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization") in {
+            f"Bot {t}" for t in (self.token, *self.extra_tokens)}
+
+    def _limited(self, key: str) -> web.Response | None:
+        if self.rate_limits.get(key, 0) > 0:
+            self.rate_limits[key] -= 1
+            self.rate_limited.append(key)
+            return _json({"message": "You are being rate limited.",
+                          "retry_after": self.retry_after, "global": False}, status=429,
+                         headers={"Via": "1.1 google", "X-RateLimit-Scope": "user"})
+        return None
+
+    async def _me(self, request: web.Request) -> web.Response:
+        self._record(request)
+        if not self._authorised(request):
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+        return _json(user(BOT_ID, "factbot", bot=True))
+
+    async def _application(self, request: web.Request) -> web.Response:
+        self._record(request)
+        if not self._authorised(request):
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+        return _json({"id": str(APP_ID), "name": "factbot", "description": "", "icon": None,
+                      "bot_public": True, "bot_require_code_grant": False,
+                      "owner": user(USER_ID, "owner"), "verify_key": "0" * 64, "flags": 0,
+                      "interactions_endpoint_url": None})
+
+    async def _gateway_bot(self, request: web.Request) -> web.Response:
+        self._record(request)
+        return _json({"url": self.gateway_url.rstrip("/"), "shards": 1,
+                      "session_start_limit": {"total": 1000, "remaining": 1000,
+                                              "reset_after": 0, "max_concurrency": 1}})
+
+    async def _put_commands(self, request: web.Request) -> web.Response:
+        self._record(request)
+        if not self._authorised(request):
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+        limited = self._limited("PUT commands")
+        if limited is not None:
+            return limited
+        if request.content_type != "application/json":
+            return _json({"message": "expected JSON"}, status=400)
+        body = await request.json()
+        guild = int(request.match_info["guild"]) if "guild" in request.match_info else None
+        self.synced.append((guild, body))
+        self.commands[guild] = body
+        out = []
+        for command in body:
+            out.append({"id": self.next_id(), "application_id": str(APP_ID), "version": "1",
+                        "type": command.get("type", 1), "options": [], **command,
+                        **({"guild_id": str(guild)} if guild else {})})
+        return _json(out)
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        self._record(request)
+        limited = self._limited("POST callback")
+        if limited is not None:
+            return limited
+        iid = request.match_info["iid"]
+        if request.content_type == "application/json":
+            body = await request.json()
+        else:  # multipart with a payload_json part (attachments)
+            form = await request.post()
+            body = json.loads(str(form["payload_json"]))
+        callback = Callback(iid, body, time.perf_counter())
+        self.callbacks[iid] = callback
+        waiter = self._waiters.pop(iid, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(callback)
+        return _json({"interaction": {"id": iid, "type": 2,
+                                      "response_message_ephemeral": callback.ephemeral}})
+
+    def _message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        return {"id": self.next_id(), "channel_id": str(channel_id),
+                "author": user(BOT_ID, "factbot", bot=True), "content": body.get("content", ""),
+                "timestamp": TIMESTAMP, "edited_timestamp": None, "tts": False,
+                "mention_everyone": False, "mentions": [], "mention_roles": [],
+                "attachments": [], "embeds": body.get("embeds", []), "pinned": False,
+                "type": 0, "flags": body.get("flags", 0),
+                "components": body.get("components", [])}
+
+    async def _followup(self, request: web.Request) -> web.Response:
+        self._record(request)
+        body = await request.json()
+        self.followups.append(body)
+        return _json(self._message(CHANNEL_ID, body))
+
+    async def _edit_followup(self, request: web.Request) -> web.Response:
+        self._record(request)
+        body = await request.json()
+        self.followups.append(body)
+        return _json(self._message(CHANNEL_ID, body))
+
+    async def _channel_message(self, request: web.Request) -> web.Response:
+        self._record(request)
+        if not self._authorised(request):
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+        channel = int(request.match_info["channel"])
+        body = await request.json()
+        self.channel_messages.append((channel, body))
+        return _json(self._message(channel, body))
+
+    # --- gateway ---------------------------------------------------------------------
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self._sockets.add(socket)
+        session: _Session | None = None
+        try:
+            await socket.send_str(json.dumps(
+                {"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms},
+                 "s": None, "t": None}))
+            async for frame in socket:
+                if frame.type is not WSMsgType.TEXT:
+                    continue
+                message = json.loads(frame.data)
+                op, data = message.get("op"), message.get("d")
+                if op == 1:
+                    await socket.send_str(json.dumps({"op": 11, "d": None}))
+                elif op == 2:
+                    session = await self._identify(socket, data)
+                    if session is None:
+                        break
+                elif op == 6:
+                    session = await self._resume(socket, data)
+                    if session is None:
+                        break
+        finally:
+            self._sockets.discard(socket)
+            if session is not None and session.socket is socket:
+                session.socket = None
+        return socket
+
+    async def _identify(self, socket: web.WebSocketResponse, data: dict[str, Any]
+                        ) -> _Session | None:
+        self.identifies.append({k: v for k, v in data.items() if k != "token"})
+        if data.get("token") not in (self.token, *self.extra_tokens):
+            await socket.close(code=4004, message=b"Authentication failed.")
+            return None
+        session = _Session(session_id=f"session-{self.next_id()}", token=data["token"],
+                           shard=data.get("shard"), socket=socket)
+        self._sessions[session.session_id] = session
+        ready: dict[str, Any] = {
+            "v": 10, "user": user(BOT_ID, "factbot", bot=True),
+            "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
+            "session_id": session.session_id, "resume_gateway_url": self.gateway_url,
+            "application": {"id": str(APP_ID), "flags": 0}, "private_channels": [],
+            "relationships": []}
+        if session.shard is not None:
+            ready["shard"] = session.shard
+        await self._send(session, "READY", ready)
+        await self._send(session, "GUILD_CREATE", self.guild())
+        self._ready[session.token].set()
+        return session
+
+    async def _resume(self, socket: web.WebSocketResponse, data: dict[str, Any]
+                      ) -> _Session | None:
+        self.resumes.append({k: v for k, v in data.items() if k != "token"})
+        session = self._sessions.get(data.get("session_id", ""))
+        if session is None or data.get("token") != session.token:
+            await socket.send_str(json.dumps({"op": 9, "d": False}))
+            return None
+        session.socket = socket
+        await self._send(session, "RESUMED", {})
+        self._resumed[session.token].set()
+        return session
+
+    async def _send(self, session: _Session, event: str, data: dict[str, Any]) -> None:
+        if session.socket is None:
+            raise RuntimeError("no live gateway connection for this session")
+        session.seq += 1
+        await session.socket.send_str(json.dumps({"op": 0, "t": event, "s": session.seq,
+                                                  "d": data}))
+
+    def _session(self, token: str | None = None) -> _Session:
+        live = [s for s in self._sessions.values()
+                if s.socket is not None and (token is None or s.token == token)]
+        if not live:
+            raise RuntimeError("no live gateway session")
+        return live[-1]
+
+    async def wait_ready(self, token: str | None = None) -> None:
+        await self._ready[token or self.token].wait()
+
+    async def wait_resumed(self, token: str | None = None) -> None:
+        await self._resumed[token or self.token].wait()
+
+    async def reconnect(self, token: str | None = None) -> None:
+        """Ask the client to reconnect (op 7); it should RESUME."""
+        session = self._session(token or self.token)
+        self._resumed[session.token].clear()
+        assert session.socket is not None
+        await session.socket.send_str(json.dumps({"op": 7, "d": None}))
+
+    async def dispatch(self, event: str, data: dict[str, Any], token: str | None = None) -> None:
+        await self._send(self._session(token or self.token), event, data)
+
+    # --- payload builders --------------------------------------------------------------
+
+    @staticmethod
+    def channel() -> dict[str, Any]:
+        return {"id": str(CHANNEL_ID), "type": 0, "guild_id": str(GUILD_ID), "name": "general",
+                "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None,
+                "topic": None, "last_message_id": None, "rate_limit_per_user": 0, "flags": 0}
+
+    def guild(self) -> dict[str, Any]:
+        everyone = {"id": str(GUILD_ID), "name": "@everyone", "permissions": "0",
+                    "position": 0, "color": 0, "hoist": False, "managed": False,
+                    "mentionable": False, "flags": 0}
+        return {"id": str(GUILD_ID), "name": "Fans", "icon": None, "owner_id": str(USER_ID),
+                "features": [], "roles": [everyone], "channels": [self.channel()],
+                "threads": [], "members": [], "member_count": 2, "emojis": [], "stickers": [],
+                "voice_states": [], "presences": [], "stage_instances": [],
+                "guild_scheduled_events": [], "soundboard_sounds": [], "unavailable": False,
+                "large": False, "joined_at": TIMESTAMP, "verification_level": 0,
+                "default_message_notifications": 0, "explicit_content_filter": 0,
+                "mfa_level": 0, "nsfw_level": 0, "premium_tier": 0,
+                "preferred_locale": "en-US", "system_channel_flags": 0}
+
+    def interaction(self, kind: int, data: dict[str, Any], *, in_guild: bool = True,
+                    manage_guild: bool = False, message: dict[str, Any] | None = None,
+                    user_id: int = USER_ID) -> dict[str, Any]:
+        iid = self.next_id()
+        payload: dict[str, Any] = {
+            "id": iid, "application_id": str(APP_ID), "type": kind, "token": f"itoken-{iid}",
+            "version": 1, "attachment_size_limit": 8 * 1024 * 1024, "data": data,
+            "channel_id": str(CHANNEL_ID), "locale": "en-US", "app_permissions": "0",
+            "entitlements": [], "authorizing_integration_owners": {"0": str(GUILD_ID)}}
+        if in_guild:
+            payload.update(
+                guild_id=str(GUILD_ID), guild_locale="en-US", context=0,
+                channel=self.channel(),
+                member={"user": user(user_id, "fan"), "roles": [], "joined_at": TIMESTAMP,
+                        "deaf": False, "mute": False, "flags": 0,
+                        "permissions": str(1 << 5 if manage_guild else 0)})
+        else:
+            payload.update(context=1, user=user(user_id, "fan"),
+                           channel={"id": str(CHANNEL_ID), "type": 1, "recipients": [
+                               user(user_id, "fan")], "last_message_id": None})
+        if message is not None:
+            payload["message"] = message
+        return payload
+
+    def slash(self, name: str, options: dict[str, Any] | None = None, **kwargs: Any
+              ) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.next_id(), "name": name, "type": 1}
+        if options:
+            data["options"] = [{"name": k, "type": 3, "value": v} for k, v in options.items()]
+        return self.interaction(2, data, **kwargs)
+
+    def autocomplete(self, name: str, option: str, value: str, **kwargs: Any) -> dict[str, Any]:
+        data = {"id": self.next_id(), "name": name, "type": 1,
+                "options": [{"name": option, "type": 3, "value": value, "focused": True}]}
+        return self.interaction(4, data, **kwargs)
+
+    def button(self, custom_id: str, **kwargs: Any) -> dict[str, Any]:
+        """A click on a button of an earlier bot message that carried ``custom_id``."""
+        components = [{"type": 1, "components": [
+            {"type": 2, "style": 2, "label": "Another fact", "custom_id": custom_id}]}]
+        message = self._message(CHANNEL_ID, {"embeds": [], "components": components})
+        data = {"custom_id": custom_id, "component_type": 2}
+        return self.interaction(3, data, message=message, **kwargs)
+
+    def mention(self, text: str, *, user_id: int = USER_ID) -> dict[str, Any]:
+        """A MESSAGE_CREATE in the guild channel that mentions the bot."""
+        return {"id": self.next_id(), "channel_id": str(CHANNEL_ID), "guild_id": str(GUILD_ID),
+                "author": user(user_id, "fan"),
+                "member": {"roles": [], "joined_at": TIMESTAMP, "deaf": False, "mute": False,
+                           "flags": 0},
+                "content": f"<@{BOT_ID}> {text}", "timestamp": TIMESTAMP,
+                "edited_timestamp": None, "tts": False, "mention_everyone": False,
+                "mentions": [user(BOT_ID, "factbot", bot=True)], "mention_roles": [],
+                "attachments": [], "embeds": [], "pinned": False, "type": 0, "flags": 0,
+                "components": []}
+
+    async def interact(self, payload: dict[str, Any], token: str | None = None,
+                       timeout: float = 10.0) -> Callback:
+        """Dispatch INTERACTION_CREATE and wait for the bot's callback."""
+        waiter: asyncio.Future[Callback] = asyncio.get_running_loop().create_future()
+        self._waiters[payload["id"]] = waiter
+        self.sent_at[payload["id"]] = time.perf_counter()
+        await self.dispatch("INTERACTION_CREATE", payload, token)
+        try:
+            return await asyncio.wait_for(waiter, timeout)
+        finally:
+            self._waiters.pop(payload["id"], None)
+
+    async def send_interaction(self, payload: dict[str, Any], token: str | None = None
+                               ) -> asyncio.Future[Callback]:
+        """Dispatch without waiting; the future resolves on the callback (for the benchmark)."""
+        waiter: asyncio.Future[Callback] = asyncio.get_running_loop().create_future()
+        self._waiters[payload["id"]] = waiter
+        self.sent_at[payload["id"]] = time.perf_counter()
+        await self.dispatch("INTERACTION_CREATE", payload, token)
+        return waiter
+
+
+async def _main() -> None:  # pragma: no cover - a manual playground
+    async with FakeDiscord() as fake:
+        print(f"DISCORD_API_BASE_URL={fake.api_base_url}")
+        print(f"DISCORD_GATEWAY_URL={fake.gateway_url}")
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    asyncio.run(_main())

@@ -1,0 +1,402 @@
+"""The Discord adapter end to end: real discord.py Client + CommandTree against a fake Discord."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+
+from adapters.discord import DiscordAdapter, discord_endpoints
+from adapters.discord_render import render_embed
+from bot.core import FactBot
+from bot.messages import IncomingMessage, Reply, ReplyKind
+from bot.packs import FactPack
+from bot.settings import DiscordSettings, Secret
+from tests.fakes.discord_api import APP_ID, CHANNEL_ID, GUILD_ID, TOKEN, FakeDiscord
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as server:
+        yield server
+
+
+def settings_for(fake: FakeDiscord, **changes: Any) -> DiscordSettings:
+    return DiscordSettings(token=Secret(TOKEN), api_base_url=fake.api_base_url,
+                           gateway_url=fake.gateway_url, **changes)
+
+
+@contextlib.asynccontextmanager
+async def running(bot: FactBot, fake: FakeDiscord, state: Path, **changes: Any
+                  ) -> AsyncIterator[DiscordAdapter]:
+    """A real client connected to the fake, shut down cleanly on exit."""
+    adapter = DiscordAdapter(bot, settings_for(fake, **changes), sync_state=state,
+                             guild_ready_timeout=0.05)
+    stop = asyncio.Event()
+    task = asyncio.create_task(adapter.run(TOKEN, stop))
+
+    async def ready() -> None:
+        while not adapter.client.is_ready():
+            if task.done():
+                task.result()
+                raise AssertionError("the client stopped before it was ready")
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(ready(), 10)
+    try:
+        yield adapter
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+
+def quotes(bot: FactBot, topic: str) -> list[str]:
+    found = bot.topic(topic)
+    assert found is not None
+    return [f.quote for f in found[1].facts]
+
+
+async def test_start_up_syncs_a_command_for_every_topic_with_the_pack_descriptions(
+        factbot: FactBot, packs: tuple[FactPack, ...], fake: FakeDiscord,
+        tmp_path: Path) -> None:
+    """The synced payload holds each topic with its description, and /fact, /ask, ..."""
+    async with running(factbot, fake, tmp_path / "sync.json"):
+        pass
+    assert len(fake.synced) == 1
+    scope, payload = fake.synced[0]
+    assert scope is None
+    by_name = {c["name"]: c for c in payload}
+    for pack in packs:
+        for topic in pack.topics:
+            assert by_name[topic.command]["description"] == topic.description
+            assert by_name[topic.command]["type"] == 1
+    for builtin in ("fact", "ask", "topics", "help", "source", "daily", "stats"):
+        assert builtin in by_name
+    fact_option = by_name["fact"]["options"][0]
+    assert fact_option["name"] == "topic" and fact_option["autocomplete"] is True
+    assert by_name["ask"]["options"][0]["name"] == "question"
+    assert by_name["daily"]["default_member_permissions"] == 1 << 5
+    assert by_name["stats"]["default_member_permissions"] == 1 << 5
+    assert by_name["hallyu"].get("default_member_permissions") is None
+
+
+async def test_an_unchanged_command_set_is_not_synced_again_on_restart(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    state = tmp_path / "sync.json"
+    async with running(factbot, fake, state):
+        pass
+    async with running(factbot, fake, state):
+        pass
+    assert len(fake.synced) == 1
+    saved = json.loads(state.read_text(encoding="utf-8"))
+    assert list(saved) == [f"{APP_ID}:global"]
+
+
+async def test_a_changed_command_set_is_synced_on_restart(
+        factbot: FactBot, packs: tuple[FactPack, ...], fake: FakeDiscord,
+        tmp_path: Path) -> None:
+    state = tmp_path / "sync.json"
+    async with running(factbot, fake, state):
+        pass
+    pack = packs[0]
+    smaller = FactBot([replace(pack, topics=pack.topics[:2])])
+    async with running(smaller, fake, state):
+        pass
+    assert len(fake.synced) == 2
+    names = {c["name"] for c in fake.synced[1][1]}
+    assert {t.command for t in pack.topics[2:]}.isdisjoint(names)
+
+
+async def test_a_guild_setting_syncs_to_that_guild(factbot: FactBot, fake: FakeDiscord,
+                                                   tmp_path: Path) -> None:
+    async with running(factbot, fake, tmp_path / "sync.json", guild_id=GUILD_ID) as adapter:
+        reply = await fake.interact(fake.slash("hallyu"))
+        assert adapter.client.is_ready()
+    assert fake.synced[0][0] == GUILD_ID
+    assert reply.type == 4
+
+
+async def test_a_topic_command_answers_with_an_embed_holding_the_quote(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    async with running(factbot, fake, tmp_path / "sync.json"):
+        callback = await fake.interact(fake.slash("hallyu"))
+    assert callback.type == 4  # CHANNEL_MESSAGE_WITH_SOURCE
+    assert not callback.ephemeral
+    [embed] = callback.embeds
+    assert any(q[:40] in embed["description"] for q in quotes(factbot, "hallyu"))
+    assert embed["footer"]["text"].startswith("Source: ")
+    assert "Bernama" in embed["footer"]["text"]
+    assert callback.data["allowed_mentions"] == {"parse": []}
+    assert callback.custom_ids == ["factbot:next:hallyu"]
+
+
+async def test_the_callback_carries_no_authorization_header(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    async with running(factbot, fake, tmp_path / "sync.json"):
+        await fake.interact(fake.slash("topics"))
+    callbacks = [h for m, p, h in fake.requests if p.endswith("/callback")]
+    assert callbacks and all("Authorization" not in h for h in callbacks)
+
+
+async def test_fact_autocomplete_answers_type_8_with_at_most_25_choices(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    async with running(factbot, fake, tmp_path / "sync.json"):
+        typo = await fake.interact(fake.autocomplete("fact", "topic", "halyu"))
+        empty = await fake.interact(fake.autocomplete("fact", "topic", ""))
+    assert typo.type == 8
+    choices = typo.data["choices"]
+    assert 1 <= len(choices) <= 25
+    assert choices[0]["value"] == "hallyu"
+    assert all(len(c["name"]) <= 100 for c in choices)
+    assert 1 <= len(empty.data["choices"]) <= 25
+
+
+async def test_fact_with_a_topic_option_gives_that_topic(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    async with running(factbot, fake, tmp_path / "sync.json"):
+        callback = await fake.interact(fake.slash("fact", {"topic": "k-pop"}))
+    [embed] = callback.embeds
+    assert any(q[:40] in embed["description"] for q in quotes(factbot, "hallyu"))
+
+
+async def test_the_button_gives_the_next_fact_also_after_a_client_restart(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    state = tmp_path / "sync.json"
+    async with running(factbot, fake, state):
+        first = await fake.interact(fake.slash("hallyu"))
+        second = await fake.interact(fake.button(first.custom_ids[0]))
+    async with running(factbot, fake, state):
+        third = await fake.interact(fake.button("factbot:next:hallyu"))
+    descriptions = [c.embeds[0]["description"] for c in (first, second, third)]
+    assert len(set(descriptions)) == 3, descriptions
+    assert second.type == 4 and third.type == 4
+    assert third.custom_ids == ["factbot:next:hallyu"]
+
+
+async def test_ask_with_a_typo_still_finds_the_topic(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    async with running(factbot, fake, tmp_path / "sync.json"):
+        callback = await fake.interact(
+            fake.slash("ask", {"question": "why is the korean wavee so popluar in malaysia?"}))
+    [embed] = callback.embeds
+    assert not callback.ephemeral
+    assert any(q[:40] in embed["description"] for q in quotes(factbot, "hallyu"))
+
+
+async def test_a_question_nothing_matches_is_answered_in_private(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    async with running(factbot, fake, tmp_path / "sync.json"):
+        callback = await fake.interact(
+            fake.slash("ask", {"question": "what is the boiling point of tungsten"}))
+    assert callback.ephemeral
+    assert callback.custom_ids == []
+
+
+async def test_user_text_is_escaped_and_mentions_do_not_ping() -> None:
+    reply = Reply(kind=ReplyKind.INFO, text="**bold** @everyone <@123> _x_",
+                  heading="**bold**")
+    embed = render_embed(reply).to_dict()
+    description = embed["description"]
+    assert "\\*\\*bold\\*\\*" in description
+    assert "@everyone" not in description
+    assert "\\_x\\_" in description
+
+
+async def test_embed_limits_hold_for_huge_replies() -> None:
+    items = tuple((f"topic{i}", "d" * 2000) for i in range(60))
+    reply = Reply(kind=ReplyKind.TOPICS, text="x", heading="h" * 500, items=items)
+    embed = render_embed(reply)
+    assert len(embed) <= 6000
+    assert len(embed.fields) <= 25
+    assert all(len(f.value or "") <= 1024 for f in embed.fields)
+    assert len(embed.title or "") <= 256
+
+
+async def test_a_mention_is_answered_as_free_text_when_the_intent_is_on(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    async with running(factbot, fake, tmp_path / "sync.json", message_content=True):
+        await fake.dispatch("MESSAGE_CREATE", fake.mention("tell me about k-pop fans"))
+
+        async def posted() -> None:
+            while not fake.channel_messages:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(posted(), 10)
+    intents = fake.identifies[-1]["intents"]
+    assert intents & (1 << 15)  # MESSAGE_CONTENT
+    channel, body = fake.channel_messages[0]
+    assert channel == CHANNEL_ID
+    assert any(q[:40] in body["embeds"][0]["description"] for q in quotes(factbot, "hallyu"))
+    assert body["allowed_mentions"]["parse"] == []
+
+
+async def test_without_the_intent_no_privileged_intent_is_requested(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    async with running(factbot, fake, tmp_path / "sync.json"):
+        await fake.dispatch("MESSAGE_CREATE", fake.mention("tell me about k-pop fans"))
+        await fake.interact(fake.slash("help"))  # the mention was processed before this
+    intents = fake.identifies[-1]["intents"]
+    privileged = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
+    assert intents & privileged == 0
+    assert fake.channel_messages == []
+
+
+async def test_after_op_7_reconnect_the_client_resumes_and_keeps_answering(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    async with running(factbot, fake, tmp_path / "sync.json"):
+        await fake.interact(fake.slash("topics"))
+        await fake.reconnect()
+        await asyncio.wait_for(fake.wait_resumed(), 10)
+        callback = await fake.interact(fake.slash("hallyu"))
+    assert len(fake.identifies) == 1
+    assert len(fake.resumes) == 1
+    assert fake.resumes[0]["seq"] >= 2
+    assert callback.embeds
+
+
+async def test_a_429_on_a_callback_is_retried_after_retry_after(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    async with running(factbot, fake, tmp_path / "sync.json"):
+        fake.rate_limits["POST callback"] = 1
+        callback = await fake.interact(fake.slash("hallyu"))
+    assert fake.rate_limited == ["POST callback"]
+    assert callback.embeds
+
+
+async def test_a_429_on_sync_is_retried_then_succeeds(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    fake.rate_limits["PUT commands"] = 2
+    async with running(factbot, fake, tmp_path / "sync.json"):
+        pass
+    assert fake.rate_limited == ["PUT commands", "PUT commands"]
+    assert len(fake.synced) == 1
+
+
+async def test_a_failing_handler_gets_an_ephemeral_apology_and_the_bot_keeps_running(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    async def broken(message: IncomingMessage, platform: object = None) -> Reply | None:
+        raise RuntimeError("boom")
+
+    async with running(factbot, fake, tmp_path / "sync.json") as adapter:
+        original = factbot.handle
+        factbot.handle = broken  # type: ignore[method-assign]  # a core fault, not a library mock
+        try:
+            with caplog.at_level(logging.ERROR, logger="adapters.discord"):
+                apology = await fake.interact(fake.slash("hallyu"))
+                button = await fake.interact(fake.button("factbot:next:hallyu"))
+        finally:
+            factbot.handle = original  # type: ignore[method-assign]
+        after = await fake.interact(fake.slash("hallyu"))
+        assert adapter.client.is_ready()
+    assert apology.ephemeral and "Sorry" in apology.data["content"]
+    assert button.ephemeral and "Sorry" in button.data["content"]
+    assert "RuntimeError: boom" in caplog.text
+    assert after.embeds
+
+
+async def test_admin_is_taken_from_the_interaction_permissions(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    seen: list[bool] = []
+    original = factbot.handle
+
+    async def spy(message: IncomingMessage, platform: Any = None) -> Reply | None:
+        seen.append(await platform.is_admin(message))
+        return await original(message, platform)
+
+    async with running(factbot, fake, tmp_path / "sync.json"):
+        factbot.handle = spy  # type: ignore[method-assign]  # observes the core, not discord.py
+        try:
+            await fake.interact(fake.slash("stats", manage_guild=True))
+            await fake.interact(fake.slash("stats", manage_guild=False, user_id=5))
+            await fake.interact(fake.slash("help", in_guild=False, user_id=6))
+        finally:
+            factbot.handle = original  # type: ignore[method-assign]
+    assert seen == [True, False, True]
+
+
+async def test_send_posts_a_fact_to_the_channel(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    async with running(factbot, fake, tmp_path / "sync.json") as adapter:
+        reply = await factbot.handle(IncomingMessage("/hallyu", platform="discord"))
+        assert reply is not None
+        await adapter.send(str(CHANNEL_ID), reply)
+    channel, body = fake.channel_messages[0]
+    assert channel == CHANNEL_ID
+    assert body["embeds"][0]["description"].startswith("“")
+    assert body["components"][0]["components"][0]["custom_id"] == "factbot:next:hallyu"
+
+
+async def test_a_reload_re_syncs_only_when_the_command_set_changed(
+        factbot: FactBot, packs: tuple[FactPack, ...], fake: FakeDiscord,
+        tmp_path: Path) -> None:
+    async with running(factbot, fake, tmp_path / "sync.json"):
+        for listener in factbot.reload_listeners:
+            await listener()
+        assert len(fake.synced) == 1
+        pack = packs[0]
+        factbot.load([replace(pack, topics=pack.topics[:3])])
+        for listener in factbot.reload_listeners:
+            await listener()
+        assert len(fake.synced) == 2
+    names = {c["name"] for c in fake.synced[1][1]}
+    assert {t.command for t in packs[0].topics[:3]} <= names
+    assert packs[0].topics[3].command not in names
+
+
+async def test_the_token_never_appears_in_any_log_line(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        async with running(factbot, fake, tmp_path / "sync.json") as adapter:
+            await fake.interact(fake.slash("hallyu"))
+            fake.rate_limits["POST callback"] = 1
+            await fake.interact(fake.slash("topics"))
+            await fake.reconnect()
+            await asyncio.wait_for(fake.wait_resumed(), 10)
+            await fake.interact(fake.slash("help"))
+            assert TOKEN not in repr(adapter.settings)
+    assert caplog.records
+    assert all(TOKEN not in r.getMessage() for r in caplog.records)
+    assert TOKEN not in caplog.text
+
+
+async def test_a_rejected_token_is_a_config_error_without_the_token(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    from bot.errors import ConfigError
+
+    adapter = DiscordAdapter(factbot, settings_for(fake), sync_state=tmp_path / "s.json")
+    with pytest.raises(ConfigError, match="DISCORD_BOT_TOKEN was rejected") as info:
+        await adapter.run("wrong-token", asyncio.Event())
+    assert "wrong-token" not in str(info.value)
+
+
+async def test_endpoints_are_patched_only_inside_and_restored() -> None:
+    base, gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    with discord_endpoints(DiscordSettings(api_base_url="http://127.0.0.1:1/api/v10",
+                                           gateway_url="ws://127.0.0.1:1/gateway/")):
+        assert discord.http.Route.BASE == "http://127.0.0.1:1/api/v10"
+        assert str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == \
+            "ws://127.0.0.1:1/gateway/"
+    assert base == discord.http.Route.BASE
+    assert gateway == discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    with discord_endpoints(DiscordSettings()):
+        assert base == discord.http.Route.BASE
+
+
+async def test_shard_settings_select_the_auto_sharded_client(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    async with running(factbot, fake, tmp_path / "sync.json", shard_count=2,
+                       shard_ids=(1,)) as adapter:
+        assert isinstance(adapter.client, discord.AutoShardedClient)
+        callback = await fake.interact(fake.slash("hallyu"))
+    assert [i["shard"] for i in fake.identifies] == [[1, 2]]
+    assert callback.embeds
