@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+import threading
 from typing import TextIO
 
+from bot.community import daily_loop
 from bot.core import FactBot
 from bot.messages import IncomingMessage, Reply
 
@@ -38,12 +41,21 @@ class ConsoleAdapter:
         if self.interactive:
             self.stdout.write("factbot: ask me anything about the news, /topics to browse, "
                               "Ctrl-D to quit.\n")
-        loop = asyncio.get_running_loop()
+        # The daily fact prints here too, between prompts.
+        daily = asyncio.create_task(daily_loop(self.bot, self), name="console daily")
+        try:
+            await self._loop()
+        finally:
+            daily.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await daily
+
+    async def _loop(self) -> None:
         while True:
             if self.interactive:
                 self.stdout.write(PROMPT)
                 self.stdout.flush()
-            line = await loop.run_in_executor(None, self.stdin.readline)
+            line = await read_line(self.stdin)
             if not line:
                 break
             text = line.rstrip("\n")
@@ -54,3 +66,32 @@ class ConsoleAdapter:
             reply = await self.bot.handle(message, self)
             if reply is not None:
                 await self.send(self.chat_id, reply)
+
+
+async def read_line(stream: TextIO) -> str:
+    """Read one line without blocking the loop.
+
+    A daemon thread rather than the default executor: asyncio.run joins the
+    executor on exit, so a read blocked on a terminal would stop SIGTERM from
+    ending the process.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str] = loop.create_future()
+
+    def deliver(result: str | BaseException) -> None:
+        if not future.done():
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+    def read() -> None:
+        try:
+            result: str | BaseException = stream.readline()
+        except Exception as exc:  # handed to the awaiting coroutine, which raises it
+            result = exc
+        with contextlib.suppress(RuntimeError):  # the loop closed while we were blocked
+            loop.call_soon_threadsafe(deliver, result)
+
+    threading.Thread(target=read, name="console stdin", daemon=True).start()
+    return await future

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
                      parents=[common])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    sub.add_parser("chat", parents=[common], help="talk to the bot in this terminal")
+    chat = sub.add_parser("chat", parents=[common], help="talk to the bot in this terminal")
+    chat.add_argument("--db", help="state database (or FACTBOT_DB)")
 
     ask = sub.add_parser("ask", parents=[common], help="print the reply to one message")
     ask.add_argument("text", nargs="*", help="the message")
+    ask.add_argument("--chat", default="cli", help="chat id, for rotation and settings")
+    ask.add_argument("--db", help="state database (or FACTBOT_DB)")
     mode = ask.add_mutually_exclusive_group()
     mode.add_argument("--json", action="store_true", help="print one JSON object")
     mode.add_argument("--jsonl", action="store_true",
@@ -86,7 +91,7 @@ def _settings(args: argparse.Namespace) -> Settings:
                          overrides={"facts": getattr(args, "facts", None)})
 
 
-def _bot(settings: Settings) -> Any:
+def _bot(settings: Settings, store: Any = None, *, cooldown: bool = False) -> Any:
     from bot.core import FactBot
     from bot.packs import load_packs
 
@@ -94,7 +99,45 @@ def _bot(settings: Settings) -> Any:
     kwargs: dict[str, Any] = {}
     if settings.threshold is not None:
         kwargs["threshold"] = settings.threshold
+    if store is not None:
+        kwargs["store"] = store
+    if settings.salt:
+        kwargs["salt"] = settings.salt.reveal()
+    if cooldown:  # not for `ask`: one person at a shell is not a flood
+        kwargs["cooldown"] = settings.cooldown
     return FactBot(packs, **kwargs)
+
+
+def _store(args: argparse.Namespace, settings: Settings) -> Any:
+    """The state database from --db, FACTBOT_DB, the config's ``db`` or the default path."""
+    from bot.storage.sqlite import SqliteStore, resolve_db_path
+
+    return SqliteStore(resolve_db_path(getattr(args, "db", None), settings))
+
+
+async def _until_signal(work: Awaitable[int]) -> int:
+    """Run ``work``; on SIGTERM or SIGINT cancel it so its ``async with`` blocks flush and close."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(work)
+    stop = asyncio.Event()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for sig in signals:
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    stopper = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return 0
+        return task.result()
+    finally:
+        stopper.cancel()
+        for sig in signals:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)
 
 
 def _ask_record(text: str, reply: Any) -> dict[str, Any]:
@@ -103,18 +146,23 @@ def _ask_record(text: str, reply: Any) -> dict[str, Any]:
 
 
 async def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    async with _store(args, settings) as store:
+        return await _ask_with(args, _bot(settings, store))
+
+
+async def _ask_with(args: argparse.Namespace, bot: Any) -> int:
+    from adapters.console import read_line
     from bot.messages import IncomingMessage
 
-    bot = _bot(settings)
     if args.jsonl:
         out = sys.stdout
-        for line in sys.stdin:
+        while line := await read_line(sys.stdin):
             text = line.rstrip("\n")
-            reply = await bot.handle(IncomingMessage(text=text, chat_id="cli"))
+            reply = await bot.handle(IncomingMessage(text=text, chat_id=args.chat))
             out.write(json.dumps(_ask_record(text, reply), ensure_ascii=False) + "\n")
         return 0
     text = " ".join(args.text)
-    reply = await bot.handle(IncomingMessage(text=text, chat_id="cli"))
+    reply = await bot.handle(IncomingMessage(text=text, chat_id=args.chat))
     if args.json:
         print(json.dumps(_ask_record(text, reply), ensure_ascii=False))
     else:
@@ -122,11 +170,11 @@ async def _ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _chat(settings: Settings) -> int:
+async def _chat(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.console import ConsoleAdapter
 
-    bot = _bot(settings)
-    await ConsoleAdapter(bot).run()
+    async with _store(args, settings) as store:
+        await ConsoleAdapter(_bot(settings, store, cooldown=True)).run()
     return 0
 
 
@@ -170,9 +218,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # At INFO httpx prints every request URL, and Bot API URLs hold the token.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         if args.command == "chat":
-            return asyncio.run(_chat(settings))
+            return asyncio.run(_until_signal(_chat(args, settings)))
         if args.command == "ask":
-            return asyncio.run(_ask(args, settings))
+            return asyncio.run(_until_signal(_ask(args, settings)))
         if args.command == "facts" and args.facts_command == "check":
             return _facts_check(args, settings)
         if args.command == "facts" and args.facts_command == "new":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -14,6 +15,7 @@ UNMATCHED_MAX_AGE = timedelta(days=90)
 UNMATCHED_MAX_ROWS = 10_000
 DEFAULT_DAILY_TIME = time(9, 0)
 DEFAULT_TZ = "UTC"
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +52,8 @@ class UnmatchedCount:
 
 
 def question_key(text: str) -> str:
-    """Group unmatched questions that differ only in case, accents and spacing."""
-    return " ".join(fold(text).split())
+    """Group unmatched questions that differ only in case, accents, spacing and punctuation."""
+    return " ".join(_WORD.findall(fold(text)))
 
 
 class BaseStore(ABC):

@@ -140,7 +140,11 @@ async def _migrate(db: aiosqlite.Connection, path: Path) -> int:
         # PRAGMA takes no parameters; target is an int from this module, not input.
         await _transaction(db, [(s, ()) for s in MIGRATIONS[target - 1]]
                            + [(f"PRAGMA user_version = {int(target)}", ())])
-        log.info("%s: migrated the database to schema version %d", path, target)
+    if version == 0:
+        log.info("%s: created the state database (schema version %d)", path, SCHEMA_VERSION)
+    elif version < SCHEMA_VERSION:
+        log.info("%s: migrated the database from schema version %d to %d", path, version,
+                 SCHEMA_VERSION)
     # Prove we can write now, at start-up, rather than failing later mid-chat.
     await _transaction(db, [("INSERT OR IGNORE INTO meta (key, value) VALUES ('salt', ?)",
                              (secrets.token_hex(16),))])

@@ -1,0 +1,63 @@
+"""``factbot stats``: what people ask most, and what the packs could not answer."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+from bot.settings import Settings
+from bot.storage.base import TopicCount, UnmatchedCount
+
+
+async def collect(store: Any, limit: int = 10) -> tuple[list[TopicCount], int,
+                                                       list[UnmatchedCount]]:
+    return (await store.top_topics(limit), await store.unmatched_total(),
+            await store.top_unmatched(limit))
+
+
+def as_json(topics: list[TopicCount], total: int, questions: list[UnmatchedCount]
+            ) -> dict[str, Any]:
+    return {
+        "topics": [{"topic": t.topic, "count": t.count, "by_platform": dict(t.by_platform)}
+                   for t in topics],
+        "unmatched_total": total,
+        "unmatched": [{"text": q.text, "count": q.count, "last_seen": q.last_seen.isoformat()}
+                      for q in questions],
+    }
+
+
+def as_text(topics: list[TopicCount], total: int, questions: list[UnmatchedCount]) -> str:
+    lines = ["Top topics:"]
+    if not topics:
+        lines.append("  (none asked yet)")
+    for t in topics:
+        platforms = ", ".join(f"{p} {n}" for p, n in t.by_platform)
+        lines.append(f"  /{t.topic:<16} {t.count:>6}  ({platforms})")
+    lines.append(f"Unanswered questions kept: {total}")
+    if questions:
+        lines.append("Most frequent (add aliases or keywords for these):")
+    for q in questions:
+        # repr-style escaping: a question may hold control characters or newlines.
+        text = json.dumps(q.text, ensure_ascii=False)
+        lines.append(f"  {q.count:>5}x  {text}  (last {q.last_seen:%Y-%m-%d})")
+    return "\n".join(lines)
+
+
+async def _stats(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.storage.sqlite import SqliteStore, resolve_db_path
+
+    path = resolve_db_path(getattr(args, "db", None), settings)
+    async with SqliteStore(path, create=False) as store:
+        topics, total, questions = await collect(store)
+    if args.json:
+        print(json.dumps(as_json(topics, total, questions), ensure_ascii=False, indent=2))
+    else:
+        print(as_text(topics, total, questions))
+    return 0
+
+
+def stats_main(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the top topics and the most frequent recent unanswered questions."""
+    return asyncio.run(_stats(args, settings))
