@@ -44,6 +44,8 @@ def render_embed(reply: Reply) -> discord.Embed:
     embed = discord.Embed(colour=COLOUR)
     if reply.kind is ReplyKind.FACT and reply.quote:
         embed.description = clip(f"“{escape(reply.quote)}”", DESCRIPTION_MAX)
+        if reply.heading:  # e.g. "Fact of the day"
+            embed.title = clip(escape(reply.heading), TITLE_MAX)
         if reply.speaker:
             embed.set_author(name=clip(f"— {reply.speaker}", AUTHOR_MAX))
         if reply.source:

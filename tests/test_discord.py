@@ -6,8 +6,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -400,3 +404,82 @@ async def test_shard_settings_select_the_auto_sharded_client(
         callback = await fake.interact(fake.slash("hallyu"))
     assert [i["shard"] for i in fake.identifies] == [[1, 2]]
     assert callback.embeds
+
+
+async def test_the_daily_fact_goes_to_the_channel_where_daily_on_was_issued(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    from bot.community import SendThrottle, send_due
+
+    async with running(factbot, fake, tmp_path / "sync.json") as adapter:
+        denied = await fake.interact(fake.slash("daily", {"state": "on"}, user_id=7))
+        on = await fake.interact(fake.slash(
+            "daily", {"state": "on", "time": "08:30", "timezone": "Asia/Kuala_Lumpur"},
+            manage_guild=True))
+        morning = datetime(2030, 1, 2, 0, 31, tzinfo=UTC)  # 08:31 in Kuala Lumpur
+        sent = await send_due(factbot, adapter, morning, SendThrottle())
+    assert "admins" in denied.embeds[0]["description"]
+    assert "08:30" in on.embeds[0]["description"]
+    assert sent == 1
+    [(channel, body)] = fake.channel_messages
+    assert channel == CHANNEL_ID
+    assert body["embeds"][0]["title"] == "Fact of the day"
+    assert body["embeds"][0]["description"].startswith("“")
+
+
+def test_run_discord_without_a_token_exits_2_naming_the_variable(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    for name in ("DISCORD_BOT_TOKEN", "FACTBOT_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["run", "discord"]) == 2
+    err = capsys.readouterr().err
+    assert "DISCORD_BOT_TOKEN" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+async def test_discord_sync_registers_the_commands_in_a_guild(
+        fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    monkeypatch.delenv("FACTBOT_CONFIG", raising=False)
+    monkeypatch.setenv("DISCORD_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("DISCORD_API_BASE_URL", fake.api_base_url)
+    monkeypatch.setenv("DISCORD_GATEWAY_URL", fake.gateway_url)
+    monkeypatch.setenv("FACTBOT_DB", str(tmp_path / "factbot.db"))
+    # main() runs its own event loop; the fake keeps serving on this one.
+    status = await asyncio.to_thread(main, ["discord", "sync", "--guild", str(GUILD_ID)])
+    assert status == 0
+    assert [scope for scope, _ in fake.synced] == [GUILD_ID]
+    assert f"guild {GUILD_ID}" in capsys.readouterr().out
+    assert (tmp_path / "discord-commands.json").exists()
+    assert fake.identifies == []  # syncing needs no gateway connection
+
+
+async def test_factbot_run_discord_serves_and_stops_cleanly_on_sigterm(
+        fake: FakeDiscord, tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "TELEGRAM_"))}
+    env.pop("FACTBOT_CONFIG", None)
+    env.update(DISCORD_BOT_TOKEN=TOKEN, DISCORD_API_BASE_URL=fake.api_base_url,
+               DISCORD_GATEWAY_URL=fake.gateway_url, FACTBOT_DB=str(tmp_path / "factbot.db"),
+               FACTBOT_LOG_LEVEL="DEBUG")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", "discord", cwd=root, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        await asyncio.wait_for(fake.wait_ready(), 30)
+        callback = await fake.interact(fake.slash("hallyu"), timeout=30)
+        process.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err.decode()
+    assert callback.embeds
+    assert fake.synced
+    logged = out.decode() + err.decode()
+    assert "discord" in logged  # DEBUG logging was on
+    assert TOKEN not in logged
