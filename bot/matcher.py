@@ -30,7 +30,6 @@ FACT_WORD = 0.5
 FUZZY = 0.8  # a corrected typo counts a little less than the word itself
 UNKNOWN = 0.9  # each word the pack does not know makes a match less likely
 MAX_TOKENS = 48  # the matcher reads this much of a message; a rant is not a question
-MAX_NGRAM = 4
 
 # Built-in commands can be asked for in words too ("what topics do you know?").
 BUILTIN_PHRASES: dict[str, tuple[str, ...]] = {
@@ -105,12 +104,15 @@ class Matcher:
                 self._generic.add(_term(term))
         self._surface_list = sorted(w for w in self._surface if len(w) >= 4)
         # Every stem of a phrase is known, so that "how do i use" is not read as a typo.
-        self._phrase_stems = {w for t in (*self._terms, *self._fact_terms) if len(t) > 1
-                              for w in t}
+        phrases = [t for t in (*self._terms, *self._fact_terms, *self._generic) if len(t) > 1]
+        self._phrase_stems = {w for t in phrases for w in t}
+        self._phrase_len: dict[tuple[str, str], int] = {}
+        for t in phrases:
+            pair = (t[0], t[1])
+            self._phrase_len[pair] = max(len(t), self._phrase_len.get(pair, 0))
         self._command_list = sorted(self._commands)
         self._command_stems = {stem(name): i for name, i in sorted(self._commands.items())
                                if name.isascii()}
-        self._max_n = MAX_NGRAM
 
     # --- index ---------------------------------------------------------------
 
@@ -228,37 +230,41 @@ class Matcher:
         content = 0
         extra: list[tuple[str, ...]] = []
         for token in tokens:
-            s: str | None
             if token in STOPWORDS:
                 stems.append(stem(token))
                 stops.append(True)
                 continue
             content += 1
             stops.append(False)
-            if is_hangul(token):
-                found = self._hangul_terms(token)
-                if found:
-                    stems.append(found[0])
-                    extra.extend((k,) for k in found[1:])
-                else:
-                    unknown.append(token)
-                    stems.append(None)
-                continue
-            s = stem(token)
-            if not (self._known_stem(s) or s in self._phrase_stems):
-                s = self._malay.get(malay_stem(token))
-            if s is None:
-                corrected = self._correct(token)
-                if corrected is None:
-                    unknown.append(token)
-                    s = None
-                else:
-                    s = self._surface[corrected]
-                    fuzzy.add((s,))
-            stems.append(s)
+            resolved, is_fuzzy, more = self._resolve(token)
+            stems.append(resolved)
+            if resolved is None:
+                unknown.append(token)
+            elif is_fuzzy:
+                fuzzy.add((resolved,))
+            extra.extend(more)
         units = self._find_units(stems, stops) + extra
         return Analysis(units=tuple(units), fuzzy=frozenset(fuzzy), content=content,
                         unknown=tuple(unknown))
+
+    @lru_cache(maxsize=16384)  # noqa: B019 - the matcher lives as long as its packs
+    def _resolve(self, token: str) -> tuple[str | None, bool, tuple[tuple[str, ...], ...]]:
+        """A content word's stem, whether it was a corrected typo, and extra Korean terms."""
+        if not token.isascii() and is_hangul(token):
+            found = self._hangul_terms(token)
+            if not found:
+                return None, False, ()
+            return found[0], False, tuple((k,) for k in found[1:])
+        s = stem(token)
+        if self._known_stem(s) or s in self._phrase_stems:
+            return s, False, ()
+        root = self._malay.get(malay_stem(token))
+        if root is not None:
+            return root, False, ()
+        corrected = self._correct(token)
+        if corrected is None:
+            return None, False, ()
+        return self._surface[corrected], True, ()
 
     def _hangul_terms(self, token: str) -> list[str]:
         """Korean keywords in a word, longest first: particles stick to nouns ("한류는")."""
@@ -284,22 +290,28 @@ class Matcher:
         """
         units: list[tuple[str, ...]] = []
         i = 0
-        while i < len(stems):
-            if stems[i] is None:
+        count = len(stems)
+        while i < count:
+            head = stems[i]
+            if head is None:
                 i += 1
                 continue
-            for n in range(min(self._max_n, len(stems) - i), 1, -1):
-                window = stems[i:i + n]
-                if all(w is not None for w in window):
-                    term = tuple(w for w in window if w is not None)
-                    if self._is_term(term):
-                        units.append(term)
-                        i += n
-                        break
-            else:
-                single = (stems[i] or "",)
-                if not stops[i] or single in self._terms or single in self._fact_terms:
-                    units.append(single)
+            # Only a known first pair can start a phrase: skip the window search otherwise.
+            longest = self._phrase_len.get((head, stems[i + 1] or "")) if i + 1 < count else None
+            if longest:
+                for n in range(min(longest, count - i), 1, -1):
+                    window = stems[i:i + n]
+                    if None not in window:
+                        term = tuple(w or "" for w in window)
+                        if self._is_term(term):
+                            units.append(term)
+                            i += n
+                            break
+                else:
+                    longest = None
+            if not longest:
+                if not stops[i] or (head,) in self._terms or (head,) in self._fact_terms:
+                    units.append((head,))
                 i += 1
         return units
 

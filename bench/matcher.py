@@ -1,0 +1,112 @@
+"""Matcher and console speed: latency, throughput, --jsonl throughput, start-up time and RSS.
+
+Run: .venv/bin/python bench/matcher.py   (or `make bench`)
+Prints figures only; nothing here is a test. Compare ratios within one run: the
+machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.core import FactBot  # noqa: E402 - after the path set-up above
+from bot.messages import IncomingMessage  # noqa: E402
+from bot.packs import load_packs  # noqa: E402
+from bot.router import decide  # noqa: E402
+
+
+def eval_texts() -> list[str]:
+    texts: list[str] = []
+    for path in sorted((ROOT / "tests" / "data").glob("eval_korea_malaysia.jsonl")):
+        texts += [json.loads(line)["text"] for line in path.read_text().splitlines() if line]
+    return texts
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def bench_matcher(repeat: int = 40) -> None:
+    packs = load_packs(ROOT / "facts")
+    bot = FactBot(packs)
+    texts = eval_texts()
+    for text in texts:  # warm caches the way a running bot has them
+        decide(bot.matcher, text)
+    samples: list[float] = []
+    clock = time.perf_counter_ns
+    start = clock()
+    for _ in range(repeat):
+        for text in texts:
+            t0 = clock()
+            decide(bot.matcher, text)
+            samples.append((clock() - t0) / 1000)
+    total = (clock() - start) / 1e9
+    print(f"matcher (decide) over {len(texts)} eval messages x {repeat}: "
+          f"p50 {percentile(samples, 0.50):.0f} µs, p99 {percentile(samples, 0.99):.0f} µs, "
+          f"max {max(samples):.0f} µs, {len(samples) / total:,.0f} messages/s (one core)")
+
+    async def handle_all() -> float:
+        t0 = time.perf_counter()
+        n = 0
+        for _ in range(repeat // 4):
+            for i, text in enumerate(texts):
+                await bot.handle(IncomingMessage(text=text, chat_id=str(i % 50)))
+                n += 1
+        return n / (time.perf_counter() - t0)
+
+    print(f"full handle() incl. rendering, in-memory store: {asyncio.run(handle_all()):,.0f} "
+          f"messages/s")
+
+
+def measure(args: list[str], stdin: bytes) -> tuple[float, float]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACTBOT_")}
+    env["FACTBOT_DB"] = str(Path(tempfile.mkdtemp()) / "bench.db")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    assert proc.stdin is not None
+    proc.stdin.write(stdin)
+    proc.stdin.close()
+    _, _, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = 0  # reaped by wait4 above
+    return wall, usage.ru_maxrss / 1024
+
+
+def bench_cli() -> None:
+    texts = eval_texts()
+    lines = "\n".join((texts * (10_000 // len(texts) + 1))[:10_000]) + "\n"
+    wall, rss = measure(["ask", "--jsonl"], lines.encode())
+    print(f"factbot ask --jsonl, 10,000 lines: {wall:.2f} s, {10_000 / wall:,.0f} lines/s, "
+          f"peak RSS {rss:.1f} MB")
+    python_only = []
+    starts = []
+    rsses = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        python_only.append(time.perf_counter() - t0)
+        wall, rss = measure(["chat"], b"")
+        starts.append(wall)
+        rsses.append(rss)
+    print(f"factbot chat start to clean exit on empty input: median "
+          f"{statistics.median(starts) * 1000:.0f} ms (bare python start "
+          f"{statistics.median(python_only) * 1000:.0f} ms), peak RSS "
+          f"{statistics.median(rsses):.1f} MB")
+
+
+if __name__ == "__main__":
+    bench_matcher()
+    bench_cli()
