@@ -106,8 +106,14 @@ class _Sequence(list[Any]):
     line: int = 0
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser where PyYAML was built with it: several times faster at start-up.
+_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeBase):  # type: ignore[misc, valid-type]
     """A safe loader that remembers the line of every mapping, key and list."""
+
+    file = "<pack>"
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
@@ -117,9 +123,9 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str):
-            raise PackError(loader.name, key_node.start_mark.line + 1, f"key {key!r} is not text")
+            raise PackError(loader.file, key_node.start_mark.line + 1, f"key {key!r} is not text")
         if key in mapping:
-            raise PackError(loader.name, key_node.start_mark.line + 1, f"duplicate key {key!r}")
+            raise PackError(loader.file, key_node.start_mark.line + 1, f"duplicate key {key!r}")
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.key_lines[key] = key_node.start_mark.line + 1
     return mapping
@@ -315,7 +321,7 @@ def load_pack(folder: Path) -> FactPack:
         raise PackError(str(path), None, f"cannot read the pack: {exc}") from None
     try:
         loader = _LineLoader(raw_text)  # a SafeLoader subclass
-        loader.name = str(path)  # so that errors raised while loading name the file
+        loader.file = str(path)  # so that errors raised while loading name the file
         try:
             raw = loader.get_single_data()
         finally:
