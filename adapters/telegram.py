@@ -1,0 +1,470 @@
+"""The Telegram adapter: python-telegram-bot's Application wrapped around the core.
+
+One MessageHandler turns every text message into an IncomingMessage (the core
+parses commands itself, so ``/cmd@otherbot`` and deep links are decided in
+one place); inline queries and the "Another fact" / "Source" buttons have
+their own handlers. ``serve`` runs it with long polling, or with a webhook when
+a public URL is given, until the stop event is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dtm
+import hashlib
+import importlib
+import logging
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from adapters.telegram_render import MORE, SOURCE, render_html, render_plain
+from bot.core import FactBot
+from bot.errors import ConfigError
+from bot.messages import IncomingMessage, Reply, ReplyKind
+from bot.settings import Secret, Settings
+
+if TYPE_CHECKING:
+    from telegram import InlineKeyboardMarkup, Update
+    from telegram.ext import Application, ContextTypes
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
+ADMIN_TTL = 60.0  # seconds to trust a getChatMember answer
+ADMIN_CACHE_MAX = 10_000
+MAX_COMMANDS = 100  # Telegram's limit for setMyCommands
+ALLOWED_UPDATES = ["message", "inline_query", "callback_query"]
+# sendMessage connections: a few per concurrent update. The library default of 256
+# loses throughput to pool contention (see bench/telegram.py and the README).
+POOL_PER_UPDATE = 2
+DEFAULT_LISTEN = "0.0.0.0:8443"
+
+
+def _redact(record: logging.LogRecord, token: str) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # a malformed record: the handler reports it; nothing to redact
+        return
+    if token in message:
+        record.msg, record.args = message.replace(token, "<token>"), None
+    if record.exc_info and record.exc_info[1] is not None:
+        text = logging.Formatter().formatException(record.exc_info)
+        if token in text:  # InvalidToken's message holds the token
+            record.exc_text = text.replace(token, "<token>")
+
+
+def protect_token(token: str) -> Callable[[], None]:
+    """Keep the token out of every log record; returns the undo for shutdown.
+
+    A record factory sees records from every logger, including ones created later
+    (python-telegram-bot logs its full base URL at DEBUG), and it only runs for
+    records that will be emitted.
+    """
+    httpx_logger = logging.getLogger("httpx")
+    old_level = httpx_logger.level
+    if httpx_logger.getEffectiveLevel() < logging.WARNING:
+        # At INFO httpx prints every request URL, and Bot API URLs hold the token.
+        httpx_logger.setLevel(logging.WARNING)
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        _redact(record, token)
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+    def undo() -> None:
+        if logging.getLogRecordFactory() is factory:
+            logging.setLogRecordFactory(previous)
+        httpx_logger.setLevel(old_level)
+
+    return undo
+
+
+def retry_seconds(value: int | float | dtm.timedelta) -> float:
+    """RetryAfter.retry_after is seconds now and a timedelta in PTB's next major version."""
+    return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
+
+
+def _make_rate_limiter(max_retries: int) -> Any:
+    from telegram.error import RetryAfter
+    from telegram.ext import BaseRateLimiter
+
+    class RetryAfterLimiter(BaseRateLimiter[None]):
+        """Send at once; on a 429, hold every request for retry_after, then retry."""
+
+        def __init__(self) -> None:
+            self._resume_at = 0.0
+
+        async def initialize(self) -> None:
+            return None
+
+        async def shutdown(self) -> None:
+            return None
+
+        async def process_request(
+            self,
+            callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any]
+                                              | list[dict[str, Any]]]],
+            args: Any, kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
+            rate_limit_args: None,
+        ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+            attempt = 0
+            while True:
+                wait = self._resume_at - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                try:
+                    return await callback(*args, **kwargs)
+                except RetryAfter as exc:
+                    attempt += 1
+                    delay = retry_seconds(exc.retry_after)
+                    if attempt > max_retries:
+                        raise
+                    log.warning("flood control on %s: retrying in %.1f s (attempt %d of %d)",
+                                endpoint, delay, attempt, max_retries)
+                    self._resume_at = max(self._resume_at, time.monotonic() + delay)
+
+    return RetryAfterLimiter()
+
+
+class TelegramAdapter:
+    """Connects one python-telegram-bot Application to the core."""
+
+    name = "telegram"
+
+    def __init__(self, bot: FactBot, application: Application[Any, Any, Any, Any, Any, Any]
+                 ) -> None:
+        self.bot = bot
+        self.application = application
+        self._admins: dict[tuple[str, str], tuple[float, bool]] = {}
+        self._username_re: re.Pattern[str] | None = None
+
+    # --- wiring ----------------------------------------------------------------
+
+    def install(self) -> None:
+        """Register the handlers, the error hook and the reload listener."""
+        from telegram.ext import CallbackQueryHandler, InlineQueryHandler, MessageHandler, filters
+
+        app = self.application
+        app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT,
+                                       self.on_message))
+        app.add_handler(InlineQueryHandler(self.on_inline_query))
+        app.add_handler(CallbackQueryHandler(self.on_callback))
+        app.add_error_handler(self.on_error)
+        self.bot.reload_listeners.append(self.publish_commands)
+
+    def uninstall(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.bot.reload_listeners.remove(self.publish_commands)
+
+    @property
+    def username(self) -> str:
+        return self.application.bot.username
+
+    async def publish_commands(self) -> None:
+        """Show every topic and built-in command in Telegram's command menu."""
+        from telegram import BotCommand
+
+        commands = [BotCommand(name, description[:256] or name)
+                    for name, description in self.bot.commands()][:MAX_COMMANDS]
+        await self.application.bot.set_my_commands(commands)
+
+    # --- Platform protocol -----------------------------------------------------
+
+    async def is_admin(self, message: IncomingMessage) -> bool:
+        """Private chats belong to the user; in groups ask Telegram, caching the answer."""
+        if not message.is_group:
+            return True
+        from telegram.constants import ChatMemberStatus
+
+        key = (message.chat_id, message.user_id)
+        now = time.monotonic()
+        cached = self._admins.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        member = await self.application.bot.get_chat_member(_chat_ref(message.chat_id),
+                                                             int(message.user_id))
+        admin = member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+        if len(self._admins) >= ADMIN_CACHE_MAX:
+            self._admins.clear()
+        self._admins[key] = (now + ADMIN_TTL, admin)
+        return admin
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        """Post a reply unprompted (the daily fact)."""
+        await self._send(_chat_ref(chat_id), reply)
+
+    # --- handlers --------------------------------------------------------------
+
+    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Answer a text message when it is meant for us."""
+        message = update.message
+        if message is None or message.text is None or message.from_user is None:
+            return
+        from telegram import MessageEntity
+        from telegram.constants import ChatType
+
+        chat = message.chat
+        is_group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+        text = message.text
+        command = any(e.type == MessageEntity.BOT_COMMAND and e.offset == 0
+                      for e in message.entities) or text.startswith("/")
+        mentioned = self._mentions_us(message)
+        replied = (message.reply_to_message is not None
+                   and message.reply_to_message.from_user is not None
+                   and message.reply_to_message.from_user.id == context.bot.id)
+        if mentioned and not command:
+            text = self._strip_mention(text)
+        incoming = IncomingMessage(
+            text=text, platform=self.name, chat_id=str(chat.id),
+            user_id=str(message.from_user.id), is_group=is_group,
+            addressed=not is_group or command or mentioned or replied,
+            bot_username=self.username)
+        reply = await self.bot.handle(incoming, self)
+        if reply is None:
+            return
+        await self._send(chat.id, reply, reply_to=message.message_id if is_group else None)
+
+    async def on_inline_query(self, update: Update, context: ContextTypes.DEFAULT_TYPE
+                              ) -> None:
+        """Offer up to ten matching facts, or each topic's lead for an empty query."""
+        query = update.inline_query
+        if query is None:
+            return
+        from telegram import InlineQueryResultArticle, InputTextMessageContent
+        from telegram.constants import ParseMode
+
+        results = []
+        for reply in self.bot.search(query.query[:256], limit=10):
+            digest = hashlib.sha256(f"{reply.topic}:{reply.quote}".encode()).hexdigest()[:32]
+            found = self.bot.topic(reply.topic) if reply.topic else None
+            title = found[1].description if found else (reply.topic or "Fact")
+            results.append(InlineQueryResultArticle(
+                id=digest, title=title[:100], description=render_plain(reply)[:200],
+                input_message_content=InputTextMessageContent(render_html(reply),
+                                                              parse_mode=ParseMode.HTML),
+                reply_markup=self._keyboard(reply)))
+        await query.answer(results, cache_time=60, is_personal=False)
+
+    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """"Another fact" gives the chat the topic's next fact; "Source" shows the citation."""
+        query = update.callback_query
+        if query is None:
+            return
+        action, _, topic = (query.data or "").partition(":")
+        found = self.bot.topic(topic)
+        if found is None or action not in (MORE, SOURCE):
+            await query.answer("That topic is no longer available: send /topics.")
+            return
+        pack, _ = found
+        if action == SOURCE:
+            await query.answer(f"Quoted word for word from: {pack.source.line()}"[:200],
+                               show_alert=True)
+            return
+        from telegram.constants import ChatType
+
+        message = query.message
+        if message is not None:
+            is_group = message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+            chat_id = str(message.chat.id)
+        else:  # a fact sent inline: we cannot post into that chat, only edit our message
+            is_group, chat_id = False, f"inline:{query.from_user.id}"
+        incoming = IncomingMessage(text=f"/{topic}", platform=self.name, chat_id=chat_id,
+                                   user_id=str(query.from_user.id), is_group=is_group,
+                                   addressed=True, bot_username=self.username)
+        reply = await self.bot.handle(incoming, self)
+        if reply is None or reply.kind is ReplyKind.SLOW_DOWN:
+            await query.answer(reply.text[:200] if reply else None)
+            return
+        await query.answer()
+        if message is not None:
+            await self._send(message.chat.id, reply)
+        elif query.inline_message_id:
+            from telegram.constants import ParseMode
+
+            await context.bot.edit_message_text(
+                render_html(reply), inline_message_id=query.inline_message_id,
+                parse_mode=ParseMode.HTML, reply_markup=self._keyboard(reply))
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the traceback, apologise where there is a chat, and keep running."""
+        from telegram import Update
+
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("telegram update %s failed", update_id, exc_info=context.error)
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            return
+        try:
+            await context.bot.send_message(chat.id, APOLOGY)
+        except Exception:
+            log.warning("could not send the apology to chat %s", chat.id, exc_info=True)
+
+    # --- helpers ---------------------------------------------------------------
+
+    def _mentions_us(self, message: Any) -> bool:
+        from telegram import MessageEntity
+
+        ours = f"@{self.username}".casefold()
+        for entity, text in message.parse_entities([MessageEntity.MENTION,
+                                                    MessageEntity.TEXT_MENTION]).items():
+            if entity.type == MessageEntity.MENTION and text.casefold() == ours:
+                return True
+            if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None \
+                    and entity.user.id == self.application.bot.id:
+                return True
+        return False
+
+    def _strip_mention(self, text: str) -> str:
+        if self._username_re is None:
+            self._username_re = re.compile(rf"@{re.escape(self.username)}\b", re.IGNORECASE)
+        return " ".join(self._username_re.sub(" ", text).split())
+
+    def _keyboard(self, reply: Reply) -> InlineKeyboardMarkup | None:
+        if reply.kind is not ReplyKind.FACT or not reply.topic:
+            return None
+        from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+        return InlineKeyboardMarkup([[
+            InlineKeyboardButton("Another fact", callback_data=f"{MORE}:{reply.topic}"),
+            InlineKeyboardButton("Source", callback_data=f"{SOURCE}:{reply.topic}"),
+        ]])
+
+    async def _send(self, chat_id: int | str, reply: Reply, reply_to: int | None = None
+                    ) -> None:
+        from telegram import ReplyParameters
+        from telegram.constants import ParseMode
+
+        parameters = None if reply_to is None else ReplyParameters(
+            reply_to, allow_sending_without_reply=True)
+        await self.application.bot.send_message(
+            chat_id, render_html(reply), parse_mode=ParseMode.HTML,
+            reply_markup=self._keyboard(reply), reply_parameters=parameters)
+
+
+def _chat_ref(chat_id: str) -> int | str:
+    """Telegram chat ids are integers; ``@channel`` names stay text."""
+    return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
+
+
+def build_application(bot: FactBot, token: str | Secret, *, base_url: str = "",
+                      concurrent_updates: int = 8, pool_size: int | None = None,
+                      max_retries: int = 3) -> tuple[Application[Any, Any, Any, Any, Any, Any],
+                                                      TelegramAdapter]:
+    """Build the Application and its adapter with handlers installed; nothing connects yet."""
+    from telegram.ext import Application
+
+    secret = token.reveal() if isinstance(token, Secret) else token
+    workers = max(1, concurrent_updates)
+    builder = (Application.builder().token(secret)
+               .concurrent_updates(workers if workers > 1 else False)
+               .connection_pool_size(pool_size or max(4, POOL_PER_UPDATE * workers))
+               .rate_limiter(_make_rate_limiter(max_retries)))
+    if base_url:
+        builder = builder.base_url(base_url)
+        if base_url.rstrip("/").endswith("/bot"):
+            builder = builder.base_file_url(base_url.rstrip("/")[:-4] + "/file/bot")
+    application = builder.build()
+    adapter = TelegramAdapter(bot, application)
+    adapter.install()
+    return application, adapter
+
+
+def _listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"--listen {value!r} must be HOST:PORT, e.g. 0.0.0.0:8443")
+    return host.strip("[]"), int(port)
+
+
+def _daily_loop() -> Callable[[FactBot, TelegramAdapter], Coroutine[Any, Any, None]] | None:
+    """The community daily-fact loop, when that module is part of this build."""
+    try:
+        module = importlib.import_module("bot.community")
+    except ModuleNotFoundError as exc:
+        if exc.name != "bot.community":
+            raise
+        return None
+    loop: Callable[[FactBot, TelegramAdapter], Coroutine[Any, Any, None]] | None = getattr(
+        module, "daily_loop", None)
+    return loop
+
+
+async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
+                stop: asyncio.Event) -> None:
+    """Run the Telegram bot until ``stop`` is set, then shut down cleanly."""
+    from telegram.error import InvalidToken, NetworkError
+
+    # Opt into PTB's timedelta periods: RetryAfter otherwise warns on every 429.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    config = settings.telegram
+    token = config.token
+    if not token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set (nor telegram.token in the config file)")
+    webhook_url = getattr(args, "webhook_url", None) or config.webhook_url
+    listen = getattr(args, "listen", None) or config.listen
+    if listen and not webhook_url:
+        raise ConfigError("--listen needs --webhook-url (the public URL Telegram posts to)")
+    if webhook_url and urlsplit(webhook_url).scheme not in ("http", "https"):
+        raise ConfigError(f"--webhook-url {webhook_url!r} must be an https:// URL")
+    host, port = _listen(listen or DEFAULT_LISTEN)
+
+    undo_filter = protect_token(token.reveal())
+    application, adapter = build_application(bot, token, base_url=config.api_base_url,
+                                              concurrent_updates=config.concurrent_updates)
+    daily: asyncio.Task[None] | None = None
+    try:
+        try:
+            await application.initialize()
+        except (InvalidToken, NetworkError) as exc:
+            await application.bot.shutdown()  # initialize opened the HTTP clients
+            if isinstance(exc, InvalidToken):  # its message holds the token: never show it
+                raise ConfigError("TELEGRAM_BOT_TOKEN was rejected by the Bot API "
+                                  "(check the token from @BotFather)") from None
+            where = config.api_base_url or "https://api.telegram.org"
+            raise ConfigError(f"cannot reach the Telegram Bot API at {where} "
+                              f"(TELEGRAM_API_BASE_URL): {exc}") from None
+        updater = application.updater
+        assert updater is not None  # the builder always makes one
+        try:
+            await adapter.publish_commands()
+            if webhook_url:
+                secret = config.webhook_secret.reveal() or secrets.token_urlsafe(32)
+                await updater.start_webhook(
+                    listen=host, port=port, url_path=urlsplit(webhook_url).path.lstrip("/"),
+                    webhook_url=webhook_url, secret_token=secret,
+                    allowed_updates=ALLOWED_UPDATES)
+                log.info("telegram: @%s serving a webhook at %s (listening on %s:%d)",
+                         adapter.username, webhook_url, host, port)
+            else:
+                await updater.start_polling(allowed_updates=ALLOWED_UPDATES,
+                                            bootstrap_retries=-1)
+                log.info("telegram: @%s polling for updates", adapter.username)
+            await application.start()
+            loop = _daily_loop()
+            if loop is not None:
+                daily = asyncio.create_task(loop(bot, adapter), name="telegram-daily")
+            await stop.wait()
+        finally:
+            if daily is not None:
+                daily.cancel()
+                for result in await asyncio.gather(daily, return_exceptions=True):
+                    if isinstance(result, Exception):
+                        log.error("the daily-fact loop failed", exc_info=result)
+            if updater.running:
+                await updater.stop()
+            if application.running:
+                await application.stop()
+            await application.shutdown()
+    finally:
+        adapter.uninstall()
+        undo_filter()

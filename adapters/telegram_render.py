@@ -1,0 +1,60 @@
+"""Turn the core's neutral Reply into Telegram HTML.
+
+Every part that comes from a pack or a user goes through ``html.escape``: a
+quote holding ``<``, ``&`` or ``*`` must reach the reader exactly as written.
+No telegram import here, so the rendering is testable on its own.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from bot.messages import Reply, ReplyKind
+
+# Telegram refuses messages over 4096 characters (after entity parsing); keep a margin.
+MAX_MESSAGE = 4000
+# Inline keyboard callback data: "<action>:<topic>", at most 64 bytes.
+MORE = "more"
+SOURCE = "src"
+
+
+def _items(items: tuple[tuple[str, str], ...], budget: int) -> list[str]:
+    """One line per command, stopping before the message would be too long."""
+    lines: list[str] = []
+    used = 0
+    for command, description in items:
+        line = f"/{escape(command)} — {escape(description)}"
+        if used + len(line) + 1 > budget:
+            lines.append("…")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return lines
+
+
+def render_html(reply: Reply) -> str:
+    """The Reply as a Telegram HTML message, every piece escaped."""
+    if reply.kind is ReplyKind.FACT and reply.quote is not None:
+        lines = [f"<blockquote>“{escape(reply.quote)}”</blockquote>"]
+        if reply.speaker:
+            lines.append(f"— <i>{escape(reply.speaker)}</i>")
+        if reply.source:
+            lines.append(f"<b>Source:</b> {escape(reply.source)}")
+        return "\n".join(lines)
+    if reply.kind is ReplyKind.FALLBACK and reply.heading:
+        names = " ".join(f"/{escape(command)}" for command, _ in reply.items)
+        tail = f"Try one of these: {names}" if names and len(names) < 400 \
+            else "Send /topics to see what I can answer."
+        return f"{escape(reply.heading)}\n{tail}"
+    if reply.kind in (ReplyKind.TOPICS, ReplyKind.HELP) and reply.heading and reply.items:
+        head = f"<b>{escape(reply.heading)}</b>"
+        return "\n".join([head, *_items(reply.items, MAX_MESSAGE - len(head))])
+    plain = reply.text
+    while len(escape(plain)) > MAX_MESSAGE:  # cut the text, never an escape sequence
+        plain = plain[: len(plain) - 200] + "…"
+    return escape(plain)
+
+
+def render_plain(reply: Reply) -> str:
+    """A one-line preview for inline results: no markup, Telegram shows it as text."""
+    return " ".join((reply.quote or reply.text).split())

@@ -1,0 +1,339 @@
+"""A fake Telegram Bot API server on 127.0.0.1, for the real python-telegram-bot to talk to.
+
+It keeps an update queue served by long-polling ``getUpdates`` (honouring
+``offset``, ``limit`` and ``timeout``), records every call the bot makes, and can
+fail chosen methods with a status code (429 with ``retry_after``, 500) to test
+recovery. Point the bot at it with ``base_url=api.base_url``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = 777000111
+BOT_USERNAME = "factbot_test_bot"
+
+# python-telegram-bot form-encodes: plain strings raw, everything else JSON-encoded.
+_JSON_FIELDS = {"reply_markup", "results", "commands", "entities", "reply_parameters",
+                "allowed_updates", "link_preview_options", "button", "scope"}
+_INT_FIELDS = {"offset", "limit", "message_id", "user_id", "cache_time", "max_connections"}
+
+
+@dataclass
+class Call:
+    """One Bot API request as the fake received it."""
+
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.perf_counter)
+    status: int = 200  # what the fake answered
+
+
+@dataclass
+class Failure:
+    status: int
+    retry_after: int | None
+    times: int
+
+
+def _decode(params: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if key in _JSON_FIELDS:
+            out[key] = json.loads(value)
+        elif key in _INT_FIELDS or (key == "chat_id" and value.lstrip("-").isdigit()):
+            out[key] = int(value)
+        elif key == "timeout":
+            out[key] = float(value)
+        elif value in ("true", "false") and key.startswith(("is_", "show_", "disable_",
+                                                            "drop_", "allow_")):
+            out[key] = value == "true"
+        else:
+            out[key] = value
+    return out
+
+
+class FakeBotAPI:
+    """The Bot API as far as factbot uses it, with a queue of updates to hand out."""
+
+    def __init__(self, token: str = "123456:TEST-fake-token", *, delay: float = 0.0,
+                 username: str = BOT_USERNAME, bot_id: int = BOT_ID) -> None:
+        self.token = token
+        self.delay = delay
+        self.username = username
+        self.bot_id = bot_id
+        self.calls: list[Call] = []
+        self.updates: list[dict[str, Any]] = []
+        self.delivered: dict[int, int] = {}  # update_id -> times handed out
+        self.delivered_at: dict[int, float] = {}
+        self.admins: set[tuple[int, int]] = set()  # (chat_id, user_id)
+        self.webhook: dict[str, Any] | None = None
+        self._failures: dict[str, list[Failure]] = {}
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._changed = asyncio.Condition()
+        self._closing = False
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # --- lifecycle -------------------------------------------------------------
+
+    async def start(self) -> FakeBotAPI:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
+        return self
+
+    async def close(self) -> None:
+        """Release pending long polls, then stop serving."""
+        self._closing = True
+        async with self._changed:
+            self._changed.notify_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeBotAPI:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    # --- test controls ---------------------------------------------------------
+
+    def fail(self, method: str, status: int, *, retry_after: int | None = None,
+             times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with an error."""
+        self._failures.setdefault(method, []).append(Failure(status, retry_after, times))
+
+    async def push(self, update: dict[str, Any]) -> int:
+        """Queue one update (the update_id is assigned here) and wake the long poll."""
+        update_id = next(self._update_ids)
+        self.updates.append({"update_id": update_id, **update})
+        async with self._changed:
+            self._changed.notify_all()
+        return update_id
+
+    async def push_many(self, updates: list[dict[str, Any]]) -> list[int]:
+        ids = []
+        for update in updates:
+            update_id = next(self._update_ids)
+            self.updates.append({"update_id": update_id, **update})
+            ids.append(update_id)
+        async with self._changed:
+            self._changed.notify_all()
+        return ids
+
+    def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        """Parameters of every call of ``method``, failed ones included."""
+        return [c.params for c in self.calls if c.method == method]
+
+    def succeeded(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        return [c.params for c in self.calls if c.method == method and c.status == 200]
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until ``predicate()`` holds; fail the test after a generous timeout."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                methods = [c.method for c in self.calls]
+                raise AssertionError(f"timed out waiting; calls so far: {methods}")
+            await asyncio.sleep(0.005)
+
+    # --- update builders -------------------------------------------------------
+
+    @staticmethod
+    def user(user_id: int, name: str = "Ana") -> dict[str, Any]:
+        return {"id": user_id, "is_bot": False, "first_name": name, "username": name.lower()}
+
+    def message(self, text: str, *, chat_id: int = 501, user_id: int = 501,
+                chat_type: str = "private", reply_to_bot: bool = False) -> dict[str, Any]:
+        """A text-message update with the entities Telegram would attach."""
+        chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+        if chat_type == "private":
+            chat["first_name"] = "Ana"
+        else:
+            chat["title"] = "Test group"
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
+            "from": self.user(user_id), "text": text}
+        entities = _entities(text)
+        if entities:
+            message["entities"] = entities
+        if reply_to_bot:
+            message["reply_to_message"] = {
+                "message_id": next(self._message_ids), "date": int(time.time()),
+                "chat": chat, "from": self.bot_user(), "text": "an earlier fact"}
+        return {"message": message}
+
+    def inline_query(self, query: str, *, user_id: int = 501) -> dict[str, Any]:
+        return {"inline_query": {"id": f"iq{next(self._message_ids)}",
+                                 "from": self.user(user_id), "query": query, "offset": ""}}
+
+    def callback(self, data: str, *, chat_id: int = 501, user_id: int = 501,
+                 chat_type: str = "private", inline: bool = False) -> dict[str, Any]:
+        query: dict[str, Any] = {"id": f"cb{next(self._message_ids)}",
+                                 "from": self.user(user_id), "chat_instance": "ci1",
+                                 "data": data}
+        if inline:
+            query["inline_message_id"] = "inline-msg-1"
+        else:
+            chat = {"id": chat_id, "type": chat_type, "title": "Test group"}
+            query["message"] = {"message_id": next(self._message_ids),
+                                "date": int(time.time()), "chat": chat,
+                                "from": self.bot_user(), "text": "a fact"}
+        return {"callback_query": query}
+
+    def bot_user(self) -> dict[str, Any]:
+        return {"id": self.bot_id, "is_bot": True, "first_name": "Factbot",
+                "username": self.username}
+
+    # --- the API ---------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.match_info["method"]
+        raw: dict[str, str] = dict(request.query)
+        if request.content_type == "application/json":
+            body = await request.json()
+            raw.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()})
+        else:
+            raw.update({k: str(v) for k, v in (await request.post()).items()})
+        params = _decode(raw)
+        call = Call(method, params)
+        self.calls.append(call)
+        if self.delay and method != "getUpdates":
+            await asyncio.sleep(self.delay)
+        failures = self._failures.get(method)
+        if failures:
+            failure = failures[0]
+            failure.times -= 1
+            if failure.times <= 0:
+                failures.pop(0)
+            call.status = failure.status
+            if failure.retry_after is not None:
+                return _error(failure.status, f"Too Many Requests: retry after "
+                                              f"{failure.retry_after}",
+                              {"retry_after": failure.retry_after})
+            return _error(failure.status, "Internal Server Error")
+        handler = getattr(self, f"_api_{method}", None)
+        if handler is None:
+            return _error(404, f"Not Found: method {method} is not faked")
+        result = await handler(params)
+        return web.json_response({"ok": True, "result": result})
+
+    async def _api_getMe(self, params: dict[str, Any]) -> Any:
+        return {**self.bot_user(), "can_join_groups": True,
+                "can_read_all_group_messages": False, "supports_inline_queries": True}
+
+    async def _api_getUpdates(self, params: dict[str, Any]) -> Any:
+        offset = int(params.get("offset", 0))
+        limit = int(params.get("limit", 100))
+        timeout = float(params.get("timeout", 0))
+        if offset:  # confirms everything before it, as Telegram does
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+
+        def ready() -> bool:
+            return bool(self.updates) or self._closing
+
+        if not ready() and timeout > 0:
+            async with self._changed:
+                with contextlib.suppress(TimeoutError):  # an empty answer, as Telegram gives
+                    await asyncio.wait_for(self._changed.wait_for(ready), timeout)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        batch = self.updates[:limit]
+        now = time.perf_counter()
+        for update in batch:
+            update_id = update["update_id"]
+            self.delivered[update_id] = self.delivered.get(update_id, 0) + 1
+            self.delivered_at.setdefault(update_id, now)
+        return batch
+
+    async def _api_deleteWebhook(self, params: dict[str, Any]) -> Any:
+        self.webhook = None
+        return True
+
+    async def _api_setWebhook(self, params: dict[str, Any]) -> Any:
+        self.webhook = params
+        return True
+
+    async def _api_setMyCommands(self, params: dict[str, Any]) -> Any:
+        return True
+
+    async def _api_answerInlineQuery(self, params: dict[str, Any]) -> Any:
+        return True
+
+    async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
+        return True
+
+    async def _api_sendMessage(self, params: dict[str, Any]) -> Any:
+        chat_id = params["chat_id"]
+        return {"message_id": next(self._message_ids), "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                "from": self.bot_user(), "text": params.get("text", "")}
+
+    async def _api_editMessageText(self, params: dict[str, Any]) -> Any:
+        if "inline_message_id" in params:
+            return True
+        return await self._api_sendMessage(params)
+
+    async def _api_getChatMember(self, params: dict[str, Any]) -> Any:
+        chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
+        user = self.user(user_id)
+        if (chat_id, user_id) not in self.admins:
+            return {"status": "member", "user": user}
+        rights = ("can_be_edited", "can_manage_chat", "can_delete_messages",
+                  "can_manage_video_chats", "can_restrict_members", "can_promote_members",
+                  "can_change_info", "can_invite_users", "can_post_stories",
+                  "can_edit_stories", "can_delete_stories")
+        return {"status": "administrator", "user": user, "is_anonymous": False,
+                **dict.fromkeys(rights, True)}
+
+
+def _entities(text: str) -> list[dict[str, Any]]:
+    """The bot_command entity at offset 0 and @mentions, in UTF-16 offsets as Telegram sends."""
+    entities: list[dict[str, Any]] = []
+
+    def utf16(s: str) -> int:
+        return len(s.encode("utf-16-le")) // 2
+
+    if text.startswith("/"):
+        head = text.split(maxsplit=1)[0]
+        entities.append({"type": "bot_command", "offset": 0, "length": utf16(head)})
+    position = 0
+    for word in text.split(" "):
+        if word.startswith("@") and len(word) > 1:
+            name = word.rstrip(".,!?:;")
+            entities.append({"type": "mention", "offset": utf16(text[:position]),
+                             "length": utf16(name)})
+        position += len(word) + 1
+    return entities
+
+
+def _error(status: int, description: str, parameters: dict[str, Any] | None = None
+           ) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=status)

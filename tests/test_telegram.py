@@ -1,0 +1,422 @@
+"""End to end: python-telegram-bot's real Application against the fake Bot API.
+
+Every assertion is on what Telegram would have received. Nothing in the
+library is mocked; the fake serves HTTP on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from adapters.telegram import ALLOWED_UPDATES, APOLOGY, TelegramAdapter, build_application, serve
+from bot.core import FactBot
+from bot.packs import FactPack
+from bot.settings import Secret, Settings, TelegramSettings
+from tests.fakes.telegram_api import BOT_USERNAME, FakeBotAPI
+
+ROOT = Path(__file__).resolve().parent.parent
+GROUP = -1001234
+TOKEN = "987654:SECRET-token-never-logged"
+
+
+@pytest.fixture(autouse=True)
+def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    # PTB's documented opt-in to its next major version: without it, building a
+    # RetryAfter emits a PTBDeprecationWarning, which filterwarnings=error turns into a
+    # failure. serve() sets the same variable.
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI(TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def running(api: FakeBotAPI, factbot: FactBot) -> AsyncIterator[TelegramAdapter]:
+    """The adapter's Application, started the way tests should: no run_polling."""
+    app, adapter = build_application(factbot, api.token, base_url=api.base_url)
+    await app.initialize()
+    await adapter.publish_commands()
+    assert app.updater is not None
+    await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+    await app.start()
+    try:
+        yield adapter
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+
+
+def _texts(api: FakeBotAPI, chat_id: int) -> list[str]:
+    return [p["text"] for p in api.sent() if p["chat_id"] == chat_id]
+
+
+async def _answered(api: FakeBotAPI, chat_id: int, count: int = 1) -> list[dict[str, Any]]:
+    await api.wait_for(lambda: len(_texts(api, chat_id)) >= count)
+    return [p for p in api.sent() if p["chat_id"] == chat_id]
+
+
+def _quotes(packs: tuple[FactPack, ...], topic: str) -> list[str]:
+    return [f.quote for p in packs for t in p.topics if t.command == topic for f in t.facts]
+
+
+def _has_quote(html_text: str, packs: tuple[FactPack, ...], topic: str) -> bool:
+    import html
+
+    return any(html.escape(q) in html_text for q in _quotes(packs, topic))
+
+
+async def test_a_private_command_gets_the_topics_fact_with_buttons(
+        api: FakeBotAPI, running: TelegramAdapter, packs: tuple[FactPack, ...]) -> None:
+    await api.push(api.message("/hallyu"))
+    [sent] = await _answered(api, 501)
+    assert sent["parse_mode"] == "HTML"
+    assert sent["text"].startswith("<blockquote>“")
+    assert _has_quote(sent["text"], packs, "hallyu")
+    assert "<b>Source:</b> Bernama, Kuala Lumpur, Oct 2" in sent["text"]
+    buttons = sent["reply_markup"]["inline_keyboard"][0]
+    assert [(b["text"], b["callback_data"]) for b in buttons] == [
+        ("Another fact", "more:hallyu"), ("Source", "src:hallyu")]
+
+
+async def test_a_group_command_addressed_to_us_is_answered_as_a_reply(
+        api: FakeBotAPI, running: TelegramAdapter, packs: tuple[FactPack, ...]) -> None:
+    update = api.message(f"/hallyu@{BOT_USERNAME}", chat_id=GROUP, chat_type="supergroup")
+    await api.push(update)
+    [sent] = await _answered(api, GROUP)
+    assert _has_quote(sent["text"], packs, "hallyu")
+    assert sent["reply_parameters"]["message_id"] == update["message"]["message_id"]
+
+
+async def test_group_commands_for_other_bots_and_plain_chatter_are_ignored(
+        api: FakeBotAPI, running: TelegramAdapter, packs: tuple[FactPack, ...]) -> None:
+    await api.push(api.message("/hallyu@otherbot", chat_id=GROUP, chat_type="supergroup"))
+    await api.push(api.message("k-pop is great, right?", chat_id=GROUP, chat_type="group"))
+    await api.push(api.message("/partnership", chat_id=GROUP, chat_type="supergroup"))
+    [sent] = await _answered(api, GROUP)  # only the last one, a bare command
+    assert _has_quote(sent["text"], packs, "partnership")
+
+
+async def test_a_mention_or_a_reply_to_the_bot_in_a_group_is_answered(
+        api: FakeBotAPI, running: TelegramAdapter, packs: tuple[FactPack, ...]) -> None:
+    await api.push(api.message(f"@{BOT_USERNAME} tell me about k-pop", chat_id=GROUP,
+                               chat_type="supergroup"))
+    [first] = await _answered(api, GROUP)
+    assert _has_quote(first["text"], packs, "hallyu")
+    await api.push(api.message("how many Koreans live in Malaysia?", chat_id=GROUP,
+                               chat_type="supergroup", reply_to_bot=True))
+    second = (await _answered(api, GROUP, 2))[1]
+    assert _has_quote(second["text"], packs, "community")
+
+
+async def test_free_text_in_a_private_chat_is_answered(
+        api: FakeBotAPI, running: TelegramAdapter, packs: tuple[FactPack, ...]) -> None:
+    await api.push(api.message("how many Koreans live in Malaysia?"))
+    [sent] = await _answered(api, 501)
+    assert _has_quote(sent["text"], packs, "community")
+
+
+async def test_unknown_questions_get_an_honest_answer_without_buttons(
+        api: FakeBotAPI, running: TelegramAdapter) -> None:
+    await api.push(api.message("<b>what is the weather</b> & stuff"))
+    [sent] = await _answered(api, 501)
+    assert sent["text"].startswith("Sorry, I don&#x27;t know that one")
+    assert "/hallyu" in sent["text"]
+    assert "reply_markup" not in sent
+
+
+async def test_a_deep_link_start_payload_answers_that_topic(
+        api: FakeBotAPI, running: TelegramAdapter, packs: tuple[FactPack, ...]) -> None:
+    await api.push(api.message("/start hallyu"))
+    [sent] = await _answered(api, 501)
+    assert _has_quote(sent["text"], packs, "hallyu")
+
+
+async def test_an_inline_query_offers_matching_facts_ready_to_send(
+        api: FakeBotAPI, running: TelegramAdapter, packs: tuple[FactPack, ...]) -> None:
+    await api.push(api.inline_query("hallyu"))
+    await api.wait_for(lambda: bool(api.sent("answerInlineQuery")))
+    [answer] = api.sent("answerInlineQuery")
+    results = answer["results"]
+    assert 1 <= len(results) <= 10
+    assert len({r["id"] for r in results}) == len(results)
+    for result in results:
+        content = result["input_message_content"]
+        assert content["parse_mode"] == "HTML"
+        assert _has_quote(content["message_text"], packs, "hallyu")
+        assert "<b>Source:</b>" in content["message_text"]
+
+
+async def test_an_empty_inline_query_offers_the_top_topics(
+        api: FakeBotAPI, running: TelegramAdapter, factbot: FactBot) -> None:
+    await api.push(api.inline_query(""))
+    await api.wait_for(lambda: bool(api.sent("answerInlineQuery")))
+    [answer] = api.sent("answerInlineQuery")
+    topics = [t.command for p in factbot.packs for t in p.topics]
+    assert [r["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+            for r in answer["results"]] == [f"more:{t}" for t in topics][:10]
+
+
+async def test_another_fact_button_gives_the_chat_the_topics_next_fact(
+        api: FakeBotAPI, running: TelegramAdapter, packs: tuple[FactPack, ...]) -> None:
+    await api.push(api.message("/hallyu"))
+    await _answered(api, 501)
+    await api.push(api.callback("more:hallyu"))
+    sent = await _answered(api, 501, 2)
+    assert _has_quote(sent[1]["text"], packs, "hallyu")
+    assert sent[1]["text"] != sent[0]["text"]
+    await api.wait_for(lambda: bool(api.sent("answerCallbackQuery")))
+
+
+async def test_source_button_shows_the_citation(
+        api: FakeBotAPI, running: TelegramAdapter) -> None:
+    await api.push(api.callback("src:hallyu"))
+    await api.wait_for(lambda: bool(api.sent("answerCallbackQuery")))
+    [answer] = api.sent("answerCallbackQuery")
+    assert answer["show_alert"] is True
+    assert "Bernama, Kuala Lumpur, Oct 2" in answer["text"]
+    assert api.sent() == []
+
+
+async def test_another_fact_on_an_inline_message_edits_it(
+        api: FakeBotAPI, running: TelegramAdapter, packs: tuple[FactPack, ...]) -> None:
+    await api.push(api.callback("more:hallyu", inline=True))
+    await api.wait_for(lambda: bool(api.sent("editMessageText")))
+    [edit] = api.sent("editMessageText")
+    assert edit["inline_message_id"] == "inline-msg-1"
+    assert _has_quote(edit["text"], packs, "hallyu")
+
+
+async def test_setmycommands_lists_every_topic_and_the_builtins(
+        api: FakeBotAPI, running: TelegramAdapter, factbot: FactBot) -> None:
+    [published] = api.sent("setMyCommands")
+    names = [c["command"] for c in published["commands"]]
+    assert names == [name for name, _ in factbot.commands()]
+    assert {"help", "topics", "source", "hallyu"} <= set(names)
+
+
+async def test_a_reload_republishes_the_command_menu(
+        api: FakeBotAPI, running: TelegramAdapter, factbot: FactBot) -> None:
+    for listener in factbot.reload_listeners:
+        await listener()
+    assert len(api.sent("setMyCommands")) == 2
+
+
+async def test_admin_status_comes_from_getchatmember_and_is_cached(
+        api: FakeBotAPI, running: TelegramAdapter) -> None:
+    from bot.messages import IncomingMessage
+
+    api.admins.add((GROUP, 9))
+
+    def msg(user: int, is_group: bool = True) -> IncomingMessage:
+        return IncomingMessage("/daily on", platform="telegram", chat_id=str(GROUP),
+                               user_id=str(user), is_group=is_group)
+
+    assert await running.is_admin(msg(9)) is True
+    assert await running.is_admin(msg(9)) is True
+    assert await running.is_admin(msg(10)) is False
+    assert await running.is_admin(msg(10, is_group=False)) is True
+    assert len(api.sent("getChatMember")) == 2
+
+
+async def test_send_posts_an_unprompted_fact(
+        api: FakeBotAPI, running: TelegramAdapter, factbot: FactBot,
+        packs: tuple[FactPack, ...]) -> None:
+    [lead] = factbot.search("hallyu", limit=1)
+    await running.send(str(GROUP), lead)
+    [sent] = api.sent()
+    assert sent["chat_id"] == GROUP and _has_quote(sent["text"], packs, "hallyu")
+
+
+async def test_flood_control_waits_retry_after_then_succeeds(
+        api: FakeBotAPI, running: TelegramAdapter, packs: tuple[FactPack, ...],
+        caplog: pytest.LogCaptureFixture) -> None:
+    api.fail("sendMessage", 429, retry_after=1)
+    await api.push(api.message("/hallyu"))
+    await api.wait_for(lambda: len(api.sent()) == 2)
+    first, second = [c for c in api.calls if c.method == "sendMessage"]
+    assert second.at - first.at >= 0.9  # Telegram's retry_after is in whole seconds
+    assert first.params["text"] == second.params["text"]
+    assert _has_quote(second.params["text"], packs, "hallyu")
+    assert "flood control on sendMessage" in caplog.text
+    assert APOLOGY not in caplog.text
+
+
+async def test_a_server_error_is_logged_apologised_for_and_the_bot_keeps_running(
+        api: FakeBotAPI, running: TelegramAdapter, packs: tuple[FactPack, ...],
+        caplog: pytest.LogCaptureFixture) -> None:
+    api.fail("sendMessage", 500)
+    await api.push(api.message("/hallyu"))
+    await _answered(api, 501, 2)
+    assert _texts(api, 501)[1] == APOLOGY
+    failed = [r for r in caplog.records if r.getMessage().startswith("telegram update")]
+    assert failed and failed[0].exc_info is not None
+    await api.push(api.message("/partnership"))
+    sent = await _answered(api, 501, 3)
+    assert _has_quote(sent[2]["text"], packs, "partnership")
+
+
+async def test_polling_recovers_from_a_server_error(
+        api: FakeBotAPI, running: TelegramAdapter, packs: tuple[FactPack, ...]) -> None:
+    api.fail("getUpdates", 500)
+    await api.push(api.message("/hallyu"))
+    [sent] = await _answered(api, 501)
+    assert _has_quote(sent["text"], packs, "hallyu")
+
+
+async def test_no_update_is_lost_and_none_is_answered_twice(
+        api: FakeBotAPI, running: TelegramAdapter) -> None:
+    chats = list(range(10_000, 10_300))
+    kinds = ["/hallyu", "how many Koreans live in Malaysia?", "hello", "/topics", "/start"]
+    for start in range(0, len(chats), 50):  # in bursts, while the bot is answering
+        await api.push_many([api.message(kinds[c % len(kinds)], chat_id=c, user_id=c)
+                             for c in chats[start:start + 50]])
+        await asyncio.sleep(0)
+    api.fail("sendMessage", 429, retry_after=1)
+    await api.push(api.message("/hallyu", chat_id=99, user_id=99))
+    await api.wait_for(lambda: len({p["chat_id"] for p in api.sent()}) == len(chats) + 1,
+                       timeout=30)
+    await api.push(api.message("/help", chat_id=98, user_id=98))  # flush: nothing after it
+    await _answered(api, 98)
+    answered = [p["chat_id"] for p in api.succeeded()]
+    assert sorted(answered) == sorted([*chats, 99, 98])
+    assert len(api.sent()) == len(answered) + 1  # the one 429, retried
+    assert set(api.delivered.values()) == {1}
+    assert len(api.delivered) == len(chats) + 2
+
+
+async def test_user_text_never_crashes_the_bot(
+        api: FakeBotAPI, running: TelegramAdapter) -> None:
+    nasty = ["/", "/@", "/hallyu@", "@", "\u202e<script>&amp;", "/start " + "x" * 4000,
+             "🇰🇷" * 100, "/ask", "/source", "/fact nonexistent"]
+    for text in nasty:
+        await api.push(api.message(text))
+    await _answered(api, 501, len(nasty))
+    assert APOLOGY not in _texts(api, 501)
+
+
+# --- serve(): the real entry point ---------------------------------------------
+
+
+def _settings(api: FakeBotAPI, **telegram: Any) -> Settings:
+    return Settings(telegram=TelegramSettings(token=Secret(api.token),
+                                              api_base_url=api.base_url, **telegram))
+
+
+def _args(**kwargs: Any) -> argparse.Namespace:
+    return argparse.Namespace(platform="telegram", webhook_url=kwargs.get("webhook_url"),
+                              listen=kwargs.get("listen"))
+
+
+async def test_serve_polls_answers_and_shuts_down_cleanly_without_logging_the_token(
+        api: FakeBotAPI, factbot: FactBot, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(factbot, _settings(api), _args(), stop))
+    await api.wait_for(lambda: bool(api.sent("getUpdates")))
+    # Someone turns httpx up to see requests: the URLs are logged, the token is not.
+    logging.getLogger("httpx").setLevel(logging.DEBUG)
+    await api.push(api.message("/hallyu"))
+    await _answered(api, 501)
+    await asyncio.wait_for(api.wait_for(lambda: "HTTP Request: POST" in caplog.text), 5)
+    stop.set()
+    await asyncio.wait_for(task, timeout=2.0)
+    methods = [c.method for c in api.calls]
+    assert methods.index("deleteWebhook") < methods.index("getUpdates")
+    assert "setMyCommands" in methods
+    assert api.sent("getUpdates")[-1].get("timeout") == 0  # the last poll confirms the offset
+    assert factbot.reload_listeners == []
+    assert "<token>" in caplog.text
+    assert api.token not in caplog.text
+    assert api.token.split(":")[1] not in caplog.text
+
+
+async def test_serve_keeps_httpx_quiet_at_info(
+        api: FakeBotAPI, factbot: FactBot, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(factbot, _settings(api), _args(), stop))
+    await api.push(api.message("/hallyu"))
+    await _answered(api, 501)
+    stop.set()
+    await asyncio.wait_for(task, timeout=2.0)
+    assert "polling for updates" in caplog.text
+    assert "HTTP Request" not in caplog.text
+    assert api.token not in caplog.text
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def test_webhook_mode_registers_a_secret_and_refuses_posts_without_it(
+        api: FakeBotAPI, factbot: FactBot, packs: tuple[FactPack, ...]) -> None:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/telegram-hook"
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(factbot, _settings(api),
+                                     _args(webhook_url=url, listen=f"127.0.0.1:{port}"), stop))
+    try:
+        await api.wait_for(lambda: api.webhook is not None)
+        assert api.webhook is not None
+        assert api.webhook["url"] == url
+        secret = api.webhook["secret_token"]
+        assert len(secret) >= 32
+        update = {"update_id": 1, **api.message("/hallyu")}
+        async with aiohttp.ClientSession() as session:
+            async with session.post(url, json=update,
+                                    headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as bad:
+                assert bad.status == 403
+            async with session.post(url, json=update,
+                                    headers={"X-Telegram-Bot-Api-Secret-Token": secret}) as ok:
+                assert ok.status == 200
+        [sent] = await _answered(api, 501)
+        assert _has_quote(sent["text"], packs, "hallyu")
+        assert "getUpdates" not in [c.method for c in api.calls]
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=5.0)
+
+
+async def test_a_rejected_token_is_a_one_line_config_error_without_the_token(
+        api: FakeBotAPI, factbot: FactBot) -> None:
+    from bot.errors import ConfigError
+
+    settings = Settings(telegram=TelegramSettings(token=Secret("111:WRONG-token-value"),
+                                                  api_base_url=api.base_url))
+    with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN was rejected") as info:
+        await serve(factbot, settings, _args(), asyncio.Event())
+    assert "WRONG-token-value" not in str(info.value)
+
+
+def test_factbot_run_telegram_without_a_token_exits_2_naming_the_variable(
+        tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TELEGRAM_", "DISCORD_", "FACTBOT_"))}
+    env["HOME"] = str(tmp_path)
+    done = subprocess.run([sys.executable, "-c", "import sys; from bot.cli import main; "
+                                                 "sys.exit(main())", "run", "telegram"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "TELEGRAM_BOT_TOKEN" in lines[0]
+    assert lines[0].startswith("factbot: error:")
