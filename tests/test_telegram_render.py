@@ -1,0 +1,142 @@
+"""Telegram HTML: pack text and user text always reach the reader literally."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from adapters.telegram import ALLOWED_UPDATES, TelegramAdapter, build_application
+from adapters.telegram_render import MAX_MESSAGE, render_html
+from bot.core import FactBot
+from bot.messages import Reply, ReplyKind
+from bot.packs import load_packs
+from tests.fakes.telegram_api import FakeBotAPI
+
+QUOTE = "Fans wrote <3 & *stars* on a <b>banner</b> — “사랑해” 🇰🇷"
+ARTICLE = f"""SEOUL, Jan 1 — Test <News> & Co reports.
+
+Kim <Jr> & co, a fan_club *lead*, said: “{QUOTE}”
+
+Another line: K-pop fans keep coming back for more.
+"""
+PACK = """\
+name: markup-test
+source:
+  outlet: Test <News> & Co
+  dateline: SEOUL
+  date: Jan 1
+speakers:
+  Kim <Jr> & co: a fan_club *lead*
+topics:
+  - command: kpop
+    description: K-pop <fandom> & *more*
+    facts:
+      - quote: 'Fans wrote <3 & *stars* on a <b>banner</b> — “사랑해” 🇰🇷'
+        speaker: Kim <Jr> & co
+"""
+
+
+class _Reader(HTMLParser):
+    """What a Telegram user would see: the text, and which tags were markup."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text = ""
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
+
+
+def _read(html_text: str) -> _Reader:
+    reader = _Reader()
+    reader.feed(html_text)
+    reader.close()
+    return reader
+
+
+@pytest.fixture
+def markup_bot(tmp_path: Path) -> FactBot:
+    folder = tmp_path / "markup-test"
+    folder.mkdir()
+    (folder / "pack.yaml").write_text(PACK, encoding="utf-8")
+    (folder / "article.txt").write_text(ARTICLE, encoding="utf-8")
+    return FactBot(load_packs(tmp_path))
+
+
+async def test_a_quote_with_markup_characters_renders_literally(markup_bot: FactBot) -> None:
+    [reply] = markup_bot.search("kpop", limit=1)
+    assert reply.quote == QUOTE
+    seen = _read(render_html(reply))
+    assert f"“{QUOTE}”" in seen.text
+    assert "— Kim <Jr> & co, a fan_club *lead*" in seen.text
+    assert "Source: Test <News> & Co, Seoul, Jan 1" in seen.text
+    assert set(seen.tags) == {"blockquote", "i", "b"}
+
+
+async def test_topic_lists_escape_descriptions(markup_bot: FactBot) -> None:
+    from bot.render import render_topics
+
+    seen = _read(render_html(render_topics(markup_bot.packs)))
+    assert "/kpop — K-pop <fandom> & *more*" in seen.text
+    assert set(seen.tags) == {"b"}
+
+
+def test_plain_replies_are_escaped_and_bounded() -> None:
+    text = "<script>alert(1)</script> & " * 400
+    rendered = render_html(Reply(kind=ReplyKind.INFO, text=text, heading=text))
+    assert len(rendered) <= MAX_MESSAGE
+    seen = _read(rendered)
+    assert seen.tags == []
+    assert seen.text.startswith("<script>alert(1)</script> & ")
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def running(api: FakeBotAPI, markup_bot: FactBot) -> AsyncIterator[TelegramAdapter]:
+    app, adapter = build_application(markup_bot, api.token, base_url=api.base_url)
+    await app.initialize()
+    assert app.updater is not None
+    await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+    await app.start()
+    try:
+        yield adapter
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+
+
+async def test_the_bot_sends_the_quote_escaped_in_html_mode(
+        api: FakeBotAPI, running: TelegramAdapter) -> None:
+    await api.push(api.message("/kpop"))
+    await api.wait_for(lambda: bool(api.sent()))
+    [sent] = api.sent()
+    assert sent["parse_mode"] == "HTML"
+    assert "Fans wrote &lt;3 &amp; *stars* on a &lt;b&gt;banner&lt;/b&gt;" in sent["text"]
+    assert f"“{QUOTE}”" in _read(sent["text"]).text
+
+
+async def test_inline_results_and_the_source_popup_carry_pack_text_literally(
+        api: FakeBotAPI, running: TelegramAdapter) -> None:
+    await api.push(api.inline_query("kpop"))
+    await api.push(api.callback("src:kpop"))
+    await api.wait_for(lambda: bool(api.sent("answerInlineQuery"))
+                       and bool(api.sent("answerCallbackQuery")))
+    [answer] = api.sent("answerInlineQuery")
+    first = answer["results"][0]
+    assert first["title"] == "K-pop <fandom> & *more*"  # titles are plain text, not HTML
+    assert f"“{QUOTE}”" in _read(first["input_message_content"]["message_text"]).text
+    [popup] = api.sent("answerCallbackQuery")
+    assert "Test <News> & Co, Seoul, Jan 1" in popup["text"]  # alerts are plain text too
