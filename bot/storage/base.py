@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from types import TracebackType
+from typing import Self
 
 from bot.text import fold
 
@@ -52,7 +53,7 @@ class UnmatchedCount:
 
 
 def question_key(text: str) -> str:
-    """Group unmatched questions that differ only in case, accents, spacing and punctuation."""
+    """Group unmatched questions that differ only in case, spacing and punctuation."""
     return " ".join(_WORD.findall(fold(text)))
 
 
@@ -74,7 +75,7 @@ class BaseStore(ABC):
         """Write out anything buffered; a no-op by default."""
         return None  # deliberately a no-op: most stores hold nothing to open or flush
 
-    async def __aenter__(self) -> BaseStore:
+    async def __aenter__(self) -> Self:
         await self.open()
         return self
 
