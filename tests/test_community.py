@@ -1,0 +1,424 @@
+"""/daily, /stats, /topics on|off, the cooldown and the daily scheduler, through FactBot."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.console import ConsoleAdapter
+from bot.community import (
+    DAILY_USAGE,
+    NOT_ADMIN,
+    CooldownLimiter,
+    DailyRequest,
+    SendThrottle,
+    daily_loop,
+    due_at,
+    is_due,
+    parse_daily,
+)
+from bot.core import FactBot
+from bot.messages import IncomingMessage, Reply, ReplyKind
+from bot.packs import FactPack
+from bot.settings import CooldownSettings
+from bot.storage import ChatKey, MemoryStore
+from bot.storage.base import ChatSettings
+from bot.storage.sqlite import SqliteStore
+
+GROUP = "-100"
+
+
+class RecordingPlatform:
+    """A Platform as an adapter would be: knows its admins, records what it sends."""
+
+    def __init__(self, name: str = "telegram", admins: frozenset[str] = frozenset({"admin"}),
+                 fail_sends: bool = False) -> None:
+        self.name = name
+        self.admins = admins
+        self.fail_sends = fail_sends
+        self.sent: list[tuple[str, Reply]] = []
+
+    async def is_admin(self, message: IncomingMessage) -> bool:
+        return message.user_id in self.admins
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        self.sent.append((chat_id, reply))
+        if self.fail_sends:
+            raise ConnectionError("platform unavailable")
+
+
+class Clock:
+    """A settable clock that counts how often it was read (one read per scheduler round)."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+        self.reads = 0
+
+    def __call__(self) -> datetime:
+        self.reads += 1
+        return self.at
+
+    async def rounds(self, n: int = 3) -> None:
+        target = self.reads + n
+
+        async def spin() -> None:
+            while self.reads < target:
+                await asyncio.sleep(0)
+
+        await asyncio.wait_for(spin(), timeout=30)
+
+
+def group(text: str, user: str = "admin", chat: str = GROUP) -> IncomingMessage:
+    return IncomingMessage(text=text, platform="telegram", chat_id=chat, user_id=user,
+                           is_group=True, addressed=True)
+
+
+def private(text: str, user: str = "someone") -> IncomingMessage:
+    return IncomingMessage(text=text, platform="telegram", chat_id=user, user_id=user)
+
+
+async def answer(bot: FactBot, message: IncomingMessage,
+                 platform: RecordingPlatform | None = None) -> Reply:
+    reply = await bot.handle(message, platform)
+    assert reply is not None
+    return reply
+
+
+# --- /daily ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    ("", DailyRequest(None)),
+    ("off", DailyRequest(False)),
+    ("OFF", DailyRequest(False)),
+    ("on", DailyRequest(True)),
+    ("on 8:05", DailyRequest(True, time(8, 5))),
+    ("on 23:59 asia/kuala_lumpur", DailyRequest(True, time(23, 59), "Asia/Kuala_Lumpur")),
+    ("on Asia/Seoul 07:00", DailyRequest(True, time(7, 0), "Asia/Seoul")),
+    ("on UTC", DailyRequest(True, None, "UTC")),
+    ("on 7", DailyRequest(True, time(7, 0))),
+])
+def test_daily_arguments_parse(args: str, expected: DailyRequest) -> None:
+    assert parse_daily(args) == expected
+
+
+@pytest.mark.parametrize("args", [
+    "on 25:99 Mars/Olympus", "on 24:00", "on 12:60", "on Mars/Olympus", "off 08:00",
+    "on 08:00 UTC extra", "sometimes", "on 08:00 08:30", "on ../../etc/passwd",
+    "on " + "A" * 200, "on 8:5", "on -1:00",
+])
+def test_malformed_daily_arguments_are_refused(args: str) -> None:
+    assert parse_daily(args) is None
+
+
+async def test_malformed_daily_gets_usage_and_stores_nothing(packs: tuple[FactPack, ...]
+                                                             ) -> None:
+    store = MemoryStore()
+    bot = FactBot(packs, store)
+    reply = await answer(bot, group("/daily on 25:99 Mars/Olympus"), RecordingPlatform())
+    assert reply.kind is ReplyKind.INFO
+    assert reply.text == DAILY_USAGE
+    assert store.chats == {}
+
+
+async def test_an_admin_turns_the_daily_fact_on_and_off(packs: tuple[FactPack, ...]) -> None:
+    bot = FactBot(packs, MemoryStore())
+    platform = RecordingPlatform()
+    reply = await answer(bot, group("/daily on 08:30 asia/seoul"), platform)
+    assert reply.text.startswith("Daily fact: on, every day at 08:30 (Asia/Seoul)")
+    settings = await bot.store.chat_settings(ChatKey("telegram", GROUP))
+    assert (settings.daily, settings.daily_time, settings.tz) == (True, time(8, 30),
+                                                                  "Asia/Seoul")
+    # Turned on now: the first post waits for the next 08:30, not straight away.
+    assert settings.last_daily is not None
+    status = await answer(bot, group("/daily", user="anyone"), platform)
+    assert "08:30 (Asia/Seoul)" in status.text
+    off = await answer(bot, group("/daily off"), platform)
+    assert off.text.startswith("The daily fact is off")
+    assert await bot.store.daily_chats("telegram") == []
+
+
+async def test_only_group_admins_may_change_the_daily_fact(packs: tuple[FactPack, ...]) -> None:
+    store = MemoryStore()
+    bot = FactBot(packs, store)
+    reply = await answer(bot, group("/daily on", user="member"), RecordingPlatform())
+    assert reply.text == NOT_ADMIN
+    # No platform to ask: nobody in a group counts as an admin.
+    assert (await answer(bot, group("/daily on"))).text == NOT_ADMIN
+    assert store.chats == {}
+    # In a private chat, the person is in charge of it.
+    mine = await answer(bot, private("/daily on 06:00"))
+    assert mine.text.startswith("Daily fact: on")
+
+
+async def test_daily_works_in_the_console_with_the_reply_printed(packs: tuple[FactPack, ...],
+                                                                 tmp_path: Path) -> None:
+    out = io.StringIO()
+    async with SqliteStore(tmp_path / "state.db") as store:
+        bot = FactBot(packs, store)
+        console = ConsoleAdapter(bot, stdin=io.StringIO("/daily on 07:00 UTC\n/daily\n"),
+                                 stdout=out)
+        await console.run()
+        settings = await store.chat_settings(ChatKey("console", "console"))
+    assert "Daily fact: on, every day at 07:00 (UTC)" in out.getvalue()
+    assert settings.daily
+
+
+# --- /stats, /topics on|off --------------------------------------------------------------
+
+
+async def test_stats_shows_top_topics_and_unanswered_count(packs: tuple[FactPack, ...]) -> None:
+    bot = FactBot(packs, MemoryStore())
+    platform = RecordingPlatform()
+    first = packs[0].topics[0].command
+    for _ in range(3):
+        await answer(bot, group(f"/{first}"), platform)
+    await answer(bot, group("what is the weather on Mars?"), platform)
+    stats = await answer(bot, group("/stats"), platform)
+    assert stats.kind is ReplyKind.INFO
+    assert f"/{first} — 3" in stats.text
+    assert "Unanswered questions kept: 1" in stats.text
+    refused = await answer(bot, group("/stats", user="member"), platform)
+    assert refused.text == NOT_ADMIN
+
+
+async def test_a_topic_turned_off_is_not_answered_in_that_chat(packs: tuple[FactPack, ...]
+                                                               ) -> None:
+    bot = FactBot(packs, MemoryStore())
+    platform = RecordingPlatform()
+    topic = packs[0].topics[0].command
+    assert (await answer(bot, group(f"/topics off {topic}", user="member"), platform)).text \
+        == NOT_ADMIN
+    done = await answer(bot, group(f"/topics off {topic}"), platform)
+    assert done.text == f"/{topic} is off in this chat."
+    assert (await answer(bot, group(f"/{topic}"), platform)).kind is ReplyKind.FALLBACK
+    listing = await answer(bot, group("/topics"), platform)
+    assert topic not in [c for c, _ in listing.items]
+    # Other chats are not affected.
+    elsewhere = await answer(bot, group(f"/{topic}", chat="-200"), platform)
+    assert elsewhere.kind is ReplyKind.FACT
+    await answer(bot, group(f"/topics on {topic}"), platform)
+    assert (await answer(bot, group(f"/{topic}"), platform)).kind is ReplyKind.FACT
+
+
+async def test_unmatched_questions_keep_a_salted_hash_never_the_user_id(
+        packs: tuple[FactPack, ...]) -> None:
+    store = MemoryStore()
+    bot = FactBot(packs, store)
+    for user in ("123456789", "123456789", "987654321"):
+        await answer(bot, private("what is the weather on Mars?", user=user))
+    hashes = [h for _, _, h, _ in store.unmatched]
+    assert hashes[0] == hashes[1] != hashes[2]
+    assert not any("123456789" in h or "987654321" in h for h in hashes)
+    other = MemoryStore()
+    await answer(FactBot(packs, other), private("what is the weather on Mars?", user="123456789"))
+    assert other.unmatched[0][2] != hashes[0]  # each install has its own salt
+
+
+# --- cooldown -------------------------------------------------------------------------------
+
+
+def limited_bot(packs: tuple[FactPack, ...], user: int, chat: int,
+                store: MemoryStore | None = None) -> tuple[FactBot, list[float]]:
+    now = [1000.0]
+    bot = FactBot(packs, store, cooldown=CooldownSettings(True, user, chat))
+    assert bot.limiter is not None
+    bot.limiter.clock = lambda: now[0]
+    return bot, now
+
+
+async def test_a_flooding_user_gets_one_slow_down_then_silence(packs: tuple[FactPack, ...]
+                                                               ) -> None:
+    bot, now = limited_bot(packs, user=3, chat=100)
+    kinds = []
+    for _ in range(6):
+        reply = await bot.handle(group("/topics", user="flood"))
+        kinds.append(reply.kind if reply else None)
+    assert kinds == [ReplyKind.TOPICS] * 3 + [ReplyKind.SLOW_DOWN, None, None]
+    # Someone else in the same chat is still answered.
+    assert (await answer(bot, group("/topics", user="calm"))).kind is ReplyKind.TOPICS
+    now[0] += 61
+    assert (await answer(bot, group("/topics", user="flood"))).kind is ReplyKind.TOPICS
+
+
+async def test_a_busy_chat_is_limited_as_a_whole(packs: tuple[FactPack, ...]) -> None:
+    bot, _ = limited_bot(packs, user=100, chat=4)
+    replies = [await bot.handle(group("/topics", user=f"u{n}")) for n in range(7)]
+    kinds = [r.kind if r else None for r in replies]
+    assert kinds == [ReplyKind.TOPICS] * 4 + [ReplyKind.SLOW_DOWN, None, None]
+    other = await answer(bot, group("/topics", user="u0", chat="-200"))
+    assert other.kind is ReplyKind.TOPICS
+
+
+async def test_a_chat_can_have_its_own_cooldown(packs: tuple[FactPack, ...]) -> None:
+    store = MemoryStore()
+    await store.set_cooldown(ChatKey("telegram", GROUP), 1, None)
+    bot, _ = limited_bot(packs, user=10, chat=100, store=store)
+    assert (await answer(bot, group("/topics"))).kind is ReplyKind.TOPICS
+    assert (await answer(bot, group("/topics"))).kind is ReplyKind.SLOW_DOWN
+
+
+async def test_chatter_not_meant_for_the_bot_does_not_count(packs: tuple[FactPack, ...]) -> None:
+    bot, _ = limited_bot(packs, user=2, chat=100)
+    for _ in range(5):
+        chatter = IncomingMessage(text="lol", platform="telegram", chat_id=GROUP,
+                                  user_id="admin", is_group=True, addressed=False)
+        assert await bot.handle(chatter) is None
+    assert (await answer(bot, group("/topics"))).kind is ReplyKind.TOPICS
+
+
+async def test_cooldown_can_be_turned_off(packs: tuple[FactPack, ...]) -> None:
+    limiter = CooldownLimiter(CooldownSettings(enabled=False, user_per_minute=1))
+    bot = FactBot(packs)
+    bot.limiter = limiter
+    for _ in range(5):
+        assert (await answer(bot, group("/topics"))).kind is ReplyKind.TOPICS
+
+
+def test_the_limiter_forgets_quiet_people() -> None:
+    now = [0.0]
+    limiter = CooldownLimiter(CooldownSettings(True, 5, 0), clock=lambda: now[0])
+    for n in range(3000):
+        now[0] = n * 1.0
+        limiter.check(group("hi", user=f"u{n}", chat=f"c{n}"))
+    # Swept every 1024 checks: at most that many people plus the last minute's, not all 3000.
+    assert len(limiter._hits) <= 2 * (1024 + 60)
+
+
+# --- the daily scheduler ----------------------------------------------------------------
+
+
+def test_due_at_is_the_latest_slot_in_the_chat_time_zone() -> None:
+    seoul = ChatSettings(daily=True, daily_time=time(8, 30), tz="Asia/Seoul")
+    # 08:30 in Seoul is 23:30 UTC the day before.
+    assert due_at(seoul, datetime(2026, 3, 2, 0, 0, tzinfo=UTC)) == datetime(
+        2026, 3, 1, 23, 30, tzinfo=UTC)
+    assert due_at(seoul, datetime(2026, 3, 1, 23, 29, tzinfo=UTC)) == datetime(
+        2026, 2, 28, 23, 30, tzinfo=UTC)
+    sent = ChatSettings(daily=True, daily_time=time(8, 30), tz="Asia/Seoul",
+                        last_daily=datetime(2026, 3, 1, 23, 31, tzinfo=UTC))
+    assert not is_due(sent, datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    assert is_due(sent, datetime(2026, 3, 2, 23, 30, tzinfo=UTC))
+
+
+def test_due_at_follows_daylight_saving() -> None:
+    london = ChatSettings(daily=True, daily_time=time(9, 0), tz="Europe/London")
+    assert due_at(london, datetime(2026, 1, 15, 12, tzinfo=UTC)).hour == 9
+    assert due_at(london, datetime(2026, 7, 15, 12, tzinfo=UTC)).hour == 8
+
+
+async def test_the_daily_fact_goes_out_once_a_day_even_across_a_restart(
+        packs: tuple[FactPack, ...], tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    platform = RecordingPlatform()
+    async with SqliteStore(path) as store:
+        bot = FactBot(packs, store)
+        await answer(bot, group("/daily on 08:30 Asia/Seoul"), platform)
+        settings = await store.chat_settings(ChatKey("telegram", GROUP))
+        assert settings.last_daily is not None
+        slot = due_at(settings, settings.last_daily + timedelta(days=1))
+        clock = Clock(slot - timedelta(minutes=1))
+        loop = asyncio.create_task(daily_loop(bot, platform, now=clock, tick=0))
+        await clock.rounds()
+        assert platform.sent == []
+        clock.at = slot + timedelta(seconds=5)
+        await clock.rounds()
+        clock.at = slot + timedelta(minutes=30)
+        await clock.rounds()
+        loop.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await loop
+    assert len(platform.sent) == 1
+    chat_id, first = platform.sent[0]
+    assert chat_id == GROUP
+    assert first.kind is ReplyKind.FACT and first.text.startswith("Fact of the day:")
+
+    async with SqliteStore(path) as store:  # the bot restarts the same day
+        bot = FactBot(packs, store)
+        clock = Clock(slot + timedelta(hours=2))
+        loop = asyncio.create_task(daily_loop(bot, platform, now=clock, tick=0))
+        await clock.rounds()
+        assert len(platform.sent) == 1
+        clock.at = slot + timedelta(days=1, seconds=1)
+        await clock.rounds()
+        loop.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await loop
+    assert len(platform.sent) == 2
+    assert platform.sent[1][1].quote != first.quote
+
+
+async def test_the_daily_fact_only_goes_to_its_own_platform(packs: tuple[FactPack, ...]) -> None:
+    store = MemoryStore()
+    await store.set_daily(ChatKey("discord", "55"), True, time(0, 0), "UTC")
+    bot = FactBot(packs, store)
+    telegram = RecordingPlatform("telegram")
+    clock = Clock(datetime(2026, 3, 1, 12, tzinfo=UTC))
+    loop = asyncio.create_task(daily_loop(bot, telegram, now=clock, tick=0))
+    await clock.rounds()
+    loop.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await loop
+    assert telegram.sent == []
+
+
+async def test_a_failed_send_is_not_retried_the_same_day(packs: tuple[FactPack, ...]) -> None:
+    store = MemoryStore()
+    chats = [ChatKey("telegram", c) for c in ("1", "2")]
+    for chat in chats:
+        await store.set_daily(chat, True, time(6, 0), "UTC")
+    bot = FactBot(packs, store)
+    platform = RecordingPlatform(fail_sends=True)
+    clock = Clock(datetime(2026, 3, 1, 6, 1, tzinfo=UTC))
+    loop = asyncio.create_task(daily_loop(bot, platform, now=clock, tick=0))
+    await clock.rounds(5)
+    loop.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await loop
+    # Both chats tried once: one failing send neither stops the round nor repeats.
+    assert sorted(c for c, _ in platform.sent) == ["1", "2"]
+
+
+async def test_the_daily_fact_skips_topics_turned_off(packs: tuple[FactPack, ...]) -> None:
+    store = MemoryStore()
+    chat = ChatKey("telegram", GROUP)
+    keep = packs[0].topics[0].command
+    for pack in packs:
+        for topic in pack.topics:
+            if topic.command != keep:
+                await store.set_topic_enabled(chat, topic.command, False)
+    await store.set_daily(chat, True, time(6, 0), "UTC")
+    bot = FactBot(packs, store)
+    platform = RecordingPlatform()
+    for day in range(1, 4):
+        clock = Clock(datetime(2026, 3, day, 7, tzinfo=UTC))
+        loop = asyncio.create_task(daily_loop(bot, platform, now=clock, tick=0))
+        await clock.rounds()
+        loop.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await loop
+    assert [r.topic for _, r in platform.sent] == [keep] * 3
+
+
+async def test_sends_stay_within_telegram_limits() -> None:
+    now = [0.0]
+
+    async def sleep(delay: float) -> None:
+        now[0] += delay
+
+    throttle = SendThrottle(clock=lambda: now[0], sleep=sleep)
+    stamps = []
+    for n in range(100):
+        await throttle.wait(f"chat{n}")
+        stamps.append(now[0])
+    assert max(sum(1 for s in stamps if t <= s < t + 1.0) for t in stamps) <= 30
+    assert stamps[-1] >= 3.0  # 100 sends need at least four one-second windows
+    one_chat = []
+    for _ in range(45):
+        await throttle.wait("group")
+        one_chat.append(now[0])
+    assert max(sum(1 for s in one_chat if t <= s < t + 60.0) for t in one_chat) <= 20
