@@ -29,24 +29,37 @@ FACT_KEYWORD = 1.0
 FACT_WORD = 0.5
 FUZZY = 0.8  # a corrected typo counts a little less than the word itself
 UNKNOWN = 0.9  # each word the pack does not know makes a match less likely
+# Korean glues endings to words, so an unknown Korean word says less about the topic.
+UNKNOWN_HANGUL = 0.5
 MAX_TOKENS = 48  # the matcher reads this much of a message; a rant is not a question
 
 # Built-in commands can be asked for in words too ("what topics do you know?").
 BUILTIN_PHRASES: dict[str, tuple[str, ...]] = {
     "topics": ("topics", "topic", "subjects", "subject", "menu", "list", "what can you",
                "what can i ask", "what do you know", "what do you know about", "what else",
-               "what can you do", "senarai", "topik", "주제", "목록"),
+               "what can you do", "what do you cover", "senarai", "topik", "boleh tanya apa",
+               "nak tanya apa", "주제", "목록", "물어볼 수", "뭘 물어", "뭐 물어", "무엇을 물어"),
     "help": ("help", "how to use", "how do i use", "how does this work", "how does this bot work",
              "how do you work", "commands", "command", "usage", "instructions", "guide",
-             "bantuan", "tolong", "cara guna", "도움말", "도움", "사용법"),
+             "bantuan", "tolong", "cara guna", "macam mana nak guna", "macam mana guna",
+             "camne nak guna", "nak guna", "cara pakai", "도움말", "도움", "사용법",
+             "어떻게 써", "어떻게 사용"),
     "source": ("source", "sources", "article", "where from", "where is this from",
                "where does this come from", "cite", "citation", "reference", "news", "original",
                "quotes", "quote", "these quotes", "published", "publisher", "story",
-               "where did you get", "who wrote", "sumber", "rujukan", "artikel", "berita",
+               "where did you get", "where do you get", "where do u get", "who wrote",
+               "dari mana", "info dari mana", "sumber", "rujukan", "artikel", "berita",
                "출처", "기사", "원문", "뉴스"),
     "start": ("start", "begin", "get started", "mula", "시작"),
 }
 BUILTIN_FREE_TEXT = ("topics", "help", "source", "start")
+# Words that put what follows in a place: "in Korea", "di Malaysia", "ke Seoul".
+PLACE_WORDS = frozenset({"in", "inside", "within", "to", "at", "di", "ke", "dalam"})
+# A fact also touches a place it names with "of" or "from" ("aspects of Korea"); a
+# question does not ("the ambassador of Korea" is still about Malaysia's ambassador).
+FACT_PLACE_WORDS = PLACE_WORDS | {"of", "from"}
+# Korean marks a place with a particle on the noun: "한국에", "말레이시아에서".
+HANGUL_PLACE_PARTICLES = ("에서", "에", "으로", "로")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +86,7 @@ class Analysis:
     fuzzy: frozenset[tuple[str, ...]]
     content: int  # tokens that are not stop words
     unknown: tuple[str, ...]  # content tokens the pack does not know at all
+    places: frozenset[str] = frozenset()  # where the question is set ("in Korea")
 
 
 def _term(text: str) -> tuple[str, ...]:
@@ -96,6 +110,12 @@ class Matcher:
         self._surface: dict[str, str] = {}  # known word -> its stem, for typo correction
         self._hangul: set[str] = set()  # Korean terms, matched inside words (particles)
         self._malay: dict[str, str] = {}  # Malay root of a known word -> its stem
+        self._places: dict[tuple[str, ...], str] = {}
+        for pack in packs:
+            for place, names in pack.places.items():
+                for name in (place, *names):
+                    self._places[tuple(stem(w) for w in words(name))] = place
+        self._topic_places: dict[int, frozenset[str]] = {}
         for index, intent in enumerate(self.intents):
             self._index_intent(index, intent)
         for pack in packs:
@@ -126,21 +146,26 @@ class Matcher:
                 if len(root) >= 4:
                     self._malay.setdefault(root, stem(w))
 
-    def _add(self, index: int, text: str, weight: float) -> None:
-        term = _term(text)
-        if not term:
-            return
+    def _variants(self, text: str) -> list[tuple[str, ...]]:
+        """A term and, for a phrase, its closed-up form: "supply chain" and "supplychain"."""
         self._add_surface(text)
-        table = self._terms[term]
-        table[index] = max(table.get(index, 0.0), weight)
+        term = _term(text)
+        if len(term) < 2:
+            return [term] if term else []
+        joined = "".join(words(text))
+        if joined.isascii():
+            self._surface[joined] = stem(joined)
+        return [term, (stem(joined),)]
+
+    def _add(self, index: int, text: str, weight: float) -> None:
+        for term in self._variants(text):
+            table = self._terms[term]
+            table[index] = max(table.get(index, 0.0), weight)
 
     def _add_fact(self, index: int, fact_no: int, text: str, weight: float) -> None:
-        term = _term(text)
-        if not term:
-            return
-        self._add_surface(text)
-        table = self._fact_terms[term]
-        table[(index, fact_no)] = max(table.get((index, fact_no), 0.0), weight)
+        for term in self._variants(text):
+            table = self._fact_terms[term]
+            table[(index, fact_no)] = max(table.get((index, fact_no), 0.0), weight)
 
     def _index_intent(self, index: int, intent: Intent) -> None:
         self._commands[intent.name] = index
@@ -158,6 +183,11 @@ class Matcher:
             self._commands.setdefault(alias_key(alias), index)
         for keyword in topic.keywords:
             self._add(index, keyword, KEYWORD)
+        pack = next(p for p in self.packs if topic in p.topics)
+        texts = [f.quote for f in topic.facts] + [pack.speaker_line(f.speaker) or ""
+                                                   for f in topic.facts]
+        self._topic_places[index] = frozenset().union(
+            *(self.places_in(t, FACT_PLACE_WORDS) for t in texts))
         for fact_no, fact in enumerate(topic.facts):
             for keyword in fact.keywords:
                 self._add_fact(index, fact_no, keyword, FACT_KEYWORD)
@@ -211,6 +241,29 @@ class Matcher:
     def _known_stem(self, s: str) -> bool:
         return (s,) in self._terms or (s,) in self._fact_terms or (s,) in self._generic
 
+    def places_in(self, text: str, place_words: frozenset[str] = PLACE_WORDS) -> frozenset[str]:
+        """The places a text sets itself in: "in Malaysia", "di Korea", "한국에서"."""
+        if not self._places:
+            return frozenset()
+        tokens = words(text)[:MAX_TOKENS]
+        found: set[str] = set()
+        for i, token in enumerate(tokens):
+            if token in place_words:
+                after = [stem(w) for w in tokens[i + 1:i + 4] if w != "the"][:2]
+                for n in (2, 1):
+                    place = self._places.get(tuple(after[:n])) if len(after) >= n else None
+                    if place:
+                        found.add(place)
+                        break
+            elif not token.isascii():
+                for particle in HANGUL_PLACE_PARTICLES:
+                    if token.endswith(particle) and len(token) > len(particle):
+                        place = self._places.get((token[:-len(particle)],))
+                        if place:
+                            found.add(place)
+                        break
+        return frozenset(found)
+
     def analyse(self, text: str) -> Analysis:
         raw = words(text)[:MAX_TOKENS]
         # Join split compounds the pack knows as one word: "k pop", "health care".
@@ -245,7 +298,7 @@ class Matcher:
             extra.extend(more)
         units = self._find_units(stems, stops) + extra
         return Analysis(units=tuple(units), fuzzy=frozenset(fuzzy), content=content,
-                        unknown=tuple(unknown))
+                        unknown=tuple(unknown), places=self.places_in(text))
 
     @lru_cache(maxsize=16384)  # noqa: B019 - the matcher lives as long as its packs
     def _resolve(self, token: str) -> tuple[str | None, bool, tuple[tuple[str, ...], ...]]:
@@ -347,10 +400,13 @@ class Matcher:
             prior = best_fact.get(index)
             if prior is None or score > prior[0]:
                 best_fact[index] = (score, fact_no)
-        penalty = UNKNOWN * len(analysis.unknown)
+        penalty = sum(UNKNOWN if w.isascii() else UNKNOWN_HANGUL for w in analysis.unknown)
         candidates: list[Candidate] = []
         for index in set(topic_score) | set(best_fact):
             intent = self.intents[index]
+            where = self._topic_places.get(index)
+            if analysis.places and where and not analysis.places & where:
+                continue  # asked about another place than the one the facts are set in
             fscore, fact_no = best_fact.get(index, (0.0, 0))
             raw = topic_score.get(index, 0.0) + fscore - penalty
             if raw <= 0:

@@ -84,6 +84,7 @@ class FactPack:
     source: Source
     speakers: dict[str, str]
     generic_terms: tuple[str, ...]
+    places: dict[str, tuple[str, ...]]
     topics: tuple[Topic, ...]
     article: str
 
@@ -256,9 +257,16 @@ class _Checker:
                      keywords=self.text_list(topic, "keywords", where),
                      facts=facts, pack=pack, line=topic.line)
 
+    def places(self, top: _Mapping) -> dict[str, tuple[str, ...]]:
+        """Names of the places the article is about, each with the words that mean it."""
+        raw = top.get("places", _Mapping())
+        if not isinstance(raw, _Mapping):
+            raise self.fail(top.key_lines["places"], "places must map a place to its names")
+        return {str(name): self.text_list(raw, name, "places") for name in raw}
+
     def pack(self, raw: Any) -> FactPack:
         top = self.mapping(raw, 1, "pack", {"name", "source", "topics"},
-                           {"speakers", "generic_terms"})
+                           {"speakers", "generic_terms", "places"})
         name = self.text(top, "name", "pack") or ""
         source = self.source(top["source"], top.key_lines["source"])
         speakers_raw = top.get("speakers", _Mapping())
@@ -279,6 +287,7 @@ class _Checker:
                        for i, t in enumerate(topics_raw))
         return FactPack(name=name, path=self.path, source=source, speakers=speakers,
                         generic_terms=self.text_list(top, "generic_terms", "pack"),
+                        places=self.places(top),
                         topics=topics, article=self.article)
 
 

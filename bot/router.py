@@ -66,10 +66,16 @@ def decide_question(matcher: Matcher, text: str, threshold: float = THRESHOLD) -
         return Decision(None, candidates[0] if candidates else None,
                         score=candidates[0].score if candidates else 0.0)
     best = candidates[0]
-    if len(candidates) > 1 and best.score - candidates[1].score < MARGIN \
-            and best.fact != candidates[1].fact:
+    second = candidates[1] if len(candidates) > 1 else None
+    # Two topics that would show the same quote are no dilemma.
+    if second is not None and best.score - second.score < MARGIN \
+            and _quote(best) != _quote(second):
         return Decision(None, best, score=best.score)
     return Decision(best.intent.name, best, score=best.score)
+
+
+def _quote(candidate: Candidate) -> str | None:
+    return candidate.fact.quote if candidate.fact else None
 
 
 def _decide_command(matcher: Matcher, command: Command, threshold: float) -> Decision:

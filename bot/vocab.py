@@ -15,6 +15,10 @@ describe quick fact facts question ask asking wondering wonder want wanna like r
 whats what's hows who's whos theres there's is it's im i'm ya u ur r thx kindly bot factbot
 hey hi hello yo ok okay um uh hmm just any much many way lot lots get got go going mean does
 did doing let's lets need about regarding re kind sort bit little more stuff big
+u ur ure youre you're da dat dis pls thanks thank thx ty lol haha btw fyi rn tbh imo imho idk
+ppl approx approximately roughly around abt bout smth sth nah yeah yep yes no nope gonna gotta
+wanna lemme gimme kinda sorta hey hiya guys guy someone anyone everyone can't cant dont don't
+doesnt doesn't isnt isn't arent aren't wasnt wasn't currently now today still actually exactly
 """
 
 MALAY = """
@@ -22,12 +26,18 @@ apa apakah siapa siapakah bila bilakah mana manakah di ke dari dan yang ini itu 
 adalah ialah untuk tentang mengenai dengan atau juga saya kami kita awak anda dia mereka
 boleh tak tidak bukan sudah telah akan sedang lagi pula ya nak hendak mahu beritahu cerita
 ceritakan tolong sila berapa bagaimana kenapa mengapa macam mana pasal dalam pada oleh sebagai
-itu lah kah pun je jer ke kat nya seperti antara
+itu lah kah pun je jer ke kat nya seperti antara ni tu sini situ aku saya hang korang
+kau engkau dia orang diorang depa kami kita geng memang betul sangat sikit banyak lebih kurang
+apa2 camne camana cemana mcm macam bagi kasi sekarang skrg dah belum blm tak x nk nak guna
+pakai tau tahu ingin mahu mau boleh blh ada tiada takde xde lagi je jer lah la pun kot kut
+eh weh wei oi ok okay sahaja saja hanya semua segala punya dgn yg utk dlm kpd pd ttg
 """
 
 KOREAN = """
 은 는 이 가 을 를 의 에 에서 와 과 도 로 으로 뭐 무엇 무엇인가요 어떻게 왜 알려줘 알려주세요
 말해줘 대해 대해서 관한 관해 있나요 있어 인가요 이에요 예요 입니다 요 좀 그 저 나 너 우리
+어떤 무슨 어느 있어요 있습니다 있나 뭐예요 뭐야 뭔가요 뭔데 같은 거요 거 것 주고 줘 주세요
+하는 하고 해요 했어요 했나요 할 수 돼요 되나요 요즘 지금 정말 진짜 그냥 좀 많이 얼마나
 """
 
 STOPWORDS: frozenset[str] = frozenset((ENGLISH + MALAY + KOREAN).split())

@@ -79,7 +79,14 @@ def _broken_pack(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("command", [["ask", "hi"], ["chat"], ["facts", "check"]])
+def test_facts_check_on_a_broken_pack_names_the_file_and_exits_2(tmp_path: Path) -> None:
+    folder = _broken_pack(tmp_path)
+    result = factbot("facts", "check", str(folder))
+    assert result.returncode == 2
+    assert f"{folder / 'pack.yaml'}:" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", [["ask", "hi"], ["chat"], ["ask", "--jsonl"]])
 def test_a_broken_pack_gives_one_line_and_exit_status_2(tmp_path: Path,
                                                         command: list[str]) -> None:
     folder = _broken_pack(tmp_path)

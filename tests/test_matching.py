@@ -189,15 +189,14 @@ def test_commands_parse_with_bot_suffix_and_arguments() -> None:
 
 
 def test_dev_set_reaches_the_accuracy_target(factbot: FactBot) -> None:
+    """97% top-1 on the on-topic lines of the development set."""
     report = evaluate(factbot, load_cases(DATA / "eval_korea_malaysia.jsonl"))
     assert report.on_total >= 150 and report.off_total >= 40
     assert report.accuracy >= 0.97, report.misses
 
 
-@pytest.mark.xfail(reason="off-topic rejection is 94.7% on the dev set, below the 97% target: "
-                          "questions that reverse the article's direction ('Malaysians in "
-                          "Korea') still match", strict=True)
 def test_dev_set_reaches_the_rejection_target(factbot: FactBot) -> None:
+    """97% of the off-topic lines get "I don't know"."""
     report = evaluate(factbot, load_cases(DATA / "eval_korea_malaysia.jsonl"))
     assert report.rejection >= 0.97, report.misses
 
@@ -206,3 +205,23 @@ def test_evaluation_sets_are_well_formed() -> None:
     for path in sorted(Path(DATA).glob("*_korea_malaysia.jsonl")):
         for case in load_cases(path):
             assert case.topic is None or isinstance(case.topic, str)
+
+
+@pytest.mark.parametrize("text", [
+    "how many Malaysians live in Korea",
+    "who is Malaysia's ambassador to Korea",
+    "말레이시아 사람은 한국에 몇 명 살아?",
+])
+async def test_a_question_set_in_another_place_gets_no_fact(factbot: FactBot, text: str) -> None:
+    reply = await factbot.handle(IncomingMessage(text=text))
+    assert reply is not None and reply.kind is ReplyKind.FALLBACK
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("how many Koreans live in KL", "community"),
+    ("who is the korean ambassador to malaysia", "ambassador"),
+    ("has k-pop made people want to study in korea", "hallyu"),
+])
+async def test_a_question_set_in_the_facts_place_still_matches(
+        factbot: FactBot, text: str, topic: str) -> None:
+    assert await ask(factbot, text) == (ReplyKind.FACT, topic)
