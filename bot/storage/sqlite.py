@@ -108,6 +108,10 @@ def _reason(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _probe_open(path: Path, timeout: float) -> None:
+    sqlite3.connect(path, timeout=timeout).close()
+
+
 def _ts(when: datetime) -> float:
     return when.timestamp()
 
@@ -211,6 +215,9 @@ class SqliteStore(BaseStore):
             except OSError as exc:
                 raise StorageError(f"{path}: cannot create its folder ({exc.strerror})") from None
         try:
+            # A plain connect first: when aiosqlite's connect fails, its worker thread
+            # outlives the event loop and prints a traceback on the way out.
+            await asyncio.to_thread(_probe_open, path, self.busy_timeout)
             db = await aiosqlite.connect(path, timeout=self.busy_timeout, isolation_level=None)
         except sqlite3.Error as exc:
             raise StorageError(f"{path}: {_reason(exc)}") from None
