@@ -613,7 +613,10 @@ def suggest_topics(sentences: Sequence[Sentence], taken: Iterable[str] = ()
         ranked = [s for s in ranked if s in forms]
         command = None
         for s in ranked:
-            command = _command_name(_pick_form(forms[s]), used)
+            form = _pick_form(forms[s])
+            if any(c.isdigit() for c in form) or form.endswith("ly") or form in _NOT_NAMES:
+                continue  # "18-year-old", "particularly", "March" name no subject
+            command = _command_name(form, used)
             if command is not None:
                 break
         if command is None:

@@ -11,7 +11,6 @@ The command exits non-zero only when there are errors.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
@@ -173,14 +172,15 @@ def unreachable(pack: FactPack) -> list[tuple[int, str]]:
     return out
 
 
-def topic_terms(topic: Topic, generic: Iterable[str] = ()) -> set[str]:
-    """What the matcher knows a topic by: its name, aliases and keywords, stemmed."""
+def topic_terms(topic: Topic, generic: Iterable[str] = ()) -> dict[str, str]:
+    """What the matcher knows a topic by: its name, aliases and keywords, stemmed
+    (each with the text it came from)."""
     skip = {" ".join(stem(w) for w in words(g)) for g in generic}
-    terms: set[str] = set()
+    terms: dict[str, str] = {}
     for text in (topic.command.replace("_", " "), *topic.aliases, *topic.keywords):
         term = " ".join(stem(w) for w in words(text) if w not in STOPWORDS)
         if term and term not in skip:
-            terms.add(term)
+            terms.setdefault(term, text)
     return terms
 
 
@@ -190,25 +190,31 @@ def confusable(packs: Sequence[FactPack]) -> list[tuple[Topic, Topic, float, lis
     topics = [(t, topic_terms(t, generic)) for p in packs for t in p.topics]
     out = []
     for (a, ta), (b, tb) in combinations(topics, 2):
-        shared = ta & tb
+        shared = ta.keys() & tb.keys()
         if not ta or not tb or len(shared) < CONFUSABLE_MIN_SHARED:
             continue
         overlap = len(shared) / min(len(ta), len(tb))
         if overlap >= CONFUSABLE_OVERLAP:
-            out.append((a, b, overlap, sorted(shared)))
+            out.append((a, b, overlap, sorted(ta[t] for t in shared)))
     return out
 
 
 def _todo_lines(path: Path) -> list[tuple[int, str]]:
+    """Source parts and speaker roles a draft left as TODO, with their lines."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return []
     out = []
-    for number, line in enumerate(text.splitlines(), 1):
-        match = re.match(r"^\s*([^#:\n]+):\s*[\"']?(TODO\b.*?)[\"']?\s*$", line)
-        if match and is_todo(match.group(2)):
-            out.append((number, match.group(1).strip()))
+    for section in ("source", "speakers"):
+        node = _get(root, section)
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        for key, value in node.value:
+            if isinstance(value, yaml.ScalarNode) and is_todo(str(value.value)):
+                what = f"source.{key.value}" if section == "source" else \
+                    f"the role of speaker {key.value!r}"
+                out.append((value.start_mark.line + 1, what))
     return out
 
 
@@ -251,7 +257,7 @@ def check_dir(root: Path) -> CheckReport:
     for pack in report.packs:
         for number, key in _todo_lines(pack.path):
             report.add(WARNING, "todo", pack.path, number,
-                       f"{key!r} is a TODO placeholder: the article did not say; fill it in")
+                       f"{key} is a TODO placeholder: the article did not say; fill it in")
         for line, text in unreachable(pack):
             report.add(WARNING, "unreachable", pack.path.parent / "article.txt", line,
                        f"no topic quotes this sentence: {text[:70]!r}")

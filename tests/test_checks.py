@@ -1,0 +1,170 @@
+"""`factbot facts check`: each check, warnings against errors, JSON, exit status."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.checks import check_dir
+from bot.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKS = ROOT / "tests" / "data" / "packs"
+
+ARTICLE = """CITYVILLE, May 1 (Town Wire) — The town council approved a new library on Monday.
+
+The library will open in 2027 and hold 40,000 books.
+
+“Reading matters to everyone here,” said Mayor Ann Lake.
+
+The council also cut the bus fare to one dollar.
+
+Buses will run every ten minutes from June.
+"""
+
+
+def write_pack(folder: Path, topics: str, *, name: str | None = None,
+               article: str = ARTICLE, extra: str = "") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "article.txt").write_text(article, encoding="utf-8")
+    (folder / "pack.yaml").write_text(
+        f"name: {name or folder.name}\n"
+        "source: {outlet: Town Wire, dateline: CITYVILLE, date: May 1}\n"
+        f"{extra}topics:\n{topics}", encoding="utf-8")
+    return folder
+
+
+LIBRARY = """  - command: library
+    description: The new library
+    keywords: [library, books, reading]
+    facts:
+      - quote: The town council approved a new library on Monday.
+      - quote: The library will open in 2027 and hold 40,000 books.
+      - quote: Reading matters to everyone here
+"""
+BUS = """  - command: bus
+    description: Bus fares and times
+    keywords: [bus, fare, buses, timetable]
+    facts:
+      - quote: The council also cut the bus fare to one dollar.
+      - quote: Buses will run every ten minutes from June.
+"""
+
+
+def test_a_complete_pack_has_no_findings(tmp_path: Path) -> None:
+    report = check_dir(write_pack(tmp_path / "town", LIBRARY + BUS))
+    assert report.findings == []
+    assert [p.name for p in report.packs] == ["town"]
+
+
+def test_sentences_no_topic_quotes_are_warnings_with_their_article_line(tmp_path: Path) -> None:
+    report = check_dir(write_pack(tmp_path / "town", LIBRARY))
+    found = [(f.level, f.check, Path(f.file).name, f.line) for f in report.findings]
+    assert found == [("warning", "unreachable", "article.txt", 7),
+                     ("warning", "unreachable", "article.txt", 9)]
+    assert "bus fare" in report.findings[0].message
+
+
+def test_topics_with_overlapping_terms_are_reported_as_a_confusable_pair(tmp_path: Path) -> None:
+    transport = BUS.replace("command: bus", "command: transport").replace(
+        "[bus, fare, buses, timetable]", "[bus, fare, transport]").replace(
+        "      - quote: The council also cut the bus fare to one dollar.\n", "")
+    bus = BUS.replace("      - quote: Buses will run every ten minutes from June.\n", "")
+    report = check_dir(write_pack(tmp_path / "town", LIBRARY + bus + transport))
+    pairs = [f for f in report.findings if f.check == "confusable"]
+    assert len(pairs) == 1 and pairs[0].level == "warning"
+    assert "/bus and /transport" in pairs[0].message
+    assert "(bus, fare)" in pairs[0].message
+    assert not report.errors
+
+
+def test_every_quote_over_the_limit_is_an_error_with_its_line(tmp_path: Path) -> None:
+    long_sentence = "The mayor said " + "very " * 60 + "much."
+    article = ARTICLE + f"\n{long_sentence}\n\n{long_sentence.replace('much', 'more')}\n"
+    topics = LIBRARY + BUS + f"""  - command: mayor
+    description: The mayor
+    facts:
+      - quote: {long_sentence}
+      - quote: {long_sentence.replace('much', 'more')}
+"""
+    report = check_dir(write_pack(tmp_path / "town", topics, article=article))
+    errors = [(f.check, f.line) for f in report.errors]
+    assert errors == [("quote_length", 20), ("quote_length", 21)]
+    assert "the limit is 280" in report.errors[0].message
+
+
+def test_a_description_over_the_platform_limit_is_an_error(tmp_path: Path) -> None:
+    topics = LIBRARY.replace("The new library", "The new library " + "and more " * 12) + BUS
+    report = check_dir(write_pack(tmp_path / "town", topics))
+    assert [(f.check, f.line) for f in report.errors] == [("description_length", 5)]
+    assert "Discord 100" in report.errors[0].message
+
+
+def test_a_command_in_two_packs_is_an_error_naming_both_files(tmp_path: Path) -> None:
+    write_pack(tmp_path / "a", LIBRARY + BUS)
+    write_pack(tmp_path / "b", BUS)
+    report = check_dir(tmp_path)
+    assert [f.check for f in report.errors] == ["collision"]
+    message = f"{report.errors[0].where()}: {report.errors[0].message}"
+    assert str(tmp_path / "a" / "pack.yaml") in message
+    assert str(tmp_path / "b" / "pack.yaml") in message
+
+
+def test_todo_placeholders_are_warnings_and_pass(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    folder = write_pack(tmp_path / "town", LIBRARY + BUS)
+    yaml_text = (folder / "pack.yaml").read_text(encoding="utf-8").replace(
+        "outlet: Town Wire", 'outlet: "TODO: who published it"')
+    (folder / "pack.yaml").write_text(yaml_text, encoding="utf-8")
+    report = check_dir(folder)
+    assert [(f.level, f.check) for f in report.findings] == [("warning", "todo")]
+    assert main(["facts", "check", str(folder)]) == 0
+    assert "warning:" in capsys.readouterr().out
+
+
+def test_schema_errors_from_the_loader_are_errors_with_file_and_line(tmp_path: Path) -> None:
+    broken = LIBRARY.replace("on Monday.", "on Tuesday.")
+    report = check_dir(write_pack(tmp_path / "town", broken + BUS))
+    assert [(f.check, f.line) for f in report.errors] == [("load", 8)]
+    assert "not verbatim" in report.errors[0].message
+    assert report.packs == []
+
+
+def test_json_output_separates_errors_and_warnings_for_ci(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_pack(tmp_path / "ok", LIBRARY)  # warnings only
+    assert main(["facts", "check", "--json", str(tmp_path / "ok")]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is True and data["errors"] == []
+    assert {w["check"] for w in data["warnings"]} == {"unreachable"}
+    assert data["packs"][0]["topics"] == [{"command": "library", "facts": 3}]
+    write_pack(tmp_path / "bad", LIBRARY + BUS + BUS)  # /bus twice
+    assert main(["facts", "check", "--json", str(tmp_path / "bad")]) == 2
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is False
+    assert data["errors"][0]["check"] == "load" and data["errors"][0]["line"]
+
+
+def test_too_many_commands_for_a_platform_menu_is_an_error(tmp_path: Path) -> None:
+    topics = "".join(BUS.replace("command: bus", f"command: bus{i}") for i in range(98))
+    # Each topic repeats the same quotes under its own name: allowed, but 98 + 3 > 100.
+    report = check_dir(write_pack(tmp_path / "town", topics + LIBRARY))
+    checks = {f.check for f in report.errors}
+    assert checks == {"menu_size"}
+
+
+def test_the_shipped_and_curated_packs_check_clean(tmp_path: Path) -> None:
+    for folder in [ROOT / "facts" / "korea-malaysia", *sorted(PACKS.iterdir())]:
+        shutil.copytree(folder, tmp_path / folder.name)
+    report = check_dir(tmp_path)
+    assert report.errors == [] and report.warnings == []
+    assert len(report.packs) == 3
+
+
+def test_a_missing_directory_is_an_error(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["facts", "check", str(tmp_path / "nope")]) == 2
+    assert "no such facts directory" in capsys.readouterr().out
