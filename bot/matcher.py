@@ -10,6 +10,7 @@ any, is ``bot.router``'s job; saying it is ``bot.render``'s.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from rapidfuzz.distance import OSA
 
 from bot.packs import BUILTIN_COMMANDS, Fact, FactPack, Topic, alias_key
 from bot.text import is_hangul, malay_stem, stem, words
-from bot.vocab import STOPWORDS
+from bot.vocab import FOREIGN_PLACES, SHIFT_WORDS, STOPWORDS
 
 # Weights of the kinds of evidence, per topic. Aliases are names of the topic.
 ALIAS = 3.0
@@ -37,7 +38,8 @@ MAX_TOKENS = 48  # the matcher reads this much of a message; a rant is not a que
 BUILTIN_PHRASES: dict[str, tuple[str, ...]] = {
     "topics": ("topics", "topic", "subjects", "subject", "menu", "list", "what can you",
                "what can i ask", "what do you know", "what do you know about", "what else",
-               "what can you do", "what do you cover", "senarai", "topik", "boleh tanya apa",
+               "what can you do", "what do you cover", "what can you answer",
+               "can you answer", "what kind of things", "senarai", "topik", "boleh tanya apa",
                "nak tanya apa", "주제", "목록", "물어볼 수", "뭘 물어", "뭐 물어", "무엇을 물어"),
     "help": ("help", "how to use", "how do i use", "how does this work", "how does this bot work",
              "how do you work", "commands", "command", "usage", "instructions", "guide",
@@ -58,6 +60,13 @@ PLACE_WORDS = frozenset({"in", "inside", "within", "to", "at", "di", "ke", "dala
 # A fact also touches a place it names with "of" or "from" ("aspects of Korea"); a
 # question does not ("the ambassador of Korea" is still about Malaysia's ambassador).
 FACT_PLACE_WORDS = PLACE_WORDS | {"of", "from"}
+# A question that asks "when" needs a fact that says when.
+WHEN_WORDS = frozenset({"when", "bila", "bilakah", "언제"})
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_TIME = re.compile(r"\b(?:(?:19|20)\d\d|jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|"
+                   r"june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|"
+                   r"dec(?:ember)?|today|currently|now|this year|\d+(?:st|nd|rd|th) year)\b",
+                   re.IGNORECASE)
 # Korean marks a place with a particle on the noun: "한국에", "말레이시아에서".
 HANGUL_PLACE_PARTICLES = ("에서", "에", "으로", "로")
 
@@ -87,6 +96,10 @@ class Analysis:
     content: int  # tokens that are not stop words
     unknown: tuple[str, ...]  # content tokens the pack does not know at all
     places: frozenset[str] = frozenset()  # where the question is set ("in Korea")
+    foreign: tuple[str, ...] = ()  # places the pack is not about ("Japan")
+    shifts: tuple[str, ...] = ()  # "before", "next": another time than the article's
+    years: frozenset[str] = frozenset()
+    asks_when: bool = False
 
 
 def _term(text: str) -> tuple[str, ...]:
@@ -115,7 +128,14 @@ class Matcher:
             for place, names in pack.places.items():
                 for name in (place, *names):
                     self._places[tuple(stem(w) for w in words(name))] = place
+        own = {" ".join(words(n)) for p in packs for place, names in p.places.items()
+               for n in (place, *names)}
+        self._foreign = FOREIGN_PLACES - own
+        self._foreign_hangul = tuple(sorted((f for f in self._foreign if not f.isascii()),
+                                            key=len, reverse=True))
         self._topic_places: dict[int, frozenset[str]] = {}
+        self._topic_years: dict[int, frozenset[str]] = {}
+        self._topic_has_time: dict[int, bool] = {}
         for index, intent in enumerate(self.intents):
             self._index_intent(index, intent)
         for pack in packs:
@@ -188,6 +208,10 @@ class Matcher:
                                                    for f in topic.facts]
         self._topic_places[index] = frozenset().union(
             *(self.places_in(t, FACT_PLACE_WORDS) for t in texts))
+        said = " ".join([*texts, *topic.keywords, *topic.aliases,
+                         *(k for f in topic.facts for k in f.keywords)])
+        self._topic_years[index] = frozenset(_YEAR.findall(said))
+        self._topic_has_time[index] = any(_TIME.search(f.quote) for f in topic.facts)
         for fact_no, fact in enumerate(topic.facts):
             for keyword in fact.keywords:
                 self._add_fact(index, fact_no, keyword, FACT_KEYWORD)
@@ -298,7 +322,44 @@ class Matcher:
             extra.extend(more)
         units = self._find_units(stems, stops) + extra
         return Analysis(units=tuple(units), fuzzy=frozenset(fuzzy), content=content,
-                        unknown=tuple(unknown), places=self.places_in(text))
+                        unknown=tuple(unknown), places=self.places_in(text),
+                        foreign=self._foreign_in(raw), years=frozenset(_YEAR.findall(text)),
+                        shifts=tuple(w for w in raw if w in SHIFT_WORDS),
+                        asks_when=any(w in WHEN_WORDS or w.startswith("언제") for w in raw))
+
+    def _foreign_in(self, tokens: list[str]) -> tuple[str, ...]:
+        found: list[str] = []
+        for i, token in enumerate(tokens):
+            pair = f"{token} {tokens[i + 1]}" if i + 1 < len(tokens) else ""
+            if pair in self._foreign:
+                found.append(pair)
+            elif token in self._foreign:
+                found.append(token)
+            elif not token.isascii():
+                found += [f for f in self._foreign_hangul if token.startswith(f)][:1]
+        return tuple(found)
+
+    def _topic_knows(self, index: int, name: str) -> bool:
+        """Whether a topic's own words include ``name`` ("china" in "US-China tensions")."""
+        term = tuple(stem(w) for w in words(name))
+        table = self._terms.get(term)
+        if table and index in table:
+            return True
+        facts = self._fact_terms.get(term, {})
+        return any(i == index for i, _ in facts)
+
+    def _fits(self, index: int, analysis: Analysis) -> bool:
+        """Refuse a topic whose facts are set elsewhere, in another year, or say no 'when'."""
+        if self.intents[index].topic is None:
+            return True
+        where = self._topic_places.get(index)
+        if analysis.places and where and not analysis.places & where:
+            return False  # "Malaysians living in Korea" against facts set in Malaysia
+        if any(not self._topic_knows(index, f) for f in analysis.foreign + analysis.shifts):
+            return False  # "Japan's trade partners", "the ambassador before Lee"
+        if analysis.years and not analysis.years <= self._topic_years[index]:
+            return False  # "trade in 2023"
+        return not (analysis.asks_when and not self._topic_has_time[index])
 
     @lru_cache(maxsize=16384)  # noqa: B019 - the matcher lives as long as its packs
     def _resolve(self, token: str) -> tuple[str | None, bool, tuple[tuple[str, ...], ...]]:
@@ -404,9 +465,8 @@ class Matcher:
         candidates: list[Candidate] = []
         for index in set(topic_score) | set(best_fact):
             intent = self.intents[index]
-            where = self._topic_places.get(index)
-            if analysis.places and where and not analysis.places & where:
-                continue  # asked about another place than the one the facts are set in
+            if not self._fits(index, analysis):
+                continue
             fscore, fact_no = best_fact.get(index, (0.0, 0))
             raw = topic_score.get(index, 0.0) + fscore - penalty
             if raw <= 0:

@@ -31,6 +31,7 @@ kau engkau dia orang diorang depa kami kita geng memang betul sangat sikit banya
 apa2 camne camana cemana mcm macam bagi kasi sekarang skrg dah belum blm tak x nk nak guna
 pakai tau tahu ingin mahu mau boleh blh ada tiada takde xde lagi je jer lah la pun kot kut
 eh weh wei oi ok okay sahaja saja hanya semua segala punya dgn yg utk dlm kpd pd ttg
+terhadap bersama ngl
 """
 
 KOREAN = """
@@ -41,3 +42,28 @@ KOREAN = """
 """
 
 STOPWORDS: frozenset[str] = frozenset((ENGLISH + MALAY + KOREAN).split())
+
+# Words that move a question off what the article reports: another time or person, or
+# an opinion ("the ambassador before Lee", "BTS's next concert", "my favourite K-drama").
+# Unless a topic uses them too.
+_SHIFT = """
+before previous former predecessor successor next upcoming future sebelum sebelumnya bekas
+worst favourite favorite 전임 후임 이전 다음
+"""
+SHIFT_WORDS: frozenset[str] = frozenset(_SHIFT.split())
+
+# Countries, peoples and big cities, in English, Malay and Korean. A question that
+# names one the article is not about asks about something else ("Japan's trade").
+# A pack's own places, and words its topics use, are taken out of this list.
+_FOREIGN = """
+japan japanese jepun 일본 china chinese 중국 beijing taiwan taiwanese 대만 hong_kong
+singapore singaporean 싱가포르 indonesia indonesian 인도네시아 jakarta thailand thai 태국 bangkok
+vietnam vietnamese 베트남 philippines filipino 필리핀 brunei cambodia laos myanmar burma
+india indian 인도 pakistan bangladesh australia australian 호주 america american 미국
+usa canada canadian 캐나다 mexico brazil argentina uk britain british england 영국 france
+french 프랑스 germany german 독일 italy italian spain spanish russia russian 러시아 ukraine
+turkey saudi_arabia uae dubai qatar iran iraq israel egypt africa nigeria north_korea
+north_korean 북한 pyongyang tokyo osaka shanghai london paris berlin moscow new_york
+washington sydney
+"""
+FOREIGN_PLACES: frozenset[str] = frozenset(w.replace("_", " ") for w in _FOREIGN.split())
