@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import secrets
@@ -196,6 +197,7 @@ class SqliteStore(BaseStore):
         self._usage: Counter[tuple[str, str]] = Counter()
         self._unmatched: list[tuple[float, str, str, str, str]] = []
         self._chats: dict[ChatKey, ChatSettings] = {}
+        self._loaded: set[ChatKey] = set()  # chats whose rotation positions are in memory
         self._salt: str | None = None
         self._failing = False
 
@@ -353,16 +355,12 @@ class SqliteStore(BaseStore):
 
     async def next_rotation(self, chat: ChatKey, topic: str, count: int) -> int:
         key = (chat.platform, chat.chat_id, topic)
-        if key not in self._positions:
-            stored = 0
+        if key not in self._positions and chat not in self._loaded:
             try:
-                rows = await self._conn().execute_fetchall(
-                    "SELECT position FROM rotation WHERE platform = ? AND chat_id = ? "
-                    "AND topic = ?", key)
-                stored = next(iter(rows))[0] if rows else 0
+                await self._load_chat(chat)
             except (sqlite3.Error, ValueError, StorageError):
-                self._failed("reading a rotation position")
-            self._positions.setdefault(key, stored)
+                self._failed("reading a chat's state")
+        self._positions.setdefault(key, 0)
         position = self._positions[key] % max(count, 1)
         self._positions[key] = self._dirty[key] = position + 1
         return position
@@ -408,21 +406,30 @@ class SqliteStore(BaseStore):
         cached = self._chats.get(chat)
         if cached is not None:
             return cached
-        db = self._conn()
-        rows = list(await db.execute_fetchall(
-            "SELECT daily, daily_time, tz, last_daily, user_per_minute, chat_per_minute"
-            " FROM chats WHERE platform = ? AND chat_id = ?", (chat.platform, chat.chat_id)))
-        disabled = await db.execute_fetchall(
-            "SELECT topic FROM disabled_topics WHERE platform = ? AND chat_id = ?",
-            (chat.platform, chat.chat_id))
-        topics = frozenset(row[0] for row in disabled)
-        if rows:
-            daily, at, tz, last, user_pm, chat_pm = rows[0]
-            settings = ChatSettings(bool(daily), _parse_time(at), tz, _dt(last), topics,
-                                    user_pm, chat_pm)
-        else:
-            settings = ChatSettings(disabled=topics)
+        return await self._load_chat(chat)
+
+    async def _load_chat(self, chat: ChatKey) -> ChatSettings:
+        """Read a chat's settings and rotation positions in one round trip, and cache them."""
+        key = (chat.platform, chat.chat_id)
+        rows = await self._conn().execute_fetchall(
+            "SELECT 'chat', daily, daily_time, tz, last_daily, user_per_minute, chat_per_minute"
+            " FROM chats WHERE platform = ? AND chat_id = ?"
+            " UNION ALL SELECT 'off', topic, NULL, NULL, NULL, NULL, NULL"
+            " FROM disabled_topics WHERE platform = ? AND chat_id = ?"
+            " UNION ALL SELECT 'rotation', topic, position, NULL, NULL, NULL, NULL"
+            " FROM rotation WHERE platform = ? AND chat_id = ?", key * 3)
+        settings = ChatSettings()
+        disabled: set[str] = set()
+        for kind, a, b, c, d, e, f in rows:
+            if kind == "chat":
+                settings = ChatSettings(bool(a), _parse_time(b), c, _dt(d), frozenset(), e, f)
+            elif kind == "off":
+                disabled.add(a)
+            else:  # positions changed in memory since are newer than the file's
+                self._positions.setdefault((*key, a), b)
+        settings = dataclasses.replace(settings, disabled=frozenset(disabled))
         self._chats[chat] = settings
+        self._loaded.add(chat)
         return settings
 
     def _forget(self, chat: ChatKey) -> None:

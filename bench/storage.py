@@ -1,0 +1,100 @@
+"""Replies per second with the SQLite store against the in-memory store, same run.
+
+Run: .venv/bin/python bench/storage.py [--messages 3000] [--rounds 5]
+
+Both stores answer the same message mix (topic commands, free questions,
+questions the packs cannot answer, /topics) from 40 chats and 300 users.
+Rounds alternate between the stores, each round on a fresh store (a fresh
+database file: cold caches, every read included); the SQLite figure includes
+the final flush. The median rate of each store is reported, and their ratio:
+the target is the file store at >= 80% of the in-memory rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.core import FactBot  # noqa: E402 - after the path set-up
+from bot.messages import IncomingMessage  # noqa: E402
+from bot.packs import FactPack, load_packs  # noqa: E402
+from bot.storage import BaseStore, MemoryStore  # noqa: E402
+from bot.storage.sqlite import SqliteStore  # noqa: E402
+
+QUESTIONS = ("why is the korean wave so popular in malaysia?",
+             "how many koreans live in malaysia",
+             "what is the strategic partnership about",
+             "tell me about trade between korea and malaysia")
+UNKNOWN = ("what is the weather on mars?", "who won the football last night",
+           "recommend me a restaurant")
+TARGET = 0.80
+
+
+def message_mix(packs: tuple[FactPack, ...], count: int, seed: int = 7) -> list[IncomingMessage]:
+    rng = random.Random(seed)
+    commands = [f"/{t.command}" for p in packs for t in p.topics]
+    out = []
+    for _ in range(count):
+        roll = rng.random()
+        if roll < 0.45:
+            text = rng.choice(commands)
+        elif roll < 0.80:
+            text = rng.choice(QUESTIONS)
+        elif roll < 0.92:
+            text = rng.choice(UNKNOWN)
+        else:
+            text = "/topics"
+        out.append(IncomingMessage(text=text, platform="telegram",
+                                   chat_id=str(-1000 - rng.randrange(40)),
+                                   user_id=str(rng.randrange(300))))
+    return out
+
+
+async def one_round(packs: tuple[FactPack, ...], store: BaseStore,
+                    messages: list[IncomingMessage]) -> float:
+    """Replies per second for one pass over ``messages`` (store open, flush included)."""
+    async with store:
+        bot = FactBot(packs, store)
+        start = time.perf_counter()
+        for message in messages:
+            await bot.handle(message)
+        await store.flush()
+        elapsed = time.perf_counter() - start
+    return len(messages) / elapsed
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    packs = load_packs(ROOT / "facts")
+    messages = message_mix(packs, args.messages)
+    rates: dict[str, list[float]] = {"memory": [], "sqlite": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        await one_round(packs, MemoryStore(), messages[:200])  # warm the matcher's caches
+        for n in range(args.rounds):
+            rates["memory"].append(await one_round(packs, MemoryStore(), messages))
+            store = SqliteStore(Path(tmp) / f"bench-{n}.db")
+            rates["sqlite"].append(await one_round(packs, store, messages))
+    memory, sqlite = statistics.median(rates["memory"]), statistics.median(rates["sqlite"])
+    ratio = sqlite / memory
+    print(f"messages per round: {args.messages}, rounds: {args.rounds} (alternating)")
+    for name, values in rates.items():
+        print(f"{name:>6}: median {statistics.median(values):8.0f} replies/s  "
+              f"(rounds: {', '.join(f'{v:.0f}' for v in values)})")
+    verdict = "meets" if ratio >= TARGET else "MISSES"
+    print(f" ratio: sqlite/memory = {ratio:.2f} ({verdict} the {TARGET:.0%} target)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
