@@ -67,12 +67,14 @@ class FakeBotAPI:
     """The Bot API as far as factbot uses it, with a queue of updates to hand out."""
 
     def __init__(self, token: str = "123456:TEST-fake-token", *, delay: float = 0.0,
-                 username: str = BOT_USERNAME, bot_id: int = BOT_ID) -> None:
+                 username: str = BOT_USERNAME, bot_id: int = BOT_ID, port: int = 0,
+                 control: bool = False) -> None:
         self.token = token
         self.delay = delay
         self.username = username
         self.bot_id = bot_id
         self.calls: list[Call] = []
+        self.ok_counts: dict[str, int] = {}  # successful calls per method
         self.updates: list[dict[str, Any]] = []
         self.delivered: dict[int, int] = {}  # update_id -> times handed out
         self.delivered_at: dict[int, float] = {}
@@ -84,17 +86,23 @@ class FakeBotAPI:
         self._changed = asyncio.Condition()
         self._closing = False
         self._runner: web.AppRunner | None = None
-        self.port = 0
+        self.port = port
+        self.control = control  # /_fake/* routes, for driving the fake from another process
 
     # --- lifecycle -------------------------------------------------------------
 
     async def start(self) -> FakeBotAPI:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        if self.control:
+            app.router.add_post("/_fake/push", self._control_push)
+            app.router.add_post("/_fake/reset", self._control_reset)
+            app.router.add_get("/_fake/wait", self._control_wait)
+            app.router.add_get("/_fake/timings", self._control_timings)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", self.port))
         self.port = sock.getsockname()[1]
         await web.SockSite(self._runner, sock).start()
         return self
@@ -207,6 +215,33 @@ class FakeBotAPI:
         return {"id": self.bot_id, "is_bot": True, "first_name": "Factbot",
                 "username": self.username}
 
+    # --- control routes (bench/telegram.py runs the fake in its own process) --------
+
+    async def _control_push(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.delay = float(body.get("delay", self.delay))
+        return web.json_response(await self.push_many(body["updates"]))
+
+    async def _control_reset(self, request: web.Request) -> web.Response:
+        self.calls.clear()
+        self.ok_counts.clear()
+        self.delivered.clear()
+        self.delivered_at.clear()
+        return web.json_response(True)
+
+    async def _control_wait(self, request: web.Request) -> web.Response:
+        """Answer once ``count`` calls of ``method`` have succeeded."""
+        method, count = request.query["method"], int(request.query["count"])
+        while self.ok_counts.get(method, 0) < count:
+            await asyncio.sleep(0.002)
+        return web.json_response(True)
+
+    async def _control_timings(self, request: web.Request) -> web.Response:
+        """When each update was handed out, and when each sendMessage for a chat arrived."""
+        sends = [[c.params["chat_id"], c.at] for c in self.calls
+                 if c.method == "sendMessage" and c.status == 200]
+        return web.json_response({"delivered": self.delivered_at, "sends": sends})
+
     # --- the API ---------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -240,6 +275,7 @@ class FakeBotAPI:
         if handler is None:
             return _error(404, f"Not Found: method {method} is not faked")
         result = await handler(params)
+        self.ok_counts[method] = self.ok_counts.get(method, 0) + 1
         return web.json_response({"ok": True, "result": result})
 
     async def _api_getMe(self, params: dict[str, Any]) -> Any:
