@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 from bot.errors import ConfigError
@@ -49,6 +49,30 @@ def platforms_to_run(settings: Settings, requested: str | None) -> list[str]:
     return chosen
 
 
+@contextlib.contextmanager
+def reload_on_sighup(bot: Any) -> Iterator[set[asyncio.Task[Any]]]:
+    """While inside, SIGHUP reloads the packs (``bot.reload()``); yields pending reloads."""
+    loop = asyncio.get_running_loop()
+    pending: set[asyncio.Task[Any]] = set()
+    hup = getattr(signal, "SIGHUP", None)  # absent on Windows
+
+    def on_hup() -> None:
+        log.info("SIGHUP: reloading the fact packs")
+        task = loop.create_task(bot.reload(), name="reload")
+        pending.add(task)  # keep a reference until it is done
+        task.add_done_callback(pending.discard)
+
+    if hup is not None:
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(hup, on_hup)
+    try:
+        yield pending
+    finally:
+        if hup is not None:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(hup)
+
+
 async def run_platforms(bot: Any, settings: Settings, args: argparse.Namespace,
                         names: list[str]) -> None:
     """Serve the named platforms until SIGINT or SIGTERM."""
@@ -60,7 +84,8 @@ async def run_platforms(bot: Any, settings: Settings, args: argparse.Namespace,
     tasks = [asyncio.create_task(_server(name)(bot, settings, args, stop), name=name)
              for name in names]
     try:
-        await asyncio.gather(*tasks)
+        with reload_on_sighup(bot):
+            await asyncio.gather(*tasks)
     finally:
         stop.set()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -73,6 +98,6 @@ def run_main(args: argparse.Namespace, settings: Settings) -> int:
     from bot.packs import load_packs
 
     names = platforms_to_run(settings, args.platform)
-    bot = FactBot(load_packs(settings.facts))
+    bot = FactBot(load_packs(settings.facts), facts_dir=settings.facts)
     asyncio.run(run_platforms(bot, settings, args, names))
     return 0

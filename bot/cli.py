@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     facts_sub = facts.add_subparsers(dest="facts_command", required=True, parser_class=_Parser)
     check = facts_sub.add_parser("check", parents=[common], help="validate packs")
     check.add_argument("dir", nargs="?", help="a pack or a directory of packs")
+    check.add_argument("--json", action="store_true",
+                       help="print the report as JSON (for CI); exit 2 only on errors")
 
     new = facts_sub.add_parser("new", parents=[common], help="draft a pack from an article")
     new.add_argument("article", help="the article, as a UTF-8 text file")
@@ -105,7 +107,7 @@ def _bot(settings: Settings, store: Any = None, *, cooldown: bool = False) -> An
         kwargs["salt"] = settings.salt.reveal()
     if cooldown:  # not for `ask`: one person at a shell is not a flood
         kwargs["cooldown"] = settings.cooldown
-    return FactBot(packs, **kwargs)
+    return FactBot(packs, facts_dir=settings.facts, **kwargs)
 
 
 def _store(args: argparse.Namespace, settings: Settings) -> Any:
@@ -179,18 +181,9 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _facts_check(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.packs import load_packs
+    from bot.checks import check_main
 
-    root = Path(args.dir) if args.dir else settings.facts
-    packs = load_packs(root)
-    for pack in packs:
-        print(f"{pack.name}: {pack.path} — {pack.source.line()}")
-        for topic in pack.topics:
-            print(f"  /{topic.command:<14} {len(topic.facts):>2} facts  {topic.description}")
-    print(f"ok: {len(packs)} pack(s), "
-          f"{sum(len(p.topics) for p in packs)} topics, "
-          f"{sum(len(t.facts) for p in packs for t in p.topics)} facts")
-    return 0
+    return check_main(Path(args.dir) if args.dir else settings.facts, args.json)
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:

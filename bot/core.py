@@ -7,16 +7,20 @@ stay quiet. Matching (bot.matcher), deciding (bot.router) and saying
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, TypeVar
 
 from bot import community
+from bot.errors import PackError
 from bot.matcher import Candidate, Matcher
 from bot.messages import IncomingMessage, Reply
-from bot.packs import FactPack, Topic
+from bot.packs import FactPack, Topic, load_packs
 from bot.render import (
     render_fact,
     render_fallback,
@@ -57,12 +61,21 @@ class Platform(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class ReloadResult:
+    ok: bool  # False: refused, the last good packs stay
+    changed: bool  # the command menus differ from before
+    message: str
+
+
 class FactBot:
     """Answers messages with verbatim, cited facts from the loaded packs."""
 
     def __init__(self, packs: Sequence[FactPack], store: BaseStore | None = None, *,
                  threshold: float = THRESHOLD, salt: str = "",
-                 cooldown: CooldownSettings | None = None) -> None:
+                 cooldown: CooldownSettings | None = None,
+                 facts_dir: Path | None = None) -> None:
+        self.facts_dir = facts_dir  # where reload() reads the packs again; None: no reload
         self.store: BaseStore = store if store is not None else MemoryStore()
         self.threshold = threshold
         self._salt = salt  # empty: the store's own random salt
@@ -79,6 +92,34 @@ class FactBot:
         matcher = Matcher(packs)
         topics = {t.command: (p, t) for p in packs for t in p.topics}
         self.packs, self.matcher, self._topics = tuple(packs), matcher, topics
+
+    async def reload(self) -> ReloadResult:
+        """Load the packs again from ``facts_dir``; on any fault keep serving the last good ones.
+
+        Listeners (adapters re-publishing their menus) run only when the commands changed.
+        """
+        if self.facts_dir is None:
+            return ReloadResult(False, False, "this bot was not started from a facts directory")
+        try:
+            # Reading and validating files happens off the event loop; the swap happens on it.
+            packs = await asyncio.to_thread(load_packs, self.facts_dir)
+        except PackError as exc:
+            log.error("reload refused, still serving the last good packs: %s", exc)
+            return ReloadResult(False, False, f"refused: {exc}")
+        before = self.commands()
+        self.load(packs)
+        changed = self.commands() != before
+        log.info("reloaded %d pack(s) from %s%s", len(packs), self.facts_dir,
+                 "; commands changed" if changed else "")
+        if changed:
+            for listener in list(self.reload_listeners):
+                try:
+                    await listener()
+                except Exception:
+                    log.exception("a reload listener failed to re-register the commands")
+        topics = sum(len(p.topics) for p in packs)
+        return ReloadResult(True, changed, f"reloaded {len(packs)} pack(s), {topics} topics"
+                            + ("; the command menus were updated" if changed else ""))
 
     # --- menus -------------------------------------------------------------------
 
@@ -164,7 +205,12 @@ class FactBot:
             pack = self._last_pack.get(chat, self.packs[0])
             return render_source(pack)
         if intent == "reload":
-            return render_info(f"/{intent} is not available in this build.")
+            if platform is None or not await platform.is_admin(message):
+                return render_info("Only an admin can reload the fact packs.")
+            result = await self.reload()
+            text = f"Fact packs {result.message}." if result.ok else \
+                f"Reload {result.message}. Still serving the last good packs."
+            return render_info(text)
         found = self._topics.get(intent) if intent else None
         if found is None:
             return await self._fallback(message, decision, enabled)
@@ -199,6 +245,7 @@ class FactBot:
 
     async def _fallback(self, message: IncomingMessage, decision: Decision,
                         enabled: set[str] | None = None) -> Reply:
+        packs = self.packs  # the topics listed are those the decision was made on
         if message.text.strip():
             salt = self._salt or await self._guard(self.store.user_salt(), "factbot")
             # Keyed hash: curators can count repeat askers but never recover an id.
@@ -206,7 +253,7 @@ class FactBot:
                               hashlib.sha256)
             await self._guard(self.store.record_unmatched(message.platform, message.text[:500],
                                                           digest.hexdigest()[:16]), None)
-        return render_fallback(self.packs, decision.score, enabled)
+        return render_fallback(packs, decision.score, enabled)
 
     async def _guard(self, op: Awaitable[T], default: T) -> T:
         """Run a storage call; on failure keep answering and log the problem once."""

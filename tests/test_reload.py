@@ -1,0 +1,237 @@
+"""Hot reload: SIGHUP and /reload swap packs in; a bad pack is refused and the bot keeps going."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import signal
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from adapters.launch import reload_on_sighup
+from bot.core import FactBot
+from bot.messages import IncomingMessage, Reply, ReplyKind
+from bot.packs import load_packs
+from bot.storage import ChatKey, MemoryStore
+
+PACKS = Path(__file__).resolve().parent / "data" / "packs"
+SPECS = "/specs"
+BATTERY = "Its battery lasts 14 hours on a single charge and recharges in 90 minutes, " \
+          "long enough to cover two full shifts."
+
+
+class FakePlatform:
+    """Just enough of an adapter for the admin check."""
+
+    name = "fake"
+
+    def __init__(self, admin: bool) -> None:
+        self.admin = admin
+
+    async def is_admin(self, message: IncomingMessage) -> bool:
+        return self.admin
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        raise AssertionError("nothing is sent unprompted here")
+
+
+@pytest.fixture
+def facts(tmp_path: Path) -> Path:
+    root = tmp_path / "facts"
+    shutil.copytree(PACKS / "larkspur-tern2", root / "larkspur-tern2")
+    return root
+
+
+def pack_yaml(facts: Path) -> Path:
+    return facts / "larkspur-tern2" / "pack.yaml"
+
+
+def edit(facts: Path, old: str, new: str) -> None:
+    path = pack_yaml(facts)
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+async def ask(bot: FactBot, text: str, chat: str = "c1") -> Reply:
+    reply = await bot.handle(IncomingMessage(text=text, chat_id=chat))
+    assert reply is not None
+    return reply
+
+
+async def test_good_then_bad_then_good_with_the_bot_answering_throughout(
+        facts: Path, caplog: pytest.LogCaptureFixture) -> None:
+    bot = FactBot(load_packs(facts), facts_dir=facts)
+    assert (await ask(bot, "how long does the battery last")).quote == BATTERY
+
+    # Good: a new alias takes effect without a restart.
+    assert (await ask(bot, "/stamina")).kind is ReplyKind.FALLBACK
+    edit(facts, "aliases: [specifications,", "aliases: [stamina, specifications,")
+    result = await bot.reload()
+    assert result.ok and not result.changed  # an alias is not a menu command
+    assert (await ask(bot, "/stamina")).topic == "specs"
+
+    # Bad: a quote that is not in the article. Refused, logged with file and line.
+    edit(facts, "Its battery lasts 14 hours", "Its battery lasts 40 hours")
+    with caplog.at_level(logging.ERROR, logger="bot.core"):
+        result = await bot.reload()
+    assert not result.ok and "not verbatim" in result.message
+    line = next(n for n, text in enumerate(
+        pack_yaml(facts).read_text(encoding="utf-8").splitlines(), 1) if "40 hours" in text)
+    assert f"{pack_yaml(facts)}:{line}:" in caplog.text
+    assert (await ask(bot, "how long does the battery last")).quote == BATTERY
+    assert (await ask(bot, "/stamina")).topic == "specs"
+
+    # Good again: fixed, and a topic renamed, which changes the menus.
+    edit(facts, "Its battery lasts 40 hours", "Its battery lasts 14 hours")
+    edit(facts, "- command: specs", "- command: tern_specs")
+    result = await bot.reload()
+    assert result.ok and result.changed
+    assert (await ask(bot, "/tern_specs")).topic == "tern_specs"
+    assert (await ask(bot, "how long does the battery last")).quote == BATTERY
+    assert "tern_specs" in [c for c, _ in bot.commands()]
+
+
+async def test_listeners_re_register_commands_only_when_the_menu_changed(facts: Path) -> None:
+    bot = FactBot(load_packs(facts), facts_dir=facts)
+    calls: list[list[str]] = []
+
+    async def republish() -> None:
+        calls.append([c for c, _ in bot.commands()])
+
+    bot.reload_listeners.append(republish)
+    assert (await bot.reload()).ok
+    assert calls == []  # same commands, nothing to publish
+    edit(facts, "description: \"Tern 2's speed, battery and size\"",
+         "description: Speed and battery")
+    assert (await bot.reload()).changed
+    edit(facts, "- command: rivals", "- command: competitors_")
+    assert (await bot.reload()).changed
+    assert len(calls) == 2 and "competitors_" in calls[1] and "rivals" not in calls[1]
+
+
+async def test_a_failing_listener_does_not_undo_the_reload(
+        facts: Path, caplog: pytest.LogCaptureFixture) -> None:
+    bot = FactBot(load_packs(facts), facts_dir=facts)
+
+    async def broken() -> None:
+        raise RuntimeError("platform down")
+
+    bot.reload_listeners.append(broken)
+    edit(facts, "- command: rivals", "- command: competition_")
+    with caplog.at_level(logging.ERROR, logger="bot.core"):
+        result = await bot.reload()
+    assert result.ok and bot.topic("competition_") is not None
+    assert "reload listener failed" in caplog.text
+
+
+async def test_reload_admin_command(facts: Path) -> None:
+    bot = FactBot(load_packs(facts), facts_dir=facts)
+    edit(facts, "- command: rivals", "- command: competition_")
+    denied = await bot.handle(IncomingMessage(text="/reload", chat_id="g", is_group=True),
+                              FakePlatform(admin=False))
+    assert denied is not None and "Only an admin" in denied.text
+    assert bot.topic("competition_") is None
+    done = await bot.handle(IncomingMessage(text="/reload", chat_id="g", is_group=True),
+                            FakePlatform(admin=True))
+    assert done is not None and done.kind is ReplyKind.INFO
+    assert "reloaded 1 pack(s), 7 topics" in done.text
+    assert bot.topic("competition_") is not None
+    edit(facts, "- command: competition_", "- command: BAD NAME")
+    refused = await bot.handle(IncomingMessage(text="/reload", chat_id="g"),
+                               FakePlatform(admin=True))
+    assert refused is not None
+    assert "refused" in refused.text and "Still serving the last good packs" in refused.text
+    assert bot.topic("competition_") is not None
+
+
+async def test_a_bot_without_a_facts_dir_says_it_cannot_reload(facts: Path) -> None:
+    bot = FactBot(load_packs(facts))
+    result = await bot.reload()
+    assert not result.ok and "facts directory" in result.message
+
+
+async def test_sighup_reloads_the_packs(facts: Path) -> None:
+    bot = FactBot(load_packs(facts), facts_dir=facts)
+    edit(facts, "- command: rivals", "- command: competition_")
+    with reload_on_sighup(bot) as pending:
+        os.kill(os.getpid(), signal.SIGHUP)
+        for _ in range(200):  # the handler runs on a later loop iteration
+            if pending:
+                break
+            await asyncio.sleep(0.01)
+        assert pending
+        await asyncio.wait_for(asyncio.gather(*pending), timeout=10)
+    assert bot.topic("competition_") is not None
+
+
+class GatedStore(MemoryStore):
+    """A store whose rotation waits for a gate: a message stays 'being handled'."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def next_rotation(self, chat: ChatKey, topic: str, count: int) -> int:
+        self.entered.set()
+        await self.gate.wait()
+        return await super().next_rotation(chat, topic, count)
+
+
+async def test_reload_while_a_message_is_being_handled_gives_no_mixed_answer(
+        facts: Path) -> None:
+    store = GatedStore()
+    bot = FactBot(load_packs(facts), store, facts_dir=facts)
+    task = asyncio.create_task(bot.handle(IncomingMessage(text="/rivals", chat_id="c1")))
+    await asyncio.wait_for(store.entered.wait(), timeout=10)
+    # While the command waits on storage, the pack changes: new source, rivals gone.
+    edit(facts, "outlet: Asia Tech Wire", "outlet: Priya Raman")
+    edit(facts, "- command: rivals", "- command: competition_")
+    assert (await bot.reload()).ok
+    store.gate.set()
+    reply = await asyncio.wait_for(task, timeout=10)
+    assert reply is not None and reply.kind is ReplyKind.FACT
+    # The answer is wholly the old pack's: old topic, old citation.
+    assert reply.topic == "rivals"
+    assert reply.source is not None and "Asia Tech Wire" in reply.source
+    assert "Priya Raman" not in reply.source
+    # The next message sees wholly the new one.
+    after = await ask(bot, "/competition_", chat="c2")
+    assert after.topic == "competition_"
+    assert after.source is not None and "Priya Raman" in after.source
+
+
+class GatedUnmatchedStore(MemoryStore):
+    """A store that holds an unanswered question at the gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def record_unmatched(self, platform: str, text: str, user_hash: str,
+                               at: datetime | None = None) -> None:
+        self.entered.set()
+        await self.gate.wait()
+        await super().record_unmatched(platform, text, user_hash, at)
+
+
+async def test_an_unanswered_question_during_a_reload_lists_the_topics_it_was_judged_on(
+        facts: Path) -> None:
+    store = GatedUnmatchedStore()
+    bot = FactBot(load_packs(facts), store, facts_dir=facts)
+    task = asyncio.create_task(bot.handle(IncomingMessage(text="what is the capital of Peru",
+                                                          chat_id="c1")))
+    await asyncio.wait_for(store.entered.wait(), timeout=10)
+    edit(facts, "- command: rivals", "- command: competition_")
+    assert (await bot.reload()).ok
+    store.gate.set()
+    reply = await asyncio.wait_for(task, timeout=10)
+    assert reply is not None and reply.kind is ReplyKind.FALLBACK
+    commands = [c for c, _ in reply.items]
+    assert "rivals" in commands and "competition_" not in commands
