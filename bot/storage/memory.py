@@ -52,11 +52,14 @@ class MemoryStore(BaseStore):
 
     async def record_unmatched(self, platform: str, text: str, user_hash: str,
                                at: datetime | None = None) -> None:
-        when = at or datetime.now(UTC)
-        self.unmatched.append((platform, text, user_hash, when))
-        cutoff = when.timestamp() - self.max_age
-        self.unmatched = [u for u in self.unmatched if u[3].timestamp() >= cutoff]
+        self.unmatched.append((platform, text, user_hash, at or datetime.now(UTC)))
         del self.unmatched[:-self.max_rows]
+
+    def _kept(self) -> list[tuple[str, str, str, datetime]]:
+        """Unmatched questions within the age limit (pruned when read: cheap to record)."""
+        cutoff = datetime.now(UTC).timestamp() - self.max_age
+        self.unmatched = [u for u in self.unmatched if u[3].timestamp() >= cutoff]
+        return self.unmatched
 
     async def user_salt(self) -> str:
         return self._salt
@@ -65,11 +68,11 @@ class MemoryStore(BaseStore):
         return rank_topics(self.usage, limit)
 
     async def unmatched_total(self) -> int:
-        return len(self.unmatched)
+        return len(self._kept())
 
     async def top_unmatched(self, limit: int = 10) -> list[UnmatchedCount]:
         groups: dict[str, UnmatchedCount] = {}
-        for _, text, _, when in self.unmatched:
+        for _, text, _, when in self._kept():
             key = question_key(text)
             old = groups.get(key)
             count = old.count + 1 if old else 1
