@@ -196,8 +196,8 @@ async def handle_daily(bot: FactBot, message: IncomingMessage, args: str,
         settings = await bot.store.set_daily(chat, request.enabled, request.at, request.tz,
                                              since=datetime.now(UTC) if request.enabled
                                              else None)
-    except Exception:
-        log.exception("could not save the daily setting")
+    except Exception as exc:  # the store logs its own failures with the traceback, once
+        log.warning("could not save the daily setting: %r", exc)
         return render_info(NOT_SAVED)
     return render_info(describe_daily(settings) if request.enabled
                        else "The daily fact is off here. Send /daily on to start it again.")
@@ -211,8 +211,8 @@ async def handle_stats(bot: FactBot, message: IncomingMessage, platform: Platfor
     try:
         top = await bot.store.top_topics(5)
         unmatched = await bot.store.unmatched_total()
-    except Exception:
-        log.exception("could not read the statistics")
+    except Exception as exc:
+        log.warning("could not read the statistics: %r", exc)
         return render_info("Statistics are not available just now.")
     lines = ["Most asked topics:"] if top else ["No topic has been asked yet."]
     lines += [f"/{t.topic} — {t.count}" for t in top]
@@ -238,8 +238,8 @@ async def handle_topics_admin(bot: FactBot, message: IncomingMessage, args: str,
     try:
         await bot.store.set_topic_enabled(ChatKey(message.platform, message.chat_id), command,
                                           enabled)
-    except Exception:
-        log.exception("could not save a topic setting")
+    except Exception as exc:
+        log.warning("could not save a topic setting: %r", exc)
         return render_info(NOT_SAVED)
     return render_info(f"/{command} is {'on' if enabled else 'off'} in this chat.")
 

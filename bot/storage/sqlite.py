@@ -406,7 +406,11 @@ class SqliteStore(BaseStore):
         cached = self._chats.get(chat)
         if cached is not None:
             return cached
-        return await self._load_chat(chat)
+        try:
+            return await self._load_chat(chat)
+        except (sqlite3.Error, ValueError, StorageError):
+            self._failed("reading a chat's settings")
+            return ChatSettings()  # not cached: read again once the database is back
 
     async def _load_chat(self, chat: ChatKey) -> ChatSettings:
         """Read a chat's settings and rotation positions in one round trip, and cache them."""
