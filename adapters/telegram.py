@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import datetime as dtm
 import hashlib
-import importlib
 import logging
 import os
 import re
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from adapters.telegram_render import MORE, SOURCE, render_html, render_plain
+from bot.community import daily_loop
 from bot.core import FactBot
 from bot.errors import ConfigError
 from bot.messages import IncomingMessage, Reply, ReplyKind
@@ -386,19 +386,6 @@ def _listen(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def _daily_loop() -> Callable[[FactBot, TelegramAdapter], Coroutine[Any, Any, None]] | None:
-    """The community daily-fact loop, when that module is part of this build."""
-    try:
-        module = importlib.import_module("bot.community")
-    except ModuleNotFoundError as exc:
-        if exc.name != "bot.community":
-            raise
-        return None
-    loop: Callable[[FactBot, TelegramAdapter], Coroutine[Any, Any, None]] | None = getattr(
-        module, "daily_loop", None)
-    return loop
-
-
 async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
                 stop: asyncio.Event) -> None:
     """Run the Telegram bot until ``stop`` is set, then shut down cleanly."""
@@ -450,9 +437,7 @@ async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
                                             bootstrap_retries=-1)
                 log.info("telegram: @%s polling for updates", adapter.username)
             await application.start()
-            loop = _daily_loop()
-            if loop is not None:
-                daily = asyncio.create_task(loop(bot, adapter), name="telegram-daily")
+            daily = asyncio.create_task(daily_loop(bot, adapter), name="telegram-daily")
             await stop.wait()
         finally:
             if daily is not None:

@@ -35,7 +35,8 @@ def _items(items: tuple[tuple[str, str], ...], budget: int) -> list[str]:
 def render_html(reply: Reply) -> str:
     """The Reply as a Telegram HTML message, every piece escaped."""
     if reply.kind is ReplyKind.FACT and reply.quote is not None:
-        lines = [f"<blockquote>“{escape(reply.quote)}”</blockquote>"]
+        lines = [f"<b>{escape(reply.heading)}</b>"] if reply.heading else []  # "Fact of the day"
+        lines.append(f"<blockquote>“{escape(reply.quote)}”</blockquote>")
         if reply.speaker:
             lines.append(f"— <i>{escape(reply.speaker)}</i>")
         if reply.source:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import html
 import logging
 import os
 import socket
@@ -45,10 +47,10 @@ async def api() -> AsyncIterator[FakeBotAPI]:
         yield fake
 
 
-@pytest.fixture
-async def running(api: FakeBotAPI, factbot: FactBot) -> AsyncIterator[TelegramAdapter]:
+@contextlib.asynccontextmanager
+async def started(bot: FactBot, api: FakeBotAPI) -> AsyncIterator[TelegramAdapter]:
     """The adapter's Application, started the way tests should: no run_polling."""
-    app, adapter = build_application(factbot, api.token, base_url=api.base_url)
+    app, adapter = build_application(bot, api.token, base_url=api.base_url)
     await app.initialize()
     await adapter.publish_commands()
     assert app.updater is not None
@@ -60,6 +62,12 @@ async def running(api: FakeBotAPI, factbot: FactBot) -> AsyncIterator[TelegramAd
         await app.updater.stop()
         await app.stop()
         await app.shutdown()
+
+
+@pytest.fixture
+async def running(api: FakeBotAPI, factbot: FactBot) -> AsyncIterator[TelegramAdapter]:
+    async with started(factbot, api) as adapter:
+        yield adapter
 
 
 def _texts(api: FakeBotAPI, chat_id: int) -> list[str]:
@@ -76,8 +84,6 @@ def _quotes(packs: tuple[FactPack, ...], topic: str) -> list[str]:
 
 
 def _has_quote(html_text: str, packs: tuple[FactPack, ...], topic: str) -> bool:
-    import html
-
     return any(html.escape(q) in html_text for q in _quotes(packs, topic))
 
 
@@ -232,6 +238,55 @@ async def test_admin_status_comes_from_getchatmember_and_is_cached(
     assert await running.is_admin(msg(10)) is False
     assert await running.is_admin(msg(10, is_group=False)) is True
     assert len(api.sent("getChatMember")) == 2
+
+
+async def test_daily_is_for_group_admins_as_telegram_reports_them(
+        api: FakeBotAPI, running: TelegramAdapter) -> None:
+    from bot.community import NOT_ADMIN
+
+    api.admins.add((GROUP, 9))
+    await api.push(api.message("/daily on", chat_id=GROUP, user_id=10, chat_type="group"))
+    [refused] = await _answered(api, GROUP)
+    assert refused["text"] == html.escape(NOT_ADMIN)
+    await api.push(api.message("/daily on", chat_id=GROUP, user_id=9, chat_type="group"))
+    accepted = (await _answered(api, GROUP, 2))[1]
+    assert accepted["text"].startswith("Daily fact: on")
+    assert [(p["chat_id"], p["user_id"]) for p in api.sent("getChatMember")] == [
+        (GROUP, 10), (GROUP, 9)]
+
+
+async def test_the_daily_fact_goes_out_through_the_adapter(
+        api: FakeBotAPI, running: TelegramAdapter, factbot: FactBot,
+        packs: tuple[FactPack, ...]) -> None:
+    from datetime import UTC, datetime, time
+
+    from bot.community import SendThrottle, send_due
+    from bot.storage import ChatKey
+
+    await factbot.store.set_daily(ChatKey("telegram", str(GROUP)), True, time(9, 0), "UTC")
+    assert await send_due(factbot, running, datetime.now(UTC), SendThrottle()) == 1
+    [sent] = api.sent()
+    assert sent["chat_id"] == GROUP
+    assert sent["text"].startswith("<b>Fact of the day</b>\n<blockquote>")
+    assert sent["reply_markup"]["inline_keyboard"][0][0]["text"] == "Another fact"
+
+
+async def test_cooldown_says_slow_down_once_then_stays_quiet(
+        api: FakeBotAPI, packs: tuple[FactPack, ...]) -> None:
+    from bot.messages import ReplyKind
+    from bot.render import render_slow_down
+    from bot.settings import CooldownSettings
+
+    bot = FactBot(packs, cooldown=CooldownSettings(user_per_minute=2))
+    async with started(bot, api):
+        for _ in range(4):
+            await api.push(api.message("/hallyu"))
+        await api.push(api.message("/hallyu", chat_id=502, user_id=502))  # flush
+        await _answered(api, 502)
+    texts = _texts(api, 501)  # updates run concurrently: replies may arrive in any order
+    assert len(texts) == 3
+    assert texts.count(html.escape(render_slow_down().text)) == 1
+    assert render_slow_down().kind is ReplyKind.SLOW_DOWN
 
 
 async def test_send_posts_an_unprompted_fact(
