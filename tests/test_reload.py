@@ -160,12 +160,13 @@ async def test_sighup_reloads_the_packs(facts: Path) -> None:
     edit(facts, "- command: rivals", "- command: competition_")
     with reload_on_sighup(bot) as pending:
         os.kill(os.getpid(), signal.SIGHUP)
-        for _ in range(200):  # the handler runs on a later loop iteration
-            if pending:
-                break
-            await asyncio.sleep(0.01)
-        assert pending
-        await asyncio.wait_for(asyncio.gather(*pending), timeout=10)
+
+        async def reloaded() -> None:
+            while bot.topic("competition_") is None:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(reloaded(), timeout=10)
+        await asyncio.gather(*pending)
     assert bot.topic("competition_") is not None
 
 

@@ -1,0 +1,130 @@
+"""Several packs at once: unique commands, free text over all, /topics by pack, /source."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.core import FactBot
+from bot.errors import PackError
+from bot.messages import IncomingMessage, Reply, ReplyKind
+from bot.packs import FactPack, load_packs
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = {
+    "korea-malaysia": ROOT / "facts" / "korea-malaysia",
+    "harbourside-redmoor": ROOT / "tests" / "data" / "packs" / "harbourside-redmoor",
+    "larkspur-tern2": ROOT / "tests" / "data" / "packs" / "larkspur-tern2",
+}
+
+
+@pytest.fixture
+def facts(tmp_path: Path) -> Path:
+    for name, folder in SOURCES.items():
+        shutil.copytree(folder, tmp_path / name)
+    return tmp_path
+
+
+@pytest.fixture
+def three(facts: Path) -> tuple[FactPack, ...]:
+    return load_packs(facts)
+
+
+async def ask(bot: FactBot, text: str, chat: str = "c") -> Reply:
+    reply = await bot.handle(IncomingMessage(text=text, chat_id=chat))
+    assert reply is not None
+    return reply
+
+
+def test_every_pack_under_the_directory_loads(three: tuple[FactPack, ...]) -> None:
+    assert [p.name for p in three] == sorted(SOURCES)
+    commands = [t.command for p in three for t in p.topics]
+    assert len(commands) == len(set(commands)) == 24
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("how many Koreans live in Malaysia?", "community"),
+    ("who scored the goals in the Harbourside game", "goals"),
+    ("how long does the Tern 2 battery last", "specs"),
+    ("what did Elena Marsh say", "marsh"),
+    ("tell me about the K-pop wave", "hallyu"),
+    ("how much is the Tern 2 lease per month", "price"),
+])
+async def test_free_text_searches_all_packs(three: tuple[FactPack, ...], text: str,
+                                            topic: str) -> None:
+    reply = await ask(FactBot(three), text)
+    assert reply.kind is ReplyKind.FACT and reply.topic == topic
+
+
+async def test_topics_are_listed_under_their_pack(three: tuple[FactPack, ...]) -> None:
+    reply = await ask(FactBot(three), "/topics")
+    lines = reply.text.splitlines()
+    for pack in three:
+        heading = lines.index(f"{pack.source.line()}:")
+        block = []
+        for line in lines[heading + 1:]:
+            if not line.startswith("/"):
+                break
+            block.append(line.split(" ")[0])
+        assert block == [f"/{t.command}" for t in pack.topics]
+
+
+async def test_one_pack_lists_its_topics_without_a_heading(facts: Path) -> None:
+    single = load_packs(facts / "larkspur-tern2")
+    reply = await ask(FactBot(single), "/topics")
+    assert single[0].source.line() not in reply.text
+    assert "/specs — Tern 2's speed, battery and size" in reply.text
+
+
+async def test_source_names_the_source_of_the_last_fact_shown(
+        three: tuple[FactPack, ...]) -> None:
+    bot = FactBot(three)
+    await ask(bot, "/price")
+    reply = await ask(bot, "/source")
+    assert reply.kind is ReplyKind.SOURCE
+    assert reply.source == next(p for p in three if p.name == "larkspur-tern2").source.line()
+    await ask(bot, "/hallyu")
+    assert "Bernama" in (await ask(bot, "/source")).text
+    await ask(bot, "who got sent off")
+    assert "Northline Sport" in (await ask(bot, "/source")).text
+    # Another chat has its own last fact.
+    assert "Asia Tech Wire" not in (await ask(bot, "/source", chat="other")).text
+
+
+def test_a_command_in_two_packs_is_a_load_error_naming_both_files(facts: Path) -> None:
+    path = facts / "larkspur-tern2" / "pack.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("- command: price",
+                                                             "- command: goals"),
+                    encoding="utf-8")
+    with pytest.raises(PackError) as caught:
+        load_packs(facts)
+    message = str(caught.value)
+    assert str(facts / "harbourside-redmoor" / "pack.yaml") in message
+    assert str(facts / "larkspur-tern2" / "pack.yaml") in message
+    assert "'goals'" in message
+
+
+def test_an_alias_colliding_with_another_packs_command_is_refused(facts: Path) -> None:
+    path = facts / "harbourside-redmoor" / "pack.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "aliases: [match stats, numbers, figures]", "aliases: [match stats, trade]"),
+        encoding="utf-8")
+    with pytest.raises(PackError) as caught:
+        load_packs(facts)
+    message = str(caught.value)
+    assert str(facts / "harbourside-redmoor" / "pack.yaml") in message
+    assert str(facts / "korea-malaysia" / "pack.yaml") in message
+
+
+def test_two_packs_with_one_name_are_refused(facts: Path) -> None:
+    shutil.copytree(facts / "larkspur-tern2", facts / "zz-copy")
+    path = facts / "zz-copy" / "pack.yaml"
+    text = path.read_text(encoding="utf-8")
+    for command in ("specs", "chen", "price", "gripper", "pilot", "company", "rivals"):
+        text = text.replace(f"- command: {command}", f"- command: {command}_2")
+    path.write_text(text.replace("aliases: [", "aliases: [x2 "), encoding="utf-8")
+    with pytest.raises(PackError) as caught:
+        load_packs(facts)
+    assert "pack name 'larkspur-tern2' is also used by" in str(caught.value)
