@@ -52,7 +52,8 @@ class CooldownLimiter:
     """Sliding one-minute limits per user in a chat and per chat.
 
     Only answered messages count, so a flood that is being ignored does not
-    prolong its own silence. A limit of 0 means no limit.
+    prolong its own silence. A limit of 0 means no limit. Private chats are not
+    limited: there the only person a flood reaches is the one sending it.
     """
 
     def __init__(self, settings: CooldownSettings, *,
@@ -65,7 +66,7 @@ class CooldownLimiter:
         self._checks = 0
 
     def check(self, message: IncomingMessage, chat: ChatSettings | None = None) -> Verdict:
-        if not self.settings.enabled:
+        if not self.settings.enabled or not message.is_group:
             return Verdict.ANSWER
         now = self.clock()
         self._checks += 1

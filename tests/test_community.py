@@ -271,6 +271,12 @@ async def test_chatter_not_meant_for_the_bot_does_not_count(packs: tuple[FactPac
     assert (await answer(bot, group("/topics"))).kind is ReplyKind.TOPICS
 
 
+async def test_private_chats_are_not_limited(packs: tuple[FactPack, ...]) -> None:
+    bot, _ = limited_bot(packs, user=1, chat=1)
+    for _ in range(5):
+        assert (await answer(bot, private("/topics"))).kind is ReplyKind.TOPICS
+
+
 async def test_cooldown_can_be_turned_off(packs: tuple[FactPack, ...]) -> None:
     limiter = CooldownLimiter(CooldownSettings(enabled=False, user_per_minute=1))
     bot = FactBot(packs)
@@ -422,3 +428,18 @@ async def test_sends_stay_within_telegram_limits() -> None:
         await throttle.wait("group")
         one_chat.append(now[0])
     assert max(sum(1 for s in one_chat if t <= s < t + 60.0) for t in one_chat) <= 20
+
+
+async def test_the_console_prints_the_daily_fact_when_due(packs: tuple[FactPack, ...]) -> None:
+    store = MemoryStore()
+    await store.set_daily(ChatKey("console", "console"), True, time(6, 0), "UTC")
+    out = io.StringIO()
+    console = ConsoleAdapter(FactBot(packs, store), stdin=io.StringIO(""), stdout=out)
+    clock = Clock(datetime(2026, 3, 1, 6, 1, tzinfo=UTC))
+    loop = asyncio.create_task(daily_loop(console.bot, console, now=clock, tick=0))
+    await clock.rounds()
+    loop.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await loop
+    assert out.getvalue().startswith("Fact of the day:\n“")
+    assert out.getvalue().count("Fact of the day") == 1
