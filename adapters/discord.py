@@ -304,8 +304,13 @@ class DiscordAdapter:
         async def ask(interaction: discord.Interaction[Any], question: str) -> None:
             await self.answer(interaction, f"/ask {question}")
 
-        async def topics(interaction: discord.Interaction[Any]) -> None:
-            await self.answer(interaction, "/topics")
+        @app_commands.describe(action="Admins: turn a topic on or off in this channel",
+                               topic="The topic to turn on or off")
+        async def topics(interaction: discord.Interaction[Any],
+                         action: Literal["on", "off"] | None = None,
+                         topic: str | None = None) -> None:
+            parts = [action or "", topic or ""]
+            await self.answer(interaction, " ".join(["/topics", *(p for p in parts if p)]))
 
         async def help_(interaction: discord.Interaction[Any]) -> None:
             await self.answer(interaction, "/help")
@@ -333,7 +338,7 @@ class DiscordAdapter:
             command: app_commands.Command[Any, Any, Any] = app_commands.Command(
                 name=name, description=clip(menu.get(name) or described(name), CHOICE_MAX),
                 callback=callbacks[name])
-            if name == "fact":
+            if name in ("fact", "topics"):
                 command.autocomplete("topic")(complete)
             if name in ADMIN_ONLY:
                 command.default_permissions = discord.Permissions(manage_guild=True)

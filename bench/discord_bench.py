@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from tests.fakes.discord_api import USER_ID, FakeDiscord  # noqa: E402 - after the path set-up
 
 BARE_TOKEN = "bare-bench-token.SECRET"
+SHAPED_TOKEN = "shaped-bench-token.SECRET"
 FACTBOT_TOKEN = "factbot-bench-token.SECRET"
 QUESTIONS = ("why is the korean wave so popular in malaysia?",
              "how many koreans live in malaysia",
@@ -42,8 +43,12 @@ QUESTIONS = ("why is the korean wave so popular in malaysia?",
 # --- the bare client (run in its own process with --bare) ---------------------------------
 
 
-def run_bare() -> None:
-    """A minimal discord.py bot: the same commands, a fixed answer, nothing else."""
+def run_bare(shaped: bool) -> None:
+    """A minimal discord.py bot: the same commands, a fixed answer, nothing else.
+
+    ``shaped``: answer with a fixed embed and button of the size factbot sends, to
+    tell the cost of the bigger payload from the cost of factbot's own work.
+    """
     import discord
     import yarl
     from discord import app_commands
@@ -55,13 +60,25 @@ def run_bare() -> None:
     client = discord.Client(intents=intents)
     tree = app_commands.CommandTree(client)
 
+    embed = discord.Embed(colour=0x2B6CB0, description="“" + "A fixed quote of a fact. " * 8 + "”")
+    embed.set_author(name="— Lee Chi-beom, South Korea's ambassador to Malaysia")
+    embed.set_footer(text="Source: Bernama, Kuala Lumpur, Oct 2")
+
+    async def respond(interaction: discord.Interaction) -> None:
+        if not shaped:
+            await interaction.response.send_message("A fixed answer.")
+            return
+        view = discord.ui.View(timeout=None)
+        view.add_item(discord.ui.Button(label="Another fact", custom_id="bench:next"))
+        await interaction.response.send_message(embed=embed, view=view)
+
     @tree.command(name="hallyu", description="fixed")
     async def hallyu(interaction: discord.Interaction) -> None:
-        await interaction.response.send_message("A fixed answer.")
+        await respond(interaction)
 
     @tree.command(name="ask", description="fixed")
     async def ask(interaction: discord.Interaction, question: str) -> None:
-        await interaction.response.send_message("A fixed answer.")
+        await respond(interaction)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -152,11 +169,13 @@ async def stop_client(process: asyncio.subprocess.Process) -> str:
 
 
 async def bench(args: argparse.Namespace) -> None:
-    async with FakeDiscord(token=FACTBOT_TOKEN, extra_tokens=(BARE_TOKEN,)) as fake:
+    async with FakeDiscord(token=FACTBOT_TOKEN, extra_tokens=(BARE_TOKEN, SHAPED_TOKEN)
+                           ) as fake:
         with tempfile.TemporaryDirectory() as tmp_name:
             tmp = Path(tmp_name)
             (tmp / "factbot").mkdir()
             (tmp / "bare").mkdir()
+            (tmp / "embed").mkdir()
             clients = {
                 "factbot": await start_client(
                     fake, [sys.executable, "-m", "bot.cli", "run", "discord"], FACTBOT_TOKEN,
@@ -164,8 +183,11 @@ async def bench(args: argparse.Namespace) -> None:
                 "bare": await start_client(
                     fake, [sys.executable, str(Path(__file__).resolve()), "--bare"], BARE_TOKEN,
                     tmp / "bare"),
+                "embed": await start_client(
+                    fake, [sys.executable, str(Path(__file__).resolve()), "--bare-embed"],
+                    SHAPED_TOKEN, tmp / "embed"),
             }
-            tokens = {"factbot": FACTBOT_TOKEN, "bare": BARE_TOKEN}
+            tokens = {"factbot": FACTBOT_TOKEN, "bare": BARE_TOKEN, "embed": SHAPED_TOKEN}
             mixes: dict[str, Build] = {
                 "/hallyu": lambda i: fake.slash("hallyu", user_id=USER_ID + i),
                 "/ask": lambda i: fake.slash("ask", {"question": QUESTIONS[i % len(QUESTIONS)]},
@@ -211,9 +233,13 @@ async def bench(args: argparse.Namespace) -> None:
                   f"{percentile(samples, 0.99):>8.2f} {per:>11.0f} {fake_per:>16.0f}")
         ratio = statistics.median(rates[("factbot", mix)]) / statistics.median(
             rates[("bare", mix)])
-        print(f"factbot/bare throughput on {mix}: {ratio:.0%} (target >= 90%)")
+        shaped = statistics.median(rates[("factbot", mix)]) / statistics.median(
+            rates[("embed", mix)])
+        print(f"factbot/bare throughput on {mix}: {ratio:.0%} (target >= 90%); "
+              f"factbot/embed: {shaped:.0%}")
     print(f"peak RSS: factbot run discord {rss['factbot']:.1f} MB (target <= 80 MB), "
           f"bare client {rss['bare']:.1f} MB")
+    print("bare: fixed string; embed: bare client sending a fixed embed + button like factbot's")
     for name, err in errors.items():
         if "Traceback" in err:
             print(f"{name} stderr:\n{err[-2000:]}", file=sys.stderr)
@@ -222,14 +248,15 @@ async def bench(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--bare-embed", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=600, help="interactions per burst")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--latency-count", type=int, default=100,
                         help="sequential latency samples per round")
     args = parser.parse_args()
-    if args.bare:
-        run_bare()
+    if args.bare or args.bare_embed:
+        run_bare(shaped=args.bare_embed)
     else:
         asyncio.run(bench(args))
 

@@ -483,3 +483,17 @@ async def test_factbot_run_discord_serves_and_stops_cleanly_on_sigterm(
     logged = out.decode() + err.decode()
     assert "discord" in logged  # DEBUG logging was on
     assert TOKEN not in logged
+
+
+async def test_an_admin_can_turn_a_topic_off_in_a_channel_with_topics_options(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    async with running(factbot, fake, tmp_path / "sync.json"):
+        denied = await fake.interact(fake.slash("topics", {"action": "off", "topic": "hallyu"},
+                                                user_id=8))
+        done = await fake.interact(fake.slash("topics", {"action": "off", "topic": "hallyu"},
+                                              manage_guild=True))
+        listing = await fake.interact(fake.slash("topics"))
+    assert "admins" in denied.embeds[0]["description"]
+    assert "/hallyu is off" in done.embeds[0]["description"].replace("\\", "")
+    names = [f["name"] for f in listing.embeds[0]["fields"]]
+    assert "/hallyu" not in names and "/partnership" in names
