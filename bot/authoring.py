@@ -462,6 +462,7 @@ def speaker_role(article: str, name: str) -> str | None:
 # --- topics ------------------------------------------------------------------------
 
 FACTS_PER_TOPIC = 4  # a draft topic's size; a curator merges or splits from there
+KEYWORDS_PER_TOPIC = 12
 # Words a topic should not be named after: they say nothing about what it is about.
 _WEAK = set(_SPEECH.split("|")) | {
     "year", "years", "week", "weeks", "time", "first", "last", "one", "two", "three", "four",
@@ -622,11 +623,20 @@ def suggest_topics(sentences: Sequence[Sentence], taken: Iterable[str] = ()
         if command is None:
             command = _command_name(f"topic_{len(topics) + 1}", used) or f"t{len(topics) + 1}"
         used.add(command)
-        keywords = [_pick_form(forms[s]) for s in ranked[:8]]
+        keywords = [_pick_form(forms[s]) for s in ranked[:KEYWORDS_PER_TOPIC]]
+        # People ask "what did Mei Chen say": a topic's main speaker is one of its keywords.
+        speakers = Counter(s.speaker for s in flat if s.speaker)
+        keywords += [name for name, n in speakers.most_common() if n * 2 >= len(flat)]
         topics.append(TopicDraft(command, _description(keywords, flat), keywords, flat,
                                  (flat[0].line, flat[-1].line)))
-    generic_terms = sorted({_pick_form(forms[s]).casefold() for s in generic if s in forms})
-    return topics, generic_terms
+    generic_terms = {_pick_form(forms[s]).casefold() for s in generic if s in forms}
+    # A generic name with a number ("Tern 2", "Galaxy S24") is generic as a whole; else the
+    # number alone would read as a word the pack does not know.
+    text = " ".join(s.text for s in sentences)
+    for name, n in Counter(re.findall(r"\b([A-Z][\w\-]+ [A-Z]?\d{1,4})\b", text)).items():
+        if n >= 3 and stem(words(name)[0]) in generic:
+            generic_terms.add(name.casefold())
+    return topics, sorted(generic_terms)
 
 
 def _description(keywords: list[str], sentences: list[Sentence]) -> str:
@@ -668,8 +678,16 @@ def _scalar(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _flow(items: Iterable[str]) -> str:
-    return "[" + ", ".join(_scalar(i) for i in items) + "]"
+def _flow(items: Iterable[str], indent: int = 4, width: int = 96) -> str:
+    """A YAML flow list, wrapped so that a curator can read it."""
+    lines = [""]
+    for n, item in enumerate(items):
+        piece = ("" if n == 0 else " ") + _scalar(item) + ","
+        if len(lines[-1]) + len(piece) > width - indent and lines[-1]:
+            lines.append(" " * (indent + 2) + piece.lstrip())
+        else:
+            lines[-1] += piece
+    return "[" + "\n".join(lines).rstrip(",") + "]"
 
 
 def render_yaml(d: Draft) -> str:
@@ -698,7 +716,7 @@ def render_yaml(d: Draft) -> str:
             lines.append(f"  {_scalar(speaker)}: {_scalar(role or f'{TODO}: role')}")
     if d.generic_terms:
         lines.append("# Words all over the article: understood, but they point to no topic.")
-        lines.append(f"generic_terms: {_flow(d.generic_terms)}")
+        lines.append(f"generic_terms: {_flow(d.generic_terms, 0)}")
     lines.append("topics:")
     for topic in d.topics:
         lines.append(f"  # article lines {topic.lines[0]}-{topic.lines[1]}")
