@@ -22,16 +22,15 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from bot.authoring import draft, render_yaml
+from bot.core import FactBot
+from bot.evaluate import Case, Report, evaluate, load_cases
+from bot.packs import BUILTIN_COMMANDS, FactPack, load_pack
+from bot.text import normalise_quote
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run from a checkout without installing
-
-from bot.authoring import draft, render_yaml  # noqa: E402 - after the path set-up
-from bot.core import FactBot  # noqa: E402
-from bot.evaluate import Case, Report, evaluate, load_cases  # noqa: E402
-from bot.packs import BUILTIN_COMMANDS, FactPack, load_pack  # noqa: E402
-from bot.text import normalise_quote  # noqa: E402
-
-CURATED = [ROOT / "facts" / "korea-malaysia", *sorted((ROOT / "tests" / "data" / "packs").iterdir())]
+CURATED = [ROOT / "facts" / "korea-malaysia",
+           *sorted((ROOT / "tests" / "data" / "packs").iterdir())]
 
 
 def _key(text: str) -> str:
