@@ -8,7 +8,9 @@ this drafts a pack again from its article.txt, then runs the pack's evaluation s
   translated to the draft topic holding most of the curated topic's quotes;
 - the curated pack, alone;
 - the curated pack with every other pack loaded too (what a bot with several
-  packs sees: shared words such as "price" or "cost" now have two owners).
+  packs sees: shared words such as "price" or "cost" now have two owners);
+- the curated pack on tests/data/heldout_<pack>.jsonl, questions written after the
+  last curation and never used to tune anything.
 
 Run: .venv/bin/python bench/packs_eval.py [--errors]
 """
@@ -88,6 +90,9 @@ def main() -> int:
                 "curated": evaluate(FactBot([pack]), cases),
                 "all packs": evaluate(FactBot(packs), cases),
             }
+            heldout = eval_file.with_name(eval_file.name.replace("eval_", "heldout_"))
+            if heldout.is_file():
+                results["held-out"] = evaluate(FactBot([pack]), load_cases(heldout))
             rows.append((pack, drafted, len(cases), results))
             if args.errors:
                 for label, report in results.items():
@@ -96,12 +101,13 @@ def main() -> int:
     print("accuracy = on-topic top-1 accuracy; rejection = off-topic questions answered "
           "\"I don't know\"\n")
     print("| pack | questions | draft topics | draft: accuracy / rejection | curated topics "
-          "| curated: accuracy / rejection | curated, all packs loaded |")
-    print("|---|---|---|---|---|---|---|")
+          "| curated: accuracy / rejection | curated, all packs loaded | curated, held-out set |")
+    print("|---|---|---|---|---|---|---|---|")
     for pack, drafted, n, results in rows:
+        held = _cell(results["held-out"]) if "held-out" in results else "—"
         print(f"| {pack.name} | {n} | {len(drafted.topics)} | {_cell(results['draft'])} | "
               f"{len(pack.topics)} | {_cell(results['curated'])} | "
-              f"{_cell(results['all packs'])} |")
+              f"{_cell(results['all packs'])} | {held} |")
     return 0
 
 

@@ -190,8 +190,11 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot.evaluate import evaluate, load_cases
 
     bot = _bot(settings)
+    # By default, the evaluation sets of the packs loaded: eval_<pack name>.jsonl.
+    loaded = {p.name.replace("-", "_") for p in bot.packs}
     files = [Path(f) for f in args.files] or sorted(
-        (Path(__file__).resolve().parent.parent / "tests" / "data").glob("eval_*.jsonl"))
+        f for f in (Path(__file__).resolve().parent.parent / "tests" / "data").glob(
+            "eval_*.jsonl") if f.stem.removeprefix("eval_") in loaded)
     for file in files:
         report = evaluate(bot, load_cases(file))
         print(report.summary(file.name))
