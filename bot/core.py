@@ -205,7 +205,9 @@ class FactBot:
             pack = self._last_pack.get(chat, self.packs[0])
             return render_source(pack)
         if intent == "reload":
-            if platform is None or not await platform.is_admin(message):
+            # Bot-wide, so "admin of your own private chat" does not count; the console does.
+            if platform is None or not (message.is_group or platform.name == "console") \
+                    or not await platform.is_admin(message):
                 return render_info("Only an admin can reload the fact packs.")
             result = await self.reload()
             text = f"Fact packs {result.message}." if result.ok else \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
 import shutil
@@ -142,11 +143,21 @@ async def test_reload_admin_command(facts: Path) -> None:
     assert "reloaded 1 pack(s), 7 topics" in done.text
     assert bot.topic("competition_") is not None
     edit(facts, "- command: competition_", "- command: BAD NAME")
-    refused = await bot.handle(IncomingMessage(text="/reload", chat_id="g"),
+    refused = await bot.handle(IncomingMessage(text="/reload", chat_id="g", is_group=True),
                                FakePlatform(admin=True))
     assert refused is not None
     assert "refused" in refused.text and "Still serving the last good packs" in refused.text
     assert bot.topic("competition_") is not None
+
+
+async def test_reload_is_not_for_whoever_writes_to_the_bot_privately(facts: Path) -> None:
+    """Adapters call the user of a private chat its admin; reloading is bot-wide."""
+    bot = FactBot(load_packs(facts), facts_dir=facts)
+    edit(facts, "- command: rivals", "- command: competition_")
+    reply = await bot.handle(IncomingMessage(text="/reload", chat_id="dm", is_group=False),
+                             FakePlatform(admin=True))
+    assert reply is not None and "Only an admin" in reply.text
+    assert bot.topic("competition_") is None
 
 
 async def test_a_bot_without_a_facts_dir_says_it_cannot_reload(facts: Path) -> None:
@@ -236,3 +247,14 @@ async def test_an_unanswered_question_during_a_reload_lists_the_topics_it_was_ju
     assert reply is not None and reply.kind is ReplyKind.FALLBACK
     commands = [c for c, _ in reply.items]
     assert "rivals" in commands and "competition_" not in commands
+
+
+async def test_the_console_user_can_reload(facts: Path) -> None:
+    from adapters.console import ConsoleAdapter
+
+    bot = FactBot(load_packs(facts), facts_dir=facts)
+    edit(facts, "- command: rivals", "- command: competition_")
+    out = io.StringIO()
+    await ConsoleAdapter(bot, stdin=io.StringIO("/reload\n/competition_\n"), stdout=out).run()
+    assert "Fact packs reloaded 1 pack(s), 7 topics" in out.getvalue()
+    assert "Stackwise and Binmatic" in out.getvalue()
