@@ -228,6 +228,11 @@ async def handle_topics_admin(bot: FactBot, message: IncomingMessage, args: str,
     words = args.split()
     if len(words) != 2 or words[0].casefold() not in ("on", "off"):
         return None
+    pack = next((p for p in bot.packs if p.name == words[1].casefold()
+                 and bot.topic(words[1].casefold()) is None), None)
+    if pack is not None:
+        return await _pack_enabled(bot, message, pack.name, [t.command for t in pack.topics],
+                                   words[0].casefold() == "on", platform)
     found = bot.matcher.resolve_command(words[1].lstrip("/"))
     if found is None or found[0].topic is None or found[1] < 1.0:
         return render_info("Usage: /topics off TOPIC or /topics on TOPIC, with a topic "
@@ -243,6 +248,22 @@ async def handle_topics_admin(bot: FactBot, message: IncomingMessage, args: str,
         log.warning("could not save a topic setting: %r", exc)
         return render_info(NOT_SAVED)
     return render_info(f"/{command} is {'on' if enabled else 'off'} in this chat.")
+
+
+async def _pack_enabled(bot: FactBot, message: IncomingMessage, name: str, commands: list[str],
+                        enabled: bool, platform: Platform | None) -> Reply:
+    """``/topics off PACK``: every topic of one pack, on or off in this chat."""
+    if not await is_admin(message, platform):
+        return render_info(NOT_ADMIN)
+    chat = ChatKey(message.platform, message.chat_id)
+    try:
+        for command in commands:
+            await bot.store.set_topic_enabled(chat, command, enabled)
+    except Exception:
+        log.exception("could not save a pack setting")
+        return render_info(NOT_SAVED)
+    return render_info(f"The {name} pack ({len(commands)} topics) is "
+                       f"{'on' if enabled else 'off'} in this chat.")
 
 
 # --- the daily fact ------------------------------------------------------------------------

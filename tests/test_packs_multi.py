@@ -128,3 +128,32 @@ def test_two_packs_with_one_name_are_refused(facts: Path) -> None:
     with pytest.raises(PackError) as caught:
         load_packs(facts)
     assert "pack name 'larkspur-tern2' is also used by" in str(caught.value)
+
+
+async def test_a_chat_can_turn_a_whole_pack_off_and_on(three: tuple[FactPack, ...]) -> None:
+    bot = FactBot(three)
+
+    async def admin(text: str) -> Reply:
+        reply = await bot.handle(IncomingMessage(text=text, chat_id="g"))  # private: admin
+        assert reply is not None
+        return reply
+
+    assert "larkspur-tern2 pack (7 topics) is off" in (await admin("/topics off larkspur-tern2")
+                                                       ).text
+    assert (await admin("/price")).kind is ReplyKind.FALLBACK
+    assert (await admin("how long does the Tern 2 battery last")).kind is ReplyKind.FALLBACK
+    listing = (await admin("/topics")).text
+    assert "/specs" not in listing and "/goals" in listing and "/hallyu" in listing
+    # Other chats keep the pack.
+    assert (await ask(bot, "/price", chat="elsewhere")).topic == "price"
+    assert "is on" in (await admin("/topics on larkspur-tern2")).text
+    assert (await admin("/price")).topic == "price"
+
+
+async def test_a_group_member_who_is_not_admin_cannot_turn_a_pack_off(
+        three: tuple[FactPack, ...]) -> None:
+    bot = FactBot(three)
+    reply = await bot.handle(IncomingMessage(text="/topics off korea-malaysia", chat_id="g",
+                                             is_group=True))
+    assert reply is not None and "admins" in reply.text
+    assert (await ask(bot, "/hallyu", chat="g")).topic == "hallyu"
