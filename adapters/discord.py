@@ -192,7 +192,6 @@ class DiscordAdapter:
         # discord.py only reads an embed when sending, so sharing one is safe.
         self._embed = functools.lru_cache(maxsize=EMBED_CACHE)(render_embed)
         self._views: dict[str, discord.ui.View] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
         # factbot never joins voice: skip discord.py's warnings about voice libraries.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -231,7 +230,6 @@ class DiscordAdapter:
         if settings.message_content:
             self._listen_for_mentions()
         self.build_commands()
-        bot.reload_listeners.append(self.on_reload)
 
     # --- Platform protocol ------------------------------------------------------------
 
@@ -477,6 +475,13 @@ class DiscordAdapter:
 
     async def run(self, token: str, stop: asyncio.Event) -> None:
         """Log in, sync if needed, connect, and serve until ``stop`` is set."""
+        self.bot.reload_listeners.append(self.on_reload)
+        try:
+            await self._serve(token, stop)
+        finally:
+            self.bot.reload_listeners.remove(self.on_reload)
+
+    async def _serve(self, token: str, stop: asyncio.Event) -> None:
         with discord_endpoints(self.settings):
             async with self.client:
                 try:
@@ -487,20 +492,18 @@ class DiscordAdapter:
                 connect = asyncio.create_task(self.client.connect(), name="discord-gateway")
                 stopping = asyncio.create_task(stop.wait(), name="discord-stop")
                 daily = self._start_daily()
+                tasks = {t for t in (connect, stopping, daily) if t is not None}
                 try:
                     await asyncio.wait({connect, stopping}, return_when=asyncio.FIRST_COMPLETED)
                 finally:
                     stopping.cancel()
                     if daily is not None:
                         daily.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await daily
-                    await self.client.close()
+                    await self.client.close()  # ends connect() too
                     if not connect.done():
                         connect.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await connect
-        exc = connect.exception() if not connect.cancelled() else None
+                    await asyncio.wait(tasks)
+        exc = None if connect.cancelled() else connect.exception()
         if isinstance(exc, discord.PrivilegedIntentsRequired):
             raise ConfigError("discord.message_content is on but the Message Content intent "
                               "is not enabled for this bot in the developer portal") from None

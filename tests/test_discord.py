@@ -497,3 +497,15 @@ async def test_an_admin_can_turn_a_topic_off_in_a_channel_with_topics_options(
     assert "/hallyu is off" in done.embeds[0]["description"].replace("\\", "")
     names = [f["name"] for f in listing.embeds[0]["fields"]]
     assert "/hallyu" not in names and "/partnership" in names
+
+
+async def test_a_message_content_intent_not_enabled_in_the_portal_is_a_config_error(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    from bot.errors import ConfigError
+
+    fake.message_content_allowed = False
+    adapter = DiscordAdapter(factbot, settings_for(fake, message_content=True),
+                             sync_state=tmp_path / "s.json", guild_ready_timeout=0.05)
+    with pytest.raises(ConfigError, match="Message Content intent"):
+        await asyncio.wait_for(adapter.run(TOKEN, asyncio.Event()), 20)
+    assert factbot.reload_listeners == []

@@ -96,6 +96,7 @@ class FakeDiscord:
     token: str = TOKEN
     extra_tokens: tuple[str, ...] = ()
     heartbeat_interval_ms: int = 41_250
+    message_content_allowed: bool = True  # False: close with 4014 like an unapproved intent
     # Recorded traffic.
     synced: list[tuple[int | None, list[dict[str, Any]]]] = field(default_factory=list)
     callbacks: dict[str, Callback] = field(default_factory=dict)
@@ -317,6 +318,9 @@ class FakeDiscord:
         self.identifies.append({k: v for k, v in data.items() if k != "token"})
         if data.get("token") not in (self.token, *self.extra_tokens):
             await socket.close(code=4004, message=b"Authentication failed.")
+            return None
+        if int(data.get("intents") or 0) & (1 << 15) and not self.message_content_allowed:
+            await socket.close(code=4014, message=b"Disallowed intent(s).")
             return None
         session = _Session(session_id=f"session-{self.next_id()}", token=data["token"],
                            shard=data.get("shard"), socket=socket)
