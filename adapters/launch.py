@@ -88,6 +88,8 @@ async def run_platforms(bot: Any, settings: Settings, args: argparse.Namespace,
             await asyncio.gather(*tasks)
     finally:
         stop.set()
+        # One platform failing (a bad token) must still let the others shut down cleanly.
+        await asyncio.gather(*tasks, return_exceptions=True)
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.remove_signal_handler(sig)
