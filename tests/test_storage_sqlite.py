@@ -353,3 +353,27 @@ async def test_kill_9_during_a_burst_loses_no_committed_row(tmp_path: Path) -> N
     [(count,)] = rows(path, "SELECT count FROM usage")
     assert isinstance(position, int) and position >= committed
     assert isinstance(count, int) and count >= committed
+
+
+async def test_a_caller_cancelled_mid_flush_loses_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    async with SqliteStore(path, flush_interval=3600) as store:
+        for n in range(200):
+            await store.record_unmatched("telegram", f"q{n}", "u")
+            await store.record_usage("telegram", "hallyu")
+        flushing = asyncio.create_task(store.flush())
+        await asyncio.sleep(0)  # let it start its transaction
+        flushing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await flushing
+    assert rows(path, "SELECT count(*) FROM unmatched") == [(200,)]
+    assert rows(path, "SELECT count FROM usage") == [(200,)]
+
+
+async def test_a_store_can_be_opened_again_after_closing(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "state.db", flush_interval=0.01)
+    for expected in (0, 1):
+        async with store:
+            assert await store.next_rotation(CHAT, "hallyu", 5) == expected
+            await asyncio.sleep(0.05)  # the background flush runs at least once
+            assert store.pending == 0

@@ -192,6 +192,7 @@ class SqliteStore(BaseStore):
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()  # one transaction at a time on the one connection
         self._flusher: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
         self._positions: dict[tuple[str, str, str], int] = {}
         self._dirty: dict[tuple[str, str, str], int] = {}
         self._usage: Counter[tuple[str, str]] = Counter()
@@ -235,16 +236,20 @@ class SqliteStore(BaseStore):
             raise StorageError(f"{path}: {_reason(exc)}") from None
         self._db = db
         await self._prune()
+        self._stop = asyncio.Event()
         self._flusher = asyncio.create_task(self._flush_loop(), name=f"flush {path.name}")
 
     async def close(self) -> None:
         if self._db is None:
             return
         if self._flusher is not None:
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
+            # Stop between flushes, never in the middle of one: a cancelled transaction
+            # would leave it unknown whether its rows were committed.
+            self._stop.set()
+            await self._flusher
             self._flusher = None
+        async with self._lock:
+            pass  # let a flush still in flight (its caller was cancelled) finish first
         await self.flush()
         db, self._db = self._db, None
         try:
@@ -253,8 +258,9 @@ class SqliteStore(BaseStore):
             log.exception("%s: closing the database failed", self.path)
 
     async def _flush_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_interval)
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.flush_interval)
             await self.flush()
 
     def _conn(self) -> aiosqlite.Connection:
@@ -283,6 +289,10 @@ class SqliteStore(BaseStore):
         """Write buffered changes in one transaction; on failure keep them for the next try."""
         if self._db is None or not self.pending:
             return
+        # Shielded: a caller being cancelled must not cut a transaction in half.
+        await asyncio.shield(self._flush_now())
+
+    async def _flush_now(self) -> None:
         async with self._lock:
             dirty, self._dirty = self._dirty, {}
             usage, self._usage = self._usage, Counter()
