@@ -312,7 +312,8 @@ def check_names(packs: Iterable[FactPack]) -> None:
                 if prior is not None and prior[1] is not topic:
                     raise PackError(str(pack.path), topic.line,
                                     f"{kind} {name!r} of topic {topic.command!r} collides with "
-                                    f"{prior[2]} of topic {prior[1].command!r} in {prior[0]}")
+                                    f"{prior[2]} of topic {prior[1].command!r} in "
+                                    f"{prior[0]}:{prior[1].line}")
                 owners[key] = (str(pack.path), topic, f"{kind} {name!r}")
 
 

@@ -104,6 +104,9 @@ def test_a_command_in_two_packs_is_a_load_error_naming_both_files(facts: Path) -
     assert str(facts / "harbourside-redmoor" / "pack.yaml") in message
     assert str(facts / "larkspur-tern2" / "pack.yaml") in message
     assert "'goals'" in message
+    first = next(t for p in load_packs(SOURCES["harbourside-redmoor"]) for t in p.topics
+                 if t.command == "goals")
+    assert f"harbourside-redmoor/pack.yaml:{first.line}" in message  # both places, with lines
 
 
 def test_an_alias_colliding_with_another_packs_command_is_refused(facts: Path) -> None:
