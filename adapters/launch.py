@@ -95,11 +95,24 @@ async def run_platforms(bot: Any, settings: Settings, args: argparse.Namespace,
                 loop.remove_signal_handler(sig)
 
 
-def run_main(args: argparse.Namespace, settings: Settings) -> int:
+async def _run_with_store(settings: Settings, args: argparse.Namespace,
+                          names: list[str]) -> None:
     from bot.core import FactBot
     from bot.packs import load_packs
+    from bot.storage.sqlite import SqliteStore, resolve_db_path
 
+    packs = load_packs(settings.facts)
+    async with SqliteStore(resolve_db_path(getattr(args, "db", None), settings)) as store:
+        kwargs: dict[str, Any] = {"facts_dir": settings.facts, "cooldown": settings.cooldown}
+        if settings.threshold is not None:
+            kwargs["threshold"] = settings.threshold
+        if settings.salt:
+            kwargs["salt"] = settings.salt.reveal()
+        bot = FactBot(packs, store, **kwargs)
+        await run_platforms(bot, settings, args, names)
+
+
+def run_main(args: argparse.Namespace, settings: Settings) -> int:
     names = platforms_to_run(settings, args.platform)
-    bot = FactBot(load_packs(settings.facts), facts_dir=settings.facts)
-    asyncio.run(run_platforms(bot, settings, args, names))
+    asyncio.run(_run_with_store(settings, args, names))
     return 0
