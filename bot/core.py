@@ -38,6 +38,7 @@ from bot.storage.base import ChatSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+DECISION_CACHE = 4096  # distinct recent messages whose decision is kept
 
 # Commands shown in platform menus besides the topics.
 MENU_BUILTINS: tuple[tuple[str, str], ...] = (
@@ -91,7 +92,21 @@ class FactBot:
         """Swap in a new set of packs in one step: a reader sees old or new, never a mix."""
         matcher = Matcher(packs)
         topics = {t.command: (p, t) for p in packs for t in p.topics}
-        self.packs, self.matcher, self._topics = tuple(packs), matcher, topics
+        # A decision depends only on the text and the packs: a new cache goes with new packs.
+        decisions: dict[str, Decision] = {}
+        self.packs, self.matcher, self._topics, self._decisions = (
+            tuple(packs), matcher, topics, decisions)
+
+    def decide(self, text: str) -> Decision:
+        """What ``text`` asks for; repeated messages ("/hallyu", "kpop") skip the matcher."""
+        decisions = self._decisions
+        found = decisions.get(text)
+        if found is None:
+            found = decide(self.matcher, text, self.threshold)
+            if len(decisions) >= DECISION_CACHE:
+                del decisions[next(iter(decisions))]  # the oldest entry
+            decisions[text] = found
+        return found
 
     async def reload(self) -> ReloadResult:
         """Load the packs again from ``facts_dir``; on any fault keep serving the last good ones.
@@ -135,7 +150,7 @@ class FactBot:
         """Facts for an inline query, best first; an empty query gives each topic's lead."""
         if not text.strip():
             return [render_fact(p, t, t.facts[0]) for p, t in self._topics.values()][:limit]
-        decision = decide(self.matcher, text, self.threshold)
+        decision = self.decide(text)
         out: list[Reply] = []
         seen: set[str] = set()
         if decision.intent in self._topics:
@@ -167,7 +182,7 @@ class FactBot:
                 return render_slow_down()
             if verdict is community.Verdict.QUIET:
                 return None
-        decision = decide(self.matcher, message.text, self.threshold)
+        decision = self.decide(message.text)
         return await self._answer(message, decision, platform, settings)
 
     async def _answer(self, message: IncomingMessage, decision: Decision,

@@ -225,3 +225,16 @@ async def test_a_question_set_in_another_place_gets_no_fact(factbot: FactBot, te
 async def test_a_question_set_in_the_facts_place_still_matches(
         factbot: FactBot, text: str, topic: str) -> None:
     assert await ask(factbot, text) == (ReplyKind.FACT, topic)
+
+
+async def test_loading_new_packs_forgets_decisions_made_on_the_old_ones(
+        factbot: FactBot, tmp_path: Path) -> None:
+    from bot.packs import load_pack
+
+    from .test_packs import write_pack
+
+    assert factbot.decide("korean wave").intent == "hallyu"
+    factbot.load([load_pack(write_pack(tmp_path))])
+    assert factbot.decide("korean wave").intent is None
+    reply = await factbot.handle(IncomingMessage(text="interest rate"))
+    assert reply is not None and reply.topic == "rates"
