@@ -774,6 +774,8 @@ def new_main(args: argparse.Namespace, settings: Settings) -> int:
     if (folder / "pack.yaml").exists():
         raise ConfigError(f"{folder / 'pack.yaml'} already exists; choose another --name "
                           f"or --out")
+    if not words(article):
+        raise ConfigError(f"{source}: the article has no sentences to quote")
     d = draft(article, name, _taken_commands(root, folder))
     try:
         folder.mkdir(parents=True, exist_ok=True)

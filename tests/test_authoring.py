@@ -229,3 +229,24 @@ def test_a_missing_article_is_a_one_line_error(tmp_path: Path,
     err = capsys.readouterr().err
     assert "nope.txt: cannot read the article" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_an_empty_article_is_a_one_line_error_naming_it(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n", encoding="utf-8")
+    assert main(["facts", "new", str(empty), "--name", "x", "--out", str(tmp_path)]) == 2
+    assert f"{empty}: the article has no sentences to quote" in capsys.readouterr().err
+
+
+def test_a_quote_with_nobody_named_has_no_speaker(tmp_path: Path) -> None:
+    """"she said" with no person before it: no speaker is invented."""
+    article = ("By Jane Roe, The Daily Planet\n\nThe mayor opened the bridge. "
+               "\"It is a great day,\" she said.\n\nTraffic will flow from Monday. "
+               "— The Daily Planet\n")
+    header = read_header(article)
+    assert (header.byline, header.outlet, header.dateline) == ("Jane Roe", "The Daily Planet",
+                                                               None)
+    facts = {s.text: s.speaker for s in split_article(article)}
+    assert facts == {"The mayor opened the bridge.": None, "It is a great day": None,
+                     "Traffic will flow from Monday.": None}
