@@ -258,3 +258,29 @@ async def test_the_console_user_can_reload(facts: Path) -> None:
     await ConsoleAdapter(bot, stdin=io.StringIO("/reload\n/competition_\n"), stdout=out).run()
     assert "Fact packs reloaded 1 pack(s), 7 topics" in out.getvalue()
     assert "Stackwise and Binmatic" in out.getvalue()
+
+
+async def test_questions_keep_being_answered_while_reloads_come_and_go(facts: Path) -> None:
+    """A stream of questions runs through good, refused and good reloads without a miss."""
+    bot = FactBot(load_packs(facts), facts_dir=facts)
+    done = asyncio.Event()
+    replies: list[Reply] = []
+
+    async def keep_asking() -> None:
+        while not done.is_set():
+            replies.append(await ask(bot, "how long does the battery last"))
+            await asyncio.sleep(0)
+
+    asker = asyncio.create_task(keep_asking())
+    results = []
+    for old, new in [("- command: rivals", "- command: competition_"),  # good
+                     ("Its battery lasts 14 hours", "Its battery lasts 41 hours"),  # bad
+                     ("Its battery lasts 41 hours", "Its battery lasts 14 hours")]:  # good
+        edit(facts, old, new)
+        results.append((await bot.reload()).ok)
+        await asyncio.sleep(0.01)
+    done.set()
+    await asyncio.wait_for(asker, timeout=10)
+    assert results == [True, False, True]
+    assert len(replies) > 3
+    assert {r.quote for r in replies} == {BATTERY}
