@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.errors import FactbotError
+from bot.errors import ConfigError, FactbotError
 from bot.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -210,7 +210,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = _settings(args)
-        logging.basicConfig(level=settings.log_level.upper(),
+        level = settings.log_level.upper() or ("INFO" if args.command == "run" else "WARNING")
+        if level not in logging.getLevelNamesMapping():
+            raise ConfigError(f"log_level {settings.log_level!r} is not a logging level "
+                              f"(DEBUG, INFO, WARNING, ERROR)")
+        logging.basicConfig(level=level,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         # At INFO httpx prints every request URL, and Bot API URLs hold the token.
         logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -83,7 +83,7 @@ class FactBot:
         # None: no cooldown (tests, `factbot ask`); the CLI passes settings.cooldown.
         self.limiter = community.CooldownLimiter(cooldown) if cooldown is not None else None
         self._storage_failed = False
-        self._last_pack: dict[ChatKey, FactPack] = {}
+        self._last_pack: dict[ChatKey, str] = {}  # pack name: a reload may replace the pack
         # Adapters register here to re-publish their command menus after a reload.
         self.reload_listeners: list[Callable[[], Awaitable[None]]] = []
         self.load(packs)
@@ -217,7 +217,8 @@ class FactBot:
         if intent == "start":
             return render_start(self.packs)
         if intent == "source":
-            pack = self._last_pack.get(chat, self.packs[0])
+            named = self._last_pack.get(chat)
+            pack = next((p for p in self.packs if p.name == named), self.packs[0])
             return render_source(pack)
         if intent == "reload":
             # Bot-wide, so "admin of your own private chat" does not count; the console does.
@@ -250,7 +251,7 @@ class FactBot:
     async def _fact_reply(self, chat: ChatKey, pack: FactPack, topic: Topic,
                           candidate: Candidate | None, score: float, index: int = 0) -> Reply:
         fact = candidate.fact if candidate and candidate.fact else topic.facts[index]
-        self._last_pack[chat] = pack
+        self._last_pack[chat] = pack.name
         await self._guard(self.store.record_usage(chat.platform, topic.command), None)
         return render_fact(pack, topic, fact, score)
 

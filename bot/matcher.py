@@ -172,9 +172,12 @@ class Matcher:
         term = _term(text)
         if len(term) < 2:
             return [term] if term else []
-        joined = "".join(words(text))
-        if joined.isascii():
-            self._surface[joined] = stem(joined)
+        parts = words(text)
+        # Only content words close up: "who wrote" must not become a word of its own.
+        if any(w in STOPWORDS for w in parts) or not "".join(parts).isascii():
+            return [term]
+        joined = "".join(parts)
+        self._surface[joined] = stem(joined)
         return [term, (stem(joined),)]
 
     def _add(self, index: int, text: str, weight: float) -> None:
@@ -252,7 +255,7 @@ class Matcher:
     @lru_cache(maxsize=8192)  # noqa: B019 - the matcher lives as long as its packs
     def _correct(self, word: str) -> str | None:
         """The known word a typo most likely meant, or None."""
-        if len(word) < 4 or not word.isalpha():
+        if len(word) < 5 or not word.isalpha():
             return None
         limit = 1 if len(word) < 7 else 2
         found = process.extractOne(word, self._surface_list, scorer=OSA.distance,
@@ -307,7 +310,8 @@ class Matcher:
         content = 0
         extra: list[tuple[str, ...]] = []
         for token in tokens:
-            if token in STOPWORDS:
+            # A lone digit ("Tern 2", "top 3") is too small to say the question is off-topic.
+            if token in STOPWORDS or (len(token) == 1 and token.isdigit()):
                 stems.append(stem(token))
                 stops.append(True)
                 continue

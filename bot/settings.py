@@ -70,7 +70,7 @@ class Settings:
     facts: Path = DEFAULT_FACTS
     db: Path | None = None  # None: the default file in the user's data directory
     threshold: float | None = None  # None: the calibrated default in bot.router
-    log_level: str = "INFO"
+    log_level: str = ""  # empty: INFO for `factbot run`, WARNING for the quiet commands
     salt: Secret = Secret("")
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
