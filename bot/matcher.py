@@ -20,7 +20,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.packs import BUILTIN_COMMANDS, Fact, FactPack, Topic, alias_key
-from bot.text import is_hangul, malay_stem, stem, words
+from bot.text import is_hangul, malay_stem, stem, word_tuple, words
 from bot.vocab import FOREIGN_PLACES, SHIFT_WORDS, STOPWORDS
 
 # Weights of the kinds of evidence, per topic. Aliases are names of the topic.
@@ -103,7 +103,7 @@ class Analysis:
 
 
 def _term(text: str) -> tuple[str, ...]:
-    return tuple(stem(w) for w in words(text))
+    return tuple(stem(w) for w in word_tuple(text))
 
 
 class Matcher:
@@ -157,7 +157,7 @@ class Matcher:
     # --- index ---------------------------------------------------------------
 
     def _add_surface(self, text: str) -> None:
-        for w in words(text):
+        for w in word_tuple(text):
             if is_hangul(w):
                 self._hangul.add(w)
             elif w not in STOPWORDS:
@@ -172,7 +172,7 @@ class Matcher:
         term = _term(text)
         if len(term) < 2:
             return [term] if term else []
-        parts = words(text)
+        parts = word_tuple(text)
         # Only content words close up: "who wrote" must not become a word of its own.
         if any(w in STOPWORDS for w in parts) or not "".join(parts).isascii():
             return [term]
@@ -272,7 +272,7 @@ class Matcher:
         """The places a text sets itself in: "in Malaysia", "di Korea", "한국에서"."""
         if not self._places:
             return frozenset()
-        tokens = words(text)[:MAX_TOKENS]
+        tokens = word_tuple(text)[:MAX_TOKENS]
         found: set[str] = set()
         for i, token in enumerate(tokens):
             if token in place_words:
@@ -292,7 +292,7 @@ class Matcher:
         return frozenset(found)
 
     def analyse(self, text: str) -> Analysis:
-        raw = words(text)[:MAX_TOKENS]
+        raw = list(word_tuple(text)[:MAX_TOKENS])
         # Join split compounds the pack knows as one word: "k pop", "health care".
         tokens: list[str] = []
         i = 0

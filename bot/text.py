@@ -35,9 +35,15 @@ def fold(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """Split folded text into word tokens, punctuation dropped."""
+    return list(word_tuple(text))
+
+
+@lru_cache(maxsize=8192)
+def word_tuple(text: str) -> tuple[str, ...]:
+    """``words`` for texts seen again and again: pack keywords, repeated messages."""
     text = _DIGIT_GROUP.sub("", fold(text))
     text = _INNER_JOIN.sub("", text)
-    return [w for w in _NON_WORD.split(text) if w and w != "_"]
+    return tuple(w for w in _NON_WORD.split(text) if w and w != "_")
 
 
 def is_hangul(token: str) -> bool:
