@@ -147,6 +147,7 @@ class TelegramAdapter:
         self.application = application
         self._admins: dict[tuple[str, str], tuple[float, bool]] = {}
         self._username_re: re.Pattern[str] | None = None
+        self._keyboards: dict[str, InlineKeyboardMarkup] = {}
 
     # --- wiring ----------------------------------------------------------------
 
@@ -332,12 +333,17 @@ class TelegramAdapter:
     def _keyboard(self, reply: Reply) -> InlineKeyboardMarkup | None:
         if reply.kind is not ReplyKind.FACT or not reply.topic:
             return None
-        from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+        keyboard = self._keyboards.get(reply.topic)
+        if keyboard is None:  # telegram objects are immutable, so one per topic is shared
+            from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-        return InlineKeyboardMarkup([[
-            InlineKeyboardButton("Another fact", callback_data=f"{MORE}:{reply.topic}"),
-            InlineKeyboardButton("Source", callback_data=f"{SOURCE}:{reply.topic}"),
-        ]])
+            keyboard = InlineKeyboardMarkup([[
+                InlineKeyboardButton("Another fact", callback_data=f"{MORE}:{reply.topic}"),
+                InlineKeyboardButton("Source", callback_data=f"{SOURCE}:{reply.topic}"),
+            ]])
+            if len(self._keyboards) < ADMIN_CACHE_MAX:
+                self._keyboards[reply.topic] = keyboard
+        return keyboard
 
     async def _send(self, chat_id: int | str, reply: Reply, reply_to: int | None = None
                     ) -> None:

@@ -271,7 +271,7 @@ async def test_the_daily_fact_goes_out_through_the_adapter(
     assert sent["reply_markup"]["inline_keyboard"][0][0]["text"] == "Another fact"
 
 
-async def test_cooldown_says_slow_down_once_then_stays_quiet(
+async def test_group_cooldown_says_slow_down_once_then_stays_quiet(
         api: FakeBotAPI, packs: tuple[FactPack, ...]) -> None:
     from bot.messages import ReplyKind
     from bot.render import render_slow_down
@@ -280,10 +280,11 @@ async def test_cooldown_says_slow_down_once_then_stays_quiet(
     bot = FactBot(packs, cooldown=CooldownSettings(user_per_minute=2))
     async with started(bot, api):
         for _ in range(4):
-            await api.push(api.message("/hallyu"))
-        await api.push(api.message("/hallyu", chat_id=502, user_id=502))  # flush
-        await _answered(api, 502)
-    texts = _texts(api, 501)  # updates run concurrently: replies may arrive in any order
+            await api.push(api.message("/hallyu", chat_id=GROUP, chat_type="supergroup"))
+        await _answered(api, GROUP, 3)
+        await api.push(api.message("/hallyu", chat_id=GROUP - 1, chat_type="supergroup"))
+        await _answered(api, GROUP - 1)  # the flush: every earlier update has been handled
+    texts = _texts(api, GROUP)  # updates run concurrently: replies may arrive in any order
     assert len(texts) == 3
     assert texts.count(html.escape(render_slow_down().text)) == 1
     assert render_slow_down().kind is ReplyKind.SLOW_DOWN
