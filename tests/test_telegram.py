@@ -12,6 +12,7 @@ import contextlib
 import html
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -476,3 +477,20 @@ def test_factbot_run_telegram_without_a_token_exits_2_naming_the_variable(
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "TELEGRAM_BOT_TOKEN" in lines[0]
     assert lines[0].startswith("factbot: error:")
+
+
+@pytest.mark.parametrize(("webhook_url", "listen", "error"), [
+    ("https://bot.example.com/tg", "nonsense", "--listen 'nonsense' must be HOST:PORT"),
+    ("https://bot.example.com/tg", "127.0.0.1:99999", "must be HOST:PORT"),
+    (None, "127.0.0.1:8443", "--listen needs --webhook-url"),
+    ("ftp://bot.example.com/tg", None, "--webhook-url 'ftp://bot.example.com/tg' must be"),
+])
+async def test_bad_webhook_arguments_are_one_line_errors_naming_the_flag(
+        api: FakeBotAPI, factbot: FactBot, webhook_url: str | None, listen: str | None,
+        error: str) -> None:
+    from bot.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(error)):
+        await serve(factbot, _settings(api), _args(webhook_url=webhook_url, listen=listen),
+                    asyncio.Event())
+    assert api.calls == []  # refused before talking to Telegram
