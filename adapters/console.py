@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
+import io
+import os
 import sys
 import threading
-from typing import TextIO
+from collections.abc import AsyncIterator, Callable
+from typing import TextIO, TypeVar
 
 from bot.community import daily_loop
 from bot.core import FactBot
 from bot.messages import IncomingMessage, Reply
 
 PROMPT = "you> "
+T = TypeVar("T")
 
 
 class ConsoleAdapter:
@@ -58,7 +63,7 @@ class ConsoleAdapter:
             line = await read_line(self.stdin)
             if not line:
                 break
-            text = line.rstrip("\n")
+            text = line.rstrip("\r\n")
             if not text.strip():
                 continue
             message = IncomingMessage(text=text, platform="console", chat_id=self.chat_id,
@@ -68,30 +73,55 @@ class ConsoleAdapter:
                 await self.send(self.chat_id, reply)
 
 
-async def read_line(stream: TextIO) -> str:
-    """Read one line without blocking the loop.
+async def in_daemon_thread(read: Callable[[], T]) -> T:
+    """Run a blocking read without blocking the loop.
 
     A daemon thread rather than the default executor: asyncio.run joins the
     executor on exit, so a read blocked on a terminal would stop SIGTERM from
     ending the process.
     """
     loop = asyncio.get_running_loop()
-    future: asyncio.Future[str] = loop.create_future()
+    future: asyncio.Future[T] = loop.create_future()
 
-    def deliver(result: str | BaseException) -> None:
+    def deliver(result: T | BaseException) -> None:
         if not future.done():
             if isinstance(result, BaseException):
                 future.set_exception(result)
             else:
                 future.set_result(result)
 
-    def read() -> None:
+    def work() -> None:
         try:
-            result: str | BaseException = stream.readline()
+            result: T | BaseException = read()
         except Exception as exc:  # handed to the awaiting coroutine, which raises it
             result = exc
         with contextlib.suppress(RuntimeError):  # the loop closed while we were blocked
             loop.call_soon_threadsafe(deliver, result)
 
-    threading.Thread(target=read, name="console stdin", daemon=True).start()
+    threading.Thread(target=work, name="console stdin", daemon=True).start()
     return await future
+
+
+async def read_line(stream: TextIO) -> str:
+    """Read one line; "" at end of input."""
+    return await in_daemon_thread(stream.readline)
+
+
+async def read_lines(stream: TextIO) -> AsyncIterator[str]:
+    """Every line of a batch input, read in large blocks: one thread hop per 64 KiB."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        while line := await read_line(stream):  # an in-memory stream
+            yield line
+        return
+    decoder = codecs.getincrementaldecoder(stream.encoding or "utf-8")("replace")
+    pending = ""
+    while block := await in_daemon_thread(lambda: os.read(fd, 1 << 16)):
+        pending += decoder.decode(block)
+        *lines, pending = pending.split("\n")
+        for line in lines:
+            yield line + "\n"
+    pending += decoder.decode(b"", final=True)
+    if pending:
+        yield pending

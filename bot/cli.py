@@ -154,13 +154,13 @@ async def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _ask_with(args: argparse.Namespace, bot: Any) -> int:
-    from adapters.console import read_line
+    from adapters.console import read_lines
     from bot.messages import IncomingMessage
 
     if args.jsonl:
         out = sys.stdout
-        while line := await read_line(sys.stdin):
-            text = line.rstrip("\n")
+        async for line in read_lines(sys.stdin):
+            text = line.rstrip("\r\n")
             reply = await bot.handle(IncomingMessage(text=text, chat_id=args.chat))
             out.write(json.dumps(_ask_record(text, reply), ensure_ascii=False) + "\n")
         return 0
