@@ -15,9 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
+from typing import Any
 
 from bot.packs import BUILTIN_COMMANDS, Fact, FactPack, Topic, alias_key
 from bot.text import is_hangul, malay_stem, stem, word_tuple, words
@@ -69,6 +67,14 @@ _TIME = re.compile(r"\b(?:(?:19|20)\d\d|jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|ap
                    re.IGNORECASE)
 # Korean marks a place with a particle on the noun: "한국에", "말레이시아에서".
 HANGUL_PLACE_PARTICLES = ("에서", "에", "으로", "로")
+
+
+def _fuzzy() -> tuple[Any, Any]:
+    """rapidfuzz, imported on the first typo: most start-ups and messages never need it."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
+    return process, OSA
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +249,8 @@ class Matcher:
         if len(key) < 4:
             return None
         limit = 1 if len(key) < 7 else 2
-        found = process.extractOne(key, self._command_list, scorer=OSA.distance,
+        process, osa = _fuzzy()
+        found = process.extractOne(key, self._command_list, scorer=osa.distance,
                                    score_cutoff=limit)
         if found is None:
             return None
@@ -258,7 +265,8 @@ class Matcher:
         if len(word) < 5 or not word.isalpha():
             return None
         limit = 1 if len(word) < 7 else 2
-        found = process.extractOne(word, self._surface_list, scorer=OSA.distance,
+        process, osa = _fuzzy()
+        found = process.extractOne(word, self._surface_list, scorer=osa.distance,
                                    score_cutoff=limit)
         if found is None:
             return None
@@ -509,7 +517,7 @@ class Matcher:
                 elif key in name:
                     best = max(best, 1.0)
                 else:
-                    d = OSA.normalized_similarity(key, name[: len(key) + 1])
+                    d = _fuzzy()[1].normalized_similarity(key, name[: len(key) + 1])
                     if d >= 0.7:
                         best = max(best, d)
             if best:
