@@ -76,8 +76,9 @@ async def one_round(packs: tuple[FactPack, ...], store: BaseStore,
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=15, help="pairs of rounds")
+    # Long rounds: 40 cold chat reads and the final flush are paid once per round.
+    parser.add_argument("--messages", type=int, default=10000)
+    parser.add_argument("--rounds", type=int, default=7, help="pairs of rounds")
     args = parser.parse_args()
     packs = load_packs(ROOT / "facts")
     messages = message_mix(packs, args.messages)
