@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +53,15 @@ class Source:
 
     def line(self) -> str:
         """The citation shown under every fact, e.g. ``Bernama, Kuala Lumpur, Oct 2``."""
-        dateline = self.dateline.title() if self.dateline.isupper() else self.dateline
-        parts = [f"“{self.title}”"] if self.title else []
-        parts += [p for p in (self.outlet, dateline, self.date) if not is_todo(p)]
-        return ", ".join(parts)
+        return _source_line(self)
+
+
+@lru_cache(maxsize=256)  # every reply cites its source: build each line once
+def _source_line(source: Source) -> str:
+    dateline = source.dateline.title() if source.dateline.isupper() else source.dateline
+    parts = [f"“{source.title}”"] if source.title else []
+    parts += [p for p in (source.outlet, dateline, source.date) if not is_todo(p)]
+    return ", ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
