@@ -77,6 +77,14 @@ def _fuzzy() -> tuple[Any, Any]:
     return process, OSA
 
 
+def _nearest(word: str, known: list[str]) -> tuple[str, int] | None:
+    """The closest known word within 1 edit (2 for a long word), transpositions counted once."""
+    process, osa = _fuzzy()
+    found = process.extractOne(word, known, scorer=osa.distance,
+                               score_cutoff=1 if len(word) < 7 else 2)
+    return None if found is None else (found[0], int(found[1]))
+
+
 @dataclass(frozen=True, slots=True)
 class Intent:
     name: str
@@ -248,13 +256,10 @@ class Matcher:
             return self.intents[index], 1.0
         if len(key) < 4:
             return None
-        limit = 1 if len(key) < 7 else 2
-        process, osa = _fuzzy()
-        found = process.extractOne(key, self._command_list, scorer=osa.distance,
-                                   score_cutoff=limit)
+        found = _nearest(key, self._command_list)
         if found is None:
             return None
-        name, distance, _ = found
+        name, distance = found
         return self.intents[self._commands[name]], 1.0 - 0.1 * distance
 
     # --- free text --------------------------------------------------------------
@@ -264,14 +269,9 @@ class Matcher:
         """The known word a typo most likely meant, or None."""
         if len(word) < 5 or not word.isalpha():
             return None
-        limit = 1 if len(word) < 7 else 2
-        process, osa = _fuzzy()
-        found = process.extractOne(word, self._surface_list, scorer=osa.distance,
-                                   score_cutoff=limit)
-        if found is None:
-            return None
+        found = _nearest(word, self._surface_list)
         # A different first letter is rarely a typo and often another word.
-        return found[0] if found[0][0] == word[0] else None
+        return found[0] if found is not None and found[0][0] == word[0] else None
 
     def _known_stem(self, s: str) -> bool:
         return (s,) in self._terms or (s,) in self._fact_terms or (s,) in self._generic

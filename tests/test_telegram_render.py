@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from adapters.telegram import ALLOWED_UPDATES, TelegramAdapter, build_application
+from adapters.telegram import TelegramAdapter
 from adapters.telegram_render import MAX_MESSAGE, render_html
 from bot.core import FactBot
 from bot.messages import Reply, ReplyKind
 from bot.packs import load_packs
 from tests.fakes.telegram_api import FakeBotAPI
+from tests.test_telegram import started
 
 QUOTE = "Fans wrote <3 & *stars* on a <b>banner</b> — “사랑해” 🇰🇷"
 ARTICLE = f"""SEOUL, Jan 1 — Test <News> & Co reports.
@@ -105,17 +106,8 @@ async def api() -> AsyncIterator[FakeBotAPI]:
 
 @pytest.fixture
 async def running(api: FakeBotAPI, markup_bot: FactBot) -> AsyncIterator[TelegramAdapter]:
-    app, adapter = build_application(markup_bot, api.token, base_url=api.base_url)
-    await app.initialize()
-    assert app.updater is not None
-    await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-    await app.start()
-    try:
+    async with started(markup_bot, api) as adapter:
         yield adapter
-    finally:
-        await app.updater.stop()
-        await app.stop()
-        await app.shutdown()
 
 
 async def test_the_bot_sends_the_quote_escaped_in_html_mode(
