@@ -31,7 +31,7 @@ from bot.render import (
     render_start,
     render_topics,
 )
-from bot.router import THRESHOLD, Decision, decide, decide_question, parse_command
+from bot.router import THRESHOLD, Decision, decide, parse_command
 from bot.settings import CooldownSettings
 from bot.storage import BaseStore, ChatKey, MemoryStore
 from bot.storage.base import ChatSettings
@@ -203,7 +203,10 @@ class FactBot:
                     await self._fallback(message, decision, enabled)
             return await self._topic_reply(chat, target[0].topic, "")
         if intent == "ask":
-            question = decide_question(self.matcher, decision.args, self.threshold)
+            # "/ask /hallyu" may name a topic; a bare question is cached like any message.
+            question = self.decide(decision.args) if decision.args.strip() else decision
+            if question.intent == "ask":
+                question = Decision(None)
             return await self._answer(message, question, platform, settings)
         if intent == "topics":
             admin = await community.handle_topics_admin(self, message, decision.args, platform)

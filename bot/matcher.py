@@ -114,6 +114,7 @@ class Analysis:
     shifts: tuple[str, ...] = ()  # "before", "next": another time than the article's
     years: frozenset[str] = frozenset()
     asks_when: bool = False
+    known: tuple[str, ...] = ()  # stems of the content words the packs know
 
 
 def _term(text: str) -> tuple[str, ...]:
@@ -164,11 +165,34 @@ class Matcher:
         for t in phrases:
             pair = (t[0], t[1])
             self._phrase_len[pair] = max(len(t), self._phrase_len.get(pair, 0))
+        self._pack_words = self._words_by_pack()
         self._command_list = sorted(self._commands)
         self._command_stems = {stem(name): i for name, i in sorted(self._commands.items())
                                if name.isascii()}
 
     # --- index ---------------------------------------------------------------
+
+    def _words_by_pack(self) -> list[frozenset[str]]:
+        """The stems each pack knows: with several packs, a word only another pack knows
+        is an unknown word for this pack's topics ("recommend a movie" is no /hallyu)."""
+        pack_of = {id(t): n for n, p in enumerate(self.packs) for t in p.topics}
+        known: list[set[str]] = [set() for _ in self.packs]
+        for n, pack in enumerate(self.packs):
+            for generic in pack.generic_terms:
+                known[n].update(_term(generic))
+        for term, table in self._terms.items():
+            for index in table:
+                topic = self.intents[index].topic
+                if topic is not None:
+                    known[pack_of[id(topic)]].update(term)
+        for term, facts in self._fact_terms.items():
+            for index, _ in facts:
+                topic = self.intents[index].topic
+                if topic is not None:
+                    known[pack_of[id(topic)]].update(term)
+        self._intent_pack = [pack_of[id(i.topic)] if i.topic is not None else None
+                             for i in self.intents]
+        return [frozenset(k) for k in known]
 
     def _add_surface(self, text: str) -> None:
         for w in word_tuple(text):
@@ -315,6 +339,7 @@ class Matcher:
         stops: list[bool] = []
         fuzzy: set[tuple[str, ...]] = set()
         unknown: list[str] = []
+        known: list[str] = []
         content = 0
         extra: list[tuple[str, ...]] = []
         for token in tokens:
@@ -329,14 +354,16 @@ class Matcher:
             stems.append(resolved)
             if resolved is None:
                 unknown.append(token)
-            elif is_fuzzy:
-                fuzzy.add((resolved,))
+            else:
+                known.append(resolved)
+                if is_fuzzy:
+                    fuzzy.add((resolved,))
             extra.extend(more)
         units = self._find_units(stems, stops) + extra
         return Analysis(units=tuple(units), fuzzy=frozenset(fuzzy), content=content,
                         unknown=tuple(unknown), places=self.places_in(text),
                         foreign=self._foreign_in(raw), years=frozenset(_YEAR.findall(text)),
-                        shifts=tuple(w for w in raw if w in SHIFT_WORDS),
+                        shifts=tuple(w for w in raw if w in SHIFT_WORDS), known=tuple(known),
                         asks_when=any(w in WHEN_WORDS or w.startswith("언제") for w in raw))
 
     def _foreign_in(self, tokens: list[str]) -> tuple[str, ...]:
@@ -481,6 +508,10 @@ class Matcher:
                 continue
             fscore, fact_no = best_fact.get(index, (0.0, 0))
             raw = topic_score.get(index, 0.0) + fscore - penalty
+            pack = self._intent_pack[index]
+            if pack is not None and len(self.packs) > 1:
+                own = self._pack_words[pack]
+                raw -= UNKNOWN * sum(1 for w in analysis.known if w not in own)
             if raw <= 0:
                 continue
             fact = intent.topic.facts[fact_no] if intent.topic else None

@@ -238,3 +238,18 @@ async def test_loading_new_packs_forgets_decisions_made_on_the_old_ones(
     assert factbot.decide("korean wave").intent is None
     reply = await factbot.handle(IncomingMessage(text="interest rate"))
     assert reply is not None and reply.topic == "rates"
+
+
+def test_a_word_only_another_pack_knows_counts_against_this_packs_topics(
+        packs: tuple[FactPack, ...]) -> None:
+    from bot.packs import load_pack
+
+    other = load_pack(ROOT / "tests" / "data" / "packs" / "larkspur-tern2")
+    alone, together = Matcher(packs), Matcher([*packs, other])
+    text = "korean wave robot gripper"
+    [best_alone] = alone.rank(text, limit=1)
+    best_together = next(c for c in together.rank(text) if c.intent.name == "hallyu")
+    # Alone, "robot gripper" are unknown words either way; with the robot pack loaded they
+    # are known, but only to that pack, so they still count against /hallyu.
+    assert best_alone.intent.name == "hallyu"
+    assert best_together.score == pytest.approx(best_alone.score)
