@@ -484,11 +484,7 @@ class DiscordAdapter:
     async def _serve(self, token: str, stop: asyncio.Event) -> None:
         with discord_endpoints(self.settings):
             async with self.client:
-                try:
-                    await self.client.login(token)
-                except discord.LoginFailure:
-                    raise ConfigError("DISCORD_BOT_TOKEN was rejected by Discord "
-                                      "(401 Unauthorized): check the bot token") from None
+                await _login(self.client, token)
                 connect = asyncio.create_task(self.client.connect(), name="discord-gateway")
                 stopping = asyncio.create_task(stop.wait(), name="discord-stop")
                 daily = self._start_daily()
@@ -553,16 +549,21 @@ async def _sync(bot: Any, settings: Settings, args: argparse.Namespace) -> int:
     token = _token(settings)
     with discord_endpoints(discord_settings):
         async with adapter.client:
-            try:
-                await adapter.client.login(token)
-            except discord.LoginFailure:
-                raise ConfigError("DISCORD_BOT_TOKEN was rejected by Discord "
-                                  "(401 Unauthorized): check the bot token") from None
+            await _login(adapter.client, token)
             await adapter.sync(force=True)
     count = len(adapter.payload())
     where = f"guild {discord_settings.guild_id}" if discord_settings.guild_id else "globally"
     print(f"synced {count} commands {where}")
     return 0
+
+
+async def _login(client: discord.Client, token: str) -> None:
+    """Log in; a rejected token is a one-line settings error, never a traceback."""
+    try:
+        await client.login(token)
+    except discord.LoginFailure:
+        raise ConfigError("DISCORD_BOT_TOKEN was rejected by Discord "
+                          "(401 Unauthorized): check the bot token") from None
 
 
 def sync_main(args: argparse.Namespace, settings: Settings) -> int:

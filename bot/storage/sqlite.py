@@ -23,7 +23,7 @@ import os
 import secrets
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
@@ -161,18 +161,25 @@ async def _scalar(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = 
     return rows[0][0] if rows else None
 
 
-async def _transaction(db: aiosqlite.Connection,
-                       statements: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
-    """Run statements in one write transaction; roll back on any failure."""
+@contextlib.asynccontextmanager
+async def _writing(db: aiosqlite.Connection) -> AsyncIterator[None]:
+    """One write transaction: committed at the end, rolled back on any failure."""
     await db.execute("BEGIN IMMEDIATE")
     try:
-        for sql, params in statements:
-            await db.execute(sql, params)
+        yield
         await db.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(sqlite3.Error, ValueError):
             await db.execute("ROLLBACK")
         raise
+
+
+async def _transaction(db: aiosqlite.Connection,
+                       statements: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
+    """Run statements in one write transaction."""
+    async with _writing(db):
+        for sql, params in statements:
+            await db.execute(sql, params)
 
 
 class SqliteStore(BaseStore):
@@ -313,8 +320,7 @@ class SqliteStore(BaseStore):
                      usage: Counter[tuple[str, str]],
                      unmatched: Sequence[tuple[float, str, str, str, str]]) -> None:
         db = self._conn()
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        async with _writing(db):
             if dirty:
                 await db.executemany(
                     "INSERT INTO rotation (platform, chat_id, topic, position)"
@@ -331,11 +337,6 @@ class SqliteStore(BaseStore):
                     "INSERT INTO unmatched (at, platform, text, user_hash, question)"
                     " VALUES (?, ?, ?, ?, ?)", unmatched)
                 await self._prune_in(db)
-            await db.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error, ValueError):
-                await db.execute("ROLLBACK")
-            raise
 
     async def _prune_in(self, db: aiosqlite.Connection) -> None:
         cutoff = datetime.now(UTC).timestamp() - self.max_age
@@ -346,15 +347,8 @@ class SqliteStore(BaseStore):
 
     async def _prune(self) -> None:
         db = self._conn()
-        async with self._lock:
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                await self._prune_in(db)
-                await db.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error, ValueError):
-                    await db.execute("ROLLBACK")
-                raise
+        async with self._lock, _writing(db):
+            await self._prune_in(db)
 
     async def _run(self, statements: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
         """Run statements in one transaction and commit now (settings, daily sends)."""
