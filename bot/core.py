@@ -39,6 +39,7 @@ from bot.storage.base import ChatSettings
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DECISION_CACHE = 4096  # distinct recent messages whose decision is kept
+ANY_TOPIC = "*"  # the rotation key of /fact with no topic: a round over every topic
 
 # Commands shown in platform menus besides the topics.
 MENU_BUILTINS: tuple[tuple[str, str], ...] = (
@@ -194,6 +195,8 @@ class FactBot:
         intent = decision.intent
         if intent in self._topics and intent in settings.disabled:
             return render_fallback(self.packs, decision.score, enabled)
+        if intent == "fact" and not decision.args.strip():
+            return await self._any_fact(chat, settings)
         if intent == "fact" or (intent == "start" and decision.args):
             target = self.matcher.resolve_command(decision.args.split()[0]) \
                 if decision.args.split() else None
@@ -239,6 +242,14 @@ class FactBot:
         if decision.by_command:
             return await self._topic_reply(chat, topic, decision.args)
         return await self._fact_reply(chat, pack, topic, decision.candidate, decision.score)
+
+    async def _any_fact(self, chat: ChatKey, settings: ChatSettings) -> Reply:
+        """The chat's next topic in turn, and that topic's next fact."""
+        topics = [t for p in self.packs for t in p.topics if t.command not in settings.disabled]
+        if not topics:
+            return render_topics(self.packs, set())
+        turn = await self._guard(self.store.next_rotation(chat, ANY_TOPIC, len(topics)), 0)
+        return await self._topic_reply(chat, topics[turn], "")
 
     async def _topic_reply(self, chat: ChatKey, topic: Topic, args: str) -> Reply:
         """A command asks for a topic: the fact its arguments name, else the next one."""

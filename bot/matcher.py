@@ -51,8 +51,12 @@ BUILTIN_PHRASES: dict[str, tuple[str, ...]] = {
                "dari mana", "info dari mana", "sumber", "rujukan", "artikel", "berita",
                "출처", "기사", "원문", "뉴스"),
     "start": ("start", "begin", "get started", "mula", "시작"),
+    # "Any fact will do": the next fact of the chat's round over every topic.
+    "fact": ("random fact", "a fact", "any fact", "fun fact", "surprise me", "another fact",
+             "tell me something", "fakta", "fakta menarik", "fakta rawak", "재미있는 사실",
+             "아무거나"),
 }
-BUILTIN_FREE_TEXT = ("topics", "help", "source", "start")
+BUILTIN_FREE_TEXT = ("topics", "help", "source", "start", "fact")
 # Words that put what follows in a place: "in Korea", "di Malaysia", "ke Seoul".
 PLACE_WORDS = frozenset({"in", "inside", "within", "to", "at", "di", "ke", "dalam"})
 # A fact also touches a place it names with "of" or "from" ("aspects of Korea"); a
@@ -235,8 +239,10 @@ class Matcher:
             phrases = list(BUILTIN_PHRASES[intent.name])
             if intent.name == "source":  # "is this from Bernama?"
                 phrases += [p.source.outlet for p in self.packs]
+            # A wish for any fact must not outweigh a topic named with it ("a fact on k-pop").
+            weight = KEYWORD if intent.name == "fact" else ALIAS
             for phrase in phrases:
-                self._add(index, phrase, ALIAS if len(words(phrase)) > 1 else KEYWORD)
+                self._add(index, phrase, weight if len(words(phrase)) > 1 else KEYWORD)
             return
         self._add(index, topic.command, ALIAS)
         for alias in topic.aliases:

@@ -253,3 +253,17 @@ def test_a_word_only_another_pack_knows_counts_against_this_packs_topics(
     # are known, but only to that pack, so they still count against /hallyu.
     assert best_alone.intent.name == "hallyu"
     assert best_together.score == pytest.approx(best_alone.score)
+
+
+async def test_any_fact_takes_the_topics_in_turn(factbot: FactBot,
+                                                 packs: tuple[FactPack, ...]) -> None:
+    commands = [t.command for t in packs[0].topics]
+    topics = []
+    for text in ["/fact", "random fact", "surprise me", "/fact"]:
+        reply = await factbot.handle(IncomingMessage(text=text, chat_id="any"))
+        assert reply is not None and reply.kind is ReplyKind.FACT, text
+        topics.append(reply.topic)
+    assert topics == commands[:4]
+    # A topic named alongside still wins over "any fact".
+    reply = await factbot.handle(IncomingMessage(text="tell me a fact about k-pop"))
+    assert reply is not None and reply.topic == "hallyu"
