@@ -50,6 +50,8 @@ class Reply:
     source: str | None = None
     heading: str | None = None
     items: tuple[tuple[str, str], ...] = field(default=())
+    # With several packs, /topics groups its items: (the pack's citation, its items).
+    sections: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = field(default=())
     score: float = 0.0
 
     @property

@@ -44,18 +44,20 @@ def render_topics(packs: Sequence[FactPack], enabled: set[str] | None = None) ->
     """List every topic with its description, grouped by pack."""
     lines: list[str] = []
     items: list[tuple[str, str]] = []
+    sections: list[tuple[str, tuple[tuple[str, str], ...]]] = []
     for pack in packs:
-        topics = [t for t in pack.topics if enabled is None or t.command in enabled]
+        topics = [(t.command, t.description) for t in pack.topics
+                  if enabled is None or t.command in enabled]
         if not topics:
             continue
         if len(packs) > 1:
             lines.append(f"{pack.source.line()}:")
-        for topic in topics:
-            lines.append(f"/{topic.command} — {topic.description}")
-            items.append((topic.command, topic.description))
+            sections.append((pack.source.line(), tuple(topics)))
+        lines += [f"/{command} — {description}" for command, description in topics]
+        items += topics
     heading = "Topics I can quote from:"
     return Reply(kind=ReplyKind.TOPICS, text="\n".join([heading, *lines]), heading=heading,
-                 items=tuple(items))
+                 items=tuple(items), sections=tuple(sections))
 
 
 def render_help(packs: Sequence[FactPack]) -> Reply:
