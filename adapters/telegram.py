@@ -228,7 +228,8 @@ class TelegramAdapter:
         incoming = IncomingMessage(
             text=text, platform=self.name, chat_id=str(chat.id),
             user_id=str(message.from_user.id), is_group=is_group,
-            addressed=not is_group or command or mentioned or replied,
+            # A command is judged by the core: known ones are answered, others' are not.
+            addressed=not is_group or mentioned or replied,
             bot_username=self.username)
         reply = await self.bot.handle(incoming, self)
         if reply is None:

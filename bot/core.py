@@ -175,6 +175,10 @@ class FactBot:
                 return None  # /cmd@otherbot is for another bot
         elif message.is_group and not message.addressed:
             return None  # group chatter that is not for us
+        decision = self.decide(message.text)
+        if command is not None and decision.intent is None and message.is_group \
+                and not command.target and not message.addressed:
+            return None  # another bot's command (/ban, /roll): not ours to refuse
         chat = ChatKey(message.platform, message.chat_id)
         settings = await self._guard(self.store.chat_settings(chat), ChatSettings())
         if self.limiter is not None:
@@ -183,7 +187,6 @@ class FactBot:
                 return render_slow_down()
             if verdict is community.Verdict.QUIET:
                 return None
-        decision = self.decide(message.text)
         return await self._answer(message, decision, platform, settings)
 
     async def _answer(self, message: IncomingMessage, decision: Decision,

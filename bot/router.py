@@ -18,7 +18,8 @@ THRESHOLD = 0.40  # calibrated on tests/data/eval_korea_malaysia.jsonl (see READ
 MARGIN = 0.02  # two topics closer than this are too close to call
 
 BARE_BUILTINS = frozenset({"help", "start", "topics", "source"})
-_COMMAND = re.compile(r"^\s*[/!](\S+)(?:\s+(.*))?$", re.DOTALL)
+# "/name", "/name@bot", then arguments. "/usr/bin/env" or "!!!" is not a command.
+_COMMAND = re.compile(r"^\s*/(\w+)(?:@(\w+))?(?:\s+(.*))?$", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +45,7 @@ def parse_command(text: str) -> Command | None:
     match = _COMMAND.match(text)
     if match is None:
         return None
-    head, args = match.group(1), (match.group(2) or "").strip()
-    name, _, target = head.partition("@")
+    name, target, args = match.group(1), match.group(2), (match.group(3) or "").strip()
     return Command(name=fold(name), args=args, target=fold(target) if target else None)
 
 

@@ -267,3 +267,19 @@ async def test_any_fact_takes_the_topics_in_turn(factbot: FactBot,
     # A topic named alongside still wins over "any fact".
     reply = await factbot.handle(IncomingMessage(text="tell me a fact about k-pop"))
     assert reply is not None and reply.topic == "hallyu"
+
+
+@pytest.mark.parametrize("text", ["/ban @spammer", "/roll 2d6", "!!! wow", "!important",
+                                  "/usr/bin/env is broken"])
+async def test_in_groups_other_bots_commands_and_slashes_get_no_reply(factbot: FactBot,
+                                                                     text: str) -> None:
+    message = IncomingMessage(text=text, is_group=True, addressed=False, bot_username="factbot")
+    assert await factbot.handle(message) is None
+
+
+async def test_an_unknown_command_addressed_to_us_gets_the_fallback(factbot: FactBot) -> None:
+    for message in (IncomingMessage(text="/weather@factbot", is_group=True, addressed=False,
+                                    bot_username="factbot"),
+                    IncomingMessage(text="/weather")):
+        reply = await factbot.handle(message)
+        assert reply is not None and reply.kind is ReplyKind.FALLBACK
