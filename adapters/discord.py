@@ -30,7 +30,7 @@ from discord import app_commands
 
 from adapters.discord_render import NEXT_PREFIX, clip, next_custom_id, render_embed
 from bot.errors import ConfigError
-from bot.messages import IncomingMessage, Reply
+from bot.messages import IncomingMessage, Reply, ReplyKind
 from bot.packs import BUILTIN_COMMANDS
 from bot.settings import DiscordSettings, Settings
 
@@ -41,14 +41,17 @@ AUTOCOMPLETE_MAX = 25
 CHOICE_MAX = 100
 ADMIN_CACHE_MAX = 10_000
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
-QUIET = "I have nothing to say to that. Try /help."
+# A slash command is always addressed to the bot, so the core stays quiet on one only
+# while the cooldown silences its sender: say so, to them alone.
+COOLDOWN = "Slow down a little, please: try again in a moment."
 SYNC_STATE_FILE = "discord-commands.json"
 _MENTION = re.compile(r"<@!?(\d+)>")
 EMBED_CACHE = 512  # rendered replies kept: every fact of a few packs, plus menus
 
 # Builtins offered as slash commands besides one command per topic, in menu order.
-BUILTINS: tuple[str, ...] = ("fact", "ask", "topics", "help", "source", "daily", "stats")
-ADMIN_ONLY = frozenset({"daily", "stats"})
+BUILTINS: tuple[str, ...] = ("fact", "ask", "topics", "help", "source", "daily", "stats",
+                             "reload")
+ADMIN_ONLY = frozenset({"daily", "stats", "reload"})
 
 
 # --- endpoints ------------------------------------------------------------------------
@@ -268,8 +271,10 @@ class DiscordAdapter:
         topics = [(name, text) for name, text in self.bot.commands() if name not in builtin_names]
         room = MAX_COMMANDS - len(BUILTINS)
         if len(topics) > room:
-            log.warning("%d topics but Discord allows %d commands: the rest are reachable "
-                        "through /fact", len(topics), MAX_COMMANDS)
+            log.warning("%d topics but Discord allows %d commands (%d built in): %d topics "
+                        "left out of the command list, still reachable through /fact: %s",
+                        len(topics), MAX_COMMANDS, len(BUILTINS), len(topics) - room,
+                        " ".join(f"/{name}" for name, _ in topics[room:]))
             topics = topics[:room]
         for name, description in topics:
             self.tree.add_command(self._topic_command(name, description))
@@ -327,9 +332,13 @@ class DiscordAdapter:
         async def stats(interaction: discord.Interaction[Any]) -> None:
             await self.answer(interaction, "/stats")
 
+        async def reload(interaction: discord.Interaction[Any]) -> None:
+            # The core decides who may reload; its short answer is for the asker only.
+            await self.answer(interaction, "/reload", ephemeral=True)
+
         callbacks: dict[str, Any] = {
             "fact": fact, "ask": ask, "topics": topics, "help": help_, "source": source,
-            "daily": daily, "stats": stats}
+            "daily": daily, "stats": stats, "reload": reload}
         menu = dict(self.bot.commands())
         commands: list[app_commands.Command[Any, Any, Any]] = []
         for name in BUILTINS:
@@ -409,7 +418,8 @@ class DiscordAdapter:
             self._views[reply.topic] = view
         return view
 
-    async def answer(self, interaction: discord.Interaction[Any], text: str) -> None:
+    async def answer(self, interaction: discord.Interaction[Any], text: str, *,
+                     ephemeral: bool = False) -> None:
         """Ask the core about ``text`` and respond to the interaction with an embed."""
         message = IncomingMessage(text=text, platform=self.name,
                                   chat_id=str(interaction.channel_id),
@@ -421,10 +431,11 @@ class DiscordAdapter:
         finally:
             self._current.reset(token)
         if reply is None:
-            await interaction.response.send_message(QUIET, ephemeral=True)
+            await interaction.response.send_message(COOLDOWN, ephemeral=True)
             return
         await interaction.response.send_message(
-            embed=self._embed(reply), view=self._view(reply), ephemeral=reply.private,
+            embed=self._embed(reply), view=self._view(reply),
+            ephemeral=ephemeral or reply.private,
             allowed_mentions=discord.AllowedMentions.none())
 
     async def on_error(self, interaction: discord.Interaction[Any],
@@ -465,7 +476,9 @@ class DiscordAdapter:
         incoming = IncomingMessage(text=text, platform=self.name, chat_id=chat_id,
                                    user_id=user_id, is_group=bool(in_guild), addressed=True)
         reply = await self.bot.handle(incoming, self)
-        if reply is None:
+        # A message cannot be shown to its sender alone: a cooldown notice posted in the
+        # channel would add to the flood it is about, so a mention gets silence instead.
+        if reply is None or reply.kind is ReplyKind.SLOW_DOWN:
             return
         await message.reply(embed=self._embed(reply), view=self._view(reply),
                             mention_author=False,

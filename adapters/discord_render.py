@@ -51,6 +51,11 @@ def render_embed(reply: Reply) -> discord.Embed:
         if reply.source:
             embed.set_footer(text=clip(f"Source: {reply.source}", FOOTER_MAX))
         return embed
+    if reply.sections:  # /topics with several packs: one group of fields per pack
+        if reply.heading:
+            embed.title = clip(escape(reply.heading), TITLE_MAX)
+        _add_sections(embed, reply.sections)
+        return embed
     if reply.items:
         if reply.heading:
             embed.title = clip(escape(reply.heading), TITLE_MAX)
@@ -69,6 +74,48 @@ def render_embed(reply: Reply) -> discord.Embed:
         return embed
     embed.description = clip(escape(reply.text), DESCRIPTION_MAX)
     return embed
+
+
+def _add_sections(embed: discord.Embed,
+                  sections: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]) -> None:
+    """Each pack's citation as a header field, then a field per topic, within the limits.
+
+    When the topics of all packs do not fit in 25 fields (or 6,000 characters), each
+    pack becomes a single field listing its topics one per line instead.
+    """
+    for citation, items in sections:
+        embed.add_field(name=clip(escape(citation), FIELD_NAME_MAX), value="\u200b",
+                        inline=False)
+        for command, description in items:
+            embed.add_field(name=clip(f"/{escape(command)}", FIELD_NAME_MAX),
+                            value=clip(escape(description), FIELD_VALUE_MAX) or "\u200b",
+                            inline=False)
+    if len(embed.fields) <= FIELDS_MAX and len(embed) <= TOTAL_MAX:
+        return
+    embed.clear_fields()
+    left_out: list[str] = []
+    for citation, items in sections:
+        name = clip(escape(citation), FIELD_NAME_MAX)
+        value = _lines(items, FIELD_VALUE_MAX)
+        if not left_out and len(embed.fields) < FIELDS_MAX \
+                and len(embed) + len(name) + len(value) <= TOTAL_MAX:
+            embed.add_field(name=name, value=value, inline=False)
+        else:  # later packs too, so the packs stay in order
+            left_out += [f"/{escape(c)}" for c, _ in items]
+    room = min(DESCRIPTION_MAX, TOTAL_MAX - len(embed))
+    if left_out and room > 1:
+        embed.description = clip(" ".join(left_out), room)
+
+
+def _lines(items: tuple[tuple[str, str], ...], limit: int) -> str:
+    """``/command — description`` lines up to ``limit``; the commands that do not fit follow."""
+    lines = [f"/{escape(c)} — {escape(d)}" if d else f"/{escape(c)}" for c, d in items]
+    for shown in range(len(lines), 0, -1):
+        rest = " ".join(f"/{escape(c)}" for c, _ in items[shown:])
+        text = "\n".join(lines[:shown] + ([f"…and {rest}"] if rest else []))
+        if len(text) <= limit:
+            return text
+    return clip(" ".join(f"/{escape(c)}" for c, _ in items), limit) or "\u200b"
 
 
 def next_custom_id(topic: str) -> str:

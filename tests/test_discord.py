@@ -22,9 +22,12 @@ from adapters.discord import DiscordAdapter, discord_endpoints
 from adapters.discord_render import render_embed
 from bot.core import FactBot
 from bot.messages import IncomingMessage, Reply, ReplyKind
-from bot.packs import FactPack
-from bot.settings import DiscordSettings, Secret
+from bot.packs import FactPack, load_packs
+from bot.settings import CooldownSettings, DiscordSettings, Secret
+from tests.conftest import FACTS
 from tests.fakes.discord_api import APP_ID, CHANNEL_ID, GUILD_ID, TOKEN, FakeDiscord
+
+TEST_PACKS = Path(__file__).resolve().parent / "data" / "packs"
 
 
 @pytest.fixture
@@ -82,14 +85,18 @@ async def test_start_up_syncs_a_command_for_every_topic_with_the_pack_descriptio
         for topic in pack.topics:
             assert by_name[topic.command]["description"] == topic.description
             assert by_name[topic.command]["type"] == 1
-    for builtin in ("fact", "ask", "topics", "help", "source", "daily", "stats"):
+    for builtin in ("fact", "ask", "topics", "help", "source", "daily", "stats", "reload"):
         assert builtin in by_name
     fact_option = by_name["fact"]["options"][0]
     assert fact_option["name"] == "topic" and fact_option["autocomplete"] is True
     assert by_name["ask"]["options"][0]["name"] == "question"
     assert by_name["daily"]["default_member_permissions"] == 1 << 5
     assert by_name["stats"]["default_member_permissions"] == 1 << 5
+    assert by_name["reload"]["default_member_permissions"] == 1 << 5
+    assert by_name["reload"]["dm_permission"] is False
+    assert by_name["reload"]["description"] == "Admins: reload the fact packs"
     assert by_name["hallyu"].get("default_member_permissions") is None
+    assert fake.rejected == []
 
 
 async def test_an_unchanged_command_set_is_not_synced_again_on_restart(
@@ -509,3 +516,259 @@ async def test_a_message_content_intent_not_enabled_in_the_portal_is_a_config_er
     with pytest.raises(ConfigError, match="Message Content intent"):
         await asyncio.wait_for(adapter.run(TOKEN, asyncio.Event()), 20)
     assert factbot.reload_listeners == []
+
+
+async def test_reload_is_a_slash_command_that_reaches_the_core_and_answers_privately(
+        packs: tuple[FactPack, ...], fake: FakeDiscord, tmp_path: Path) -> None:
+    """/reload needs no Message Content intent; the core's answer goes to the asker only."""
+    bot = FactBot(packs, facts_dir=FACTS)
+    async with running(bot, fake, tmp_path / "sync.json"):
+        done = await fake.interact(fake.slash("reload", manage_guild=True))
+        denied = await fake.interact(fake.slash("reload", user_id=11))
+    assert done.ephemeral and denied.ephemeral
+    assert done.embeds[0]["description"].startswith("Fact packs reloaded 1 pack")
+    assert denied.embeds[0]["description"] == "Only an admin can reload the fact packs."
+
+
+async def test_a_slow_down_notice_is_never_posted_in_the_channel_for_a_mention(
+        packs: tuple[FactPack, ...], fake: FakeDiscord, tmp_path: Path) -> None:
+    bot = FactBot(packs, cooldown=CooldownSettings(user_per_minute=1))
+    kinds: list[ReplyKind | None] = []
+    original = bot.handle
+
+    async def spy(message: IncomingMessage, platform: Any = None) -> Reply | None:
+        reply = await original(message, platform)
+        kinds.append(reply.kind if reply is not None else None)
+        return reply
+
+    bot.handle = spy  # type: ignore[method-assign]  # observes the core, not discord.py
+    async with running(bot, fake, tmp_path / "sync.json", message_content=True):
+        await fake.dispatch("MESSAGE_CREATE", fake.mention("tell me about k-pop fans"))
+        await fake.dispatch("MESSAGE_CREATE", fake.mention("and the ambassador?"))
+
+        async def answered_twice() -> None:
+            while len(kinds) < 2 or not fake.channel_messages:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(answered_twice(), 10)
+        await asyncio.sleep(0.3)  # time for a wrongly posted notice to arrive
+    assert kinds == [ReplyKind.FACT, ReplyKind.SLOW_DOWN]
+    assert len(fake.channel_messages) == 1
+    assert "Slow down" not in json.dumps(fake.channel_messages)
+
+
+async def test_a_command_the_cooldown_silences_gets_a_private_cooldown_notice(
+        packs: tuple[FactPack, ...], fake: FakeDiscord, tmp_path: Path) -> None:
+    bot = FactBot(packs, cooldown=CooldownSettings(user_per_minute=1))
+    async with running(bot, fake, tmp_path / "sync.json"):
+        first = await fake.interact(fake.slash("hallyu"))
+        slow = await fake.interact(fake.slash("hallyu"))
+        quiet = await fake.interact(fake.slash("hallyu"))
+    assert not first.ephemeral and first.embeds
+    assert slow.ephemeral and "Slow down" in slow.embeds[0]["description"]
+    assert quiet.ephemeral
+    assert quiet.data["content"] == "Slow down a little, please: try again in a moment."
+
+
+# --- pack text with markdown and mentions --------------------------------------------------
+
+MARKUP_QUOTE = "Fans wrote *stars*, _dots_ and `ticks` on a ||spoiler|| banner for @everyone"
+MENTION_QUOTE = "Then <@123> and <@123456789012345678> waved at @here fans"
+MARKUP_ARTICLE = f"""SEOUL, Jan 1 — Test *News* & Co reports.
+
+Kim_Jr, a fan_club *lead*, said: “{MARKUP_QUOTE}.”
+
+{MENTION_QUOTE}.
+"""
+MARKUP_PACK = """\
+name: markup-test
+source:
+  outlet: Test *News* & Co
+  dateline: SEOUL
+  date: Jan 1
+speakers:
+  Kim_Jr: a fan_club *lead*
+topics:
+  - command: k_pop
+    description: K-pop *fandom* & _more_ `code` ||spoiler|| @everyone <@123456789012345678>
+    facts:
+      - quote: 'Fans wrote *stars*, _dots_ and `ticks` on a ||spoiler|| banner for @everyone'
+        speaker: Kim_Jr
+      - quote: 'Then <@123> and <@123456789012345678> waved at @here fans'
+"""
+
+
+def markup_packs(tmp_path: Path) -> tuple[FactPack, ...]:
+    folder = tmp_path / "packs" / "markup-test"
+    folder.mkdir(parents=True)
+    (folder / "pack.yaml").write_text(MARKUP_PACK, encoding="utf-8")
+    (folder / "article.txt").write_text(MARKUP_ARTICLE, encoding="utf-8")
+    return load_packs(folder.parent)
+
+
+async def test_quotes_with_markdown_and_mentions_reach_discord_escaped(
+        fake: FakeDiscord, tmp_path: Path) -> None:
+    bot = FactBot(markup_packs(tmp_path))
+    async with running(bot, fake, tmp_path / "sync.json"):
+        first = await fake.interact(fake.slash("k_pop"))
+        second = await fake.interact(fake.slash("k_pop"))
+    markup = first.embeds[0]["description"]
+    assert markup == ("“Fans wrote \\*stars\\*, \\_dots\\_ and \\`ticks\\` on a "
+                      "\\|\\|spoiler\\|\\| banner for @\u200beveryone”")
+    mentions = second.embeds[0]["description"]
+    assert "<@\u200b123456789012345678>" in mentions and "@\u200bhere" in mentions
+    assert "<@123>" in mentions  # not a real user id: shown, and it cannot ping (below)
+    for callback in (first, second):
+        assert callback.data["allowed_mentions"] == {"parse": []}
+    # Author and footer are shown verbatim by Discord: no stray backslashes there.
+    assert first.embeds[0]["author"]["name"] == "— Kim_Jr, a fan_club *lead*"
+    assert first.embeds[0]["footer"]["text"] == "Source: Test *News* & Co, Seoul, Jan 1"
+
+
+async def test_topic_lists_reach_discord_with_escaped_field_names_and_values(
+        fake: FakeDiscord, tmp_path: Path) -> None:
+    bot = FactBot(markup_packs(tmp_path))
+    async with running(bot, fake, tmp_path / "sync.json"):
+        listing = await fake.interact(fake.slash("topics"))
+    [topic_field] = listing.embeds[0]["fields"]
+    assert topic_field["name"] == "/k\\_pop"
+    assert topic_field["value"] == ("K-pop \\*fandom\\* & \\_more\\_ \\`code\\` "
+                                    "\\|\\|spoiler\\|\\| @\u200beveryone "
+                                    "<@\u200b123456789012345678>")
+    assert listing.data["allowed_mentions"] == {"parse": []}
+
+
+# --- /topics with several packs --------------------------------------------------------------
+
+
+async def test_topics_with_several_packs_shows_each_pack_as_its_own_group_of_fields(
+        fake: FakeDiscord, tmp_path: Path) -> None:
+    two = load_packs(TEST_PACKS)
+    assert len(two) == 2
+    bot = FactBot(two)
+    async with running(bot, fake, tmp_path / "sync.json"):
+        listing = await fake.interact(fake.slash("topics"))
+    [embed] = listing.embeds
+    names = [f["name"] for f in embed["fields"]]
+    expected: list[str] = []
+    for pack in two:
+        expected.append(pack.source.line())
+        expected += [f"/{t.command}" for t in pack.topics]
+    assert names == [n.replace("_", "\\_") for n in expected]
+    headers = [f for f in embed["fields"] if not f["name"].startswith("/")]
+    assert len(headers) == 2
+    assert fake.rejected == []
+
+
+async def test_topics_with_many_packs_stay_within_the_embed_limits(
+        fake: FakeDiscord, tmp_path: Path) -> None:
+    """Too many topics for a field each: one field per pack, every pack still named."""
+    base = load_packs(TEST_PACKS)
+    many = [replace(pack, name=f"{pack.name}-{i}",
+                    source=replace(pack.source, outlet=f"{pack.source.outlet} {i}"),
+                    topics=tuple(replace(t, command=f"{t.command}{i}") for t in pack.topics))
+            for i in range(4) for pack in base]
+    bot = FactBot(many)
+    async with running(bot, fake, tmp_path / "sync.json"):
+        listing = await fake.interact(fake.slash("topics"))
+    assert fake.rejected == []
+    [embed] = listing.embeds
+    assert [f["name"] for f in embed["fields"]] == [p.source.line() for p in many]
+    for pack, shown in zip(many, embed["fields"], strict=True):
+        for topic in pack.topics:
+            assert f"/{topic.command.replace('_', chr(92) + '_')}" in shown["value"]
+
+
+# --- the fake rejects what Discord rejects ---------------------------------------------------
+
+
+async def test_the_fake_answers_400_to_bodies_over_discords_limits(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    """So a regression in rendering or command building fails a test instead of passing."""
+    async with running(factbot, fake, tmp_path / "sync.json") as adapter:
+        channel = adapter.client.get_partial_messageable(CHANNEL_ID)
+        bad_embeds = [discord.Embed(description="x" * 4097), discord.Embed(title="t" * 257),
+                      discord.Embed().add_field(name="n", value="v" * 1025),
+                      discord.Embed().set_footer(text="f" * 2049),
+                      discord.Embed(description="d" * 4000).add_field(name="n", value="v" * 1000)
+                      .add_field(name="n", value="v" * 1000),
+                      discord.Embed().add_field(name="", value="v")]
+        many = discord.Embed()
+        for _ in range(26):
+            many.add_field(name="n", value="v")
+        for embed in [*bad_embeds, many]:
+            with pytest.raises(discord.HTTPException) as info:
+                await channel.send(embed=embed)
+            assert info.value.status == 400 and info.value.code == 50035
+        view = discord.ui.View()
+        view.add_item(discord.ui.Button(label="x", custom_id="c" * 101))
+        with pytest.raises(discord.HTTPException):
+            await channel.send(content="hi", view=view)
+        view.stop()
+        good = {"name": "ok", "description": "fine", "type": 1}
+        bad_sets = [[{**good, "name": "Upper"}], [{**good, "name": "has space"}],
+                    [{**good, "name": "n" * 33}], [{**good, "description": ""}],
+                    [{**good, "description": "d" * 101}],
+                    [{**good, "name": f"c{i}"} for i in range(101)],
+                    [good, good]]
+        for commands in bad_sets:
+            with pytest.raises(discord.HTTPException) as info:
+                await adapter.client.http.bulk_upsert_global_commands(APP_ID, commands)
+            assert info.value.status == 400 and info.value.code == 50035
+        await adapter.client.http.bulk_upsert_global_commands(
+            APP_ID, [good, {**good, "name": "한류-k_pop2"}])
+    assert len(fake.rejected) == 8 + len(bad_sets)
+    key, errors = fake.rejected[0]
+    assert key == "POST message"
+    assert errors["embeds"]["0"]["description"]["_errors"][0]["code"] == "BASE_TYPE_BAD_LENGTH"
+
+
+async def test_a_reply_over_the_limits_would_show_as_an_apology_not_a_pass(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    """The adapter's clipping is what keeps a huge reply valid: without it Discord says 400."""
+    huge = Reply(kind=ReplyKind.TOPICS, text="x", heading="h" * 500,
+                 items=tuple((f"topic{i}", "d" * 2000) for i in range(60)))
+    async with running(factbot, fake, tmp_path / "sync.json") as adapter:
+        await adapter.send(str(CHANNEL_ID), huge)
+        with pytest.raises(discord.HTTPException):
+            await adapter.client.get_partial_messageable(CHANNEL_ID).send(
+                embed=discord.Embed(title="h" * 500))
+    assert len(fake.channel_messages) == 1
+    assert [key for key, _ in fake.rejected] == ["POST message"]
+
+
+# --- more topics than Discord has room for ---------------------------------------------------
+
+
+def test_topics_left_out_of_the_command_list_are_counted_in_a_warning(
+        packs: tuple[FactPack, ...], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    pack = packs[0]
+    topics = tuple(replace(pack.topics[i % len(pack.topics)], command=f"topic{i}",
+                           aliases=(), keywords=()) for i in range(97))
+    bot = FactBot([replace(pack, topics=topics)])
+    with caplog.at_level(logging.WARNING, logger="adapters.discord"):
+        adapter = DiscordAdapter(bot, DiscordSettings(), sync_state=tmp_path / "s.json")
+    payload = adapter.payload()
+    assert len(payload) == 100
+    assert "5 topics left out" in caplog.text
+    assert "/topic96" in caplog.text and "/topic91 " not in caplog.text
+
+
+@pytest.mark.parametrize("copies", [1, 4], ids=["a field per topic", "a field per pack"])
+async def test_pack_citations_and_topic_lines_in_grouped_topics_are_escaped(
+        fake: FakeDiscord, tmp_path: Path, copies: int) -> None:
+    markup = markup_packs(tmp_path)[0]
+    extra = [replace(pack, name=f"{pack.name}-{i}",
+                     source=replace(pack.source, outlet=f"{pack.source.outlet} {i}"),
+                     topics=tuple(replace(t, command=f"{t.command}{i}") for t in pack.topics))
+             for i in range(copies) for pack in load_packs(TEST_PACKS)]
+    bot = FactBot([markup, *extra])
+    async with running(bot, fake, tmp_path / "sync.json"):
+        listing = await fake.interact(fake.slash("topics"))
+    assert fake.rejected == []
+    fields = listing.embeds[0]["fields"]
+    assert fields[0]["name"] == "Test \\*News\\* & Co, Seoul, Jan 1"
+    shown = json.dumps(fields, ensure_ascii=False)
+    assert "/k\\\\_pop" in shown and "\\\\*fandom\\\\*" in shown and "@\u200beveryone" in shown
+    assert "*fandom*" not in shown.replace("\\\\*", "")
+    assert listing.data["allowed_mentions"] == {"parse": []}

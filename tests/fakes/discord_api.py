@@ -4,7 +4,10 @@ REST: ``/users/@me``, ``/oauth2/applications/@me``, ``/gateway/bot``, command sy
 (global and guild), interaction callbacks, webhook follow-ups and channel
 messages. Gateway: HELLO, IDENTIFY -> READY (+ GUILD_CREATE), heartbeat ACKs,
 RESUME -> RESUMED, op 7 RECONNECT on demand, and dispatches from the test.
-Everything the bot sent is recorded for assertions. Measured on discord.py 2.7.1:
+Everything the bot sent is recorded for assertions. Like Discord, the fake answers
+400 "Invalid Form Body" (code 50035, with the path of each bad field) to command
+sets, messages and callbacks over Discord's limits; rejections are kept in
+``rejected``. Measured on discord.py 2.7.1:
 JSON bodies need ``Content-Type: application/json`` exactly, and a 429 needs a
 ``Via`` header or discord.py takes it for a Cloudflare ban.
 """
@@ -37,6 +40,148 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
                         headers={"Content-Type": "application/json", **(headers or {})})
 
 
+# --- what Discord rejects ---------------------------------------------------------------
+# https://discord.com/developers/docs/interactions/application-commands and
+# https://discord.com/developers/docs/resources/message#embed-limits
+
+COMMANDS_MAX = 100  # chat-input commands per scope
+OPTIONS_MAX = 25
+CHOICES_MAX = 25
+EMBEDS_MAX = 10
+CONTENT_MAX = 2000
+CUSTOM_ID_MAX = 100
+BUTTON_LABEL_MAX = 80
+EMBED_TOTAL_MAX = 6000
+EMBED_FIELDS_MAX = 25
+EMBED_LIMITS = {"title": 256, "description": 4096}
+FIELD_LIMITS = {"name": 256, "value": 1024}
+
+Errors = dict[str, Any]
+
+
+def _add(errors: Errors, path: tuple[str, ...], code: str, message: str) -> None:
+    """Nest an error under ``path`` the way Discord's 50035 body does."""
+    node = errors
+    for key in path:
+        node = node.setdefault(key, {})
+    node.setdefault("_errors", []).append({"code": code, "message": message})
+
+
+def _length(errors: Errors, path: tuple[str, ...], value: Any, low: int, high: int) -> None:
+    if not isinstance(value, str):
+        _add(errors, path, "BASE_TYPE_REQUIRED" if value is None else "STRING_TYPE_CONVERT",
+             "This field is required" if value is None else "Could not interpret as string.")
+    elif not low <= len(value) <= high:
+        _add(errors, path, "BASE_TYPE_BAD_LENGTH", f"Must be between {low} and {high} in length.")
+
+
+def _command_name(errors: Errors, path: tuple[str, ...], name: Any) -> None:
+    """^[-_\\p{L}\\p{N}]{1,32}$ and lower case (Python's re has no \\p{..}: isalnum is close)."""
+    if not isinstance(name, str) or not 1 <= len(name) <= 32 \
+            or not all(c in "-_" or c.isalnum() for c in name) or name != name.lower():
+        _add(errors, path, "APPLICATION_COMMAND_INVALID_NAME", f"Command name is invalid: {name!r}")
+
+
+def command_errors(commands: Any) -> Errors:
+    """What Discord would reject in a bulk overwrite of application commands."""
+    errors: Errors = {}
+    if not isinstance(commands, list):
+        _add(errors, (), "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType")
+        return errors
+    chat_input = [c for c in commands if isinstance(c, dict) and c.get("type", 1) == 1]
+    if len(chat_input) > COMMANDS_MAX:
+        _add(errors, (), "APPLICATION_COMMANDS_TOO_MANY",
+             f"Maximum number of application commands reached ({COMMANDS_MAX}).")
+    seen: set[str] = set()
+    for i, command in enumerate(commands):
+        at = (str(i),)
+        if not isinstance(command, dict):
+            _add(errors, at, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+            continue
+        _command_name(errors, (*at, "name"), command.get("name"))
+        if command.get("name") in seen:
+            _add(errors, (*at, "name"), "APPLICATION_COMMANDS_DUPLICATE_NAME",
+                 f"Application command names must be unique: {command.get('name')!r}")
+        seen.add(str(command.get("name")))
+        _length(errors, (*at, "description"), command.get("description"), 1, 100)
+        options = command.get("options") or []
+        if len(options) > OPTIONS_MAX:
+            _add(errors, (*at, "options"), "BASE_TYPE_MAX_LENGTH",
+                 f"Must be {OPTIONS_MAX} or fewer in length.")
+        for j, option in enumerate(options):
+            where = (*at, "options", str(j))
+            _command_name(errors, (*where, "name"), option.get("name"))
+            _length(errors, (*where, "description"), option.get("description"), 1, 100)
+            for k, choice in enumerate(option.get("choices") or []):
+                _length(errors, (*where, "choices", str(k), "name"), choice.get("name"), 1, 100)
+    return errors
+
+
+def message_errors(data: Any) -> Errors:
+    """What Discord would reject in a message body (content, embeds, components)."""
+    errors: Errors = {}
+    if not isinstance(data, dict):
+        return errors
+    content = data.get("content")
+    if isinstance(content, str) and len(content) > CONTENT_MAX:
+        _add(errors, ("content",), "BASE_TYPE_MAX_LENGTH",
+             f"Must be {CONTENT_MAX} or fewer in length.")
+    embeds = data.get("embeds") or []
+    if len(embeds) > EMBEDS_MAX:
+        _add(errors, ("embeds",), "BASE_TYPE_MAX_LENGTH",
+             f"Must be {EMBEDS_MAX} or fewer in length.")
+    for i, embed in enumerate(embeds):
+        _embed_errors(errors, ("embeds", str(i)), embed)
+    for i, row in enumerate(data.get("components") or []):
+        for j, item in enumerate(row.get("components") or []):
+            where = ("components", str(i), "components", str(j))
+            if "custom_id" in item:
+                _length(errors, (*where, "custom_id"), item["custom_id"], 1, CUSTOM_ID_MAX)
+            if "label" in item:
+                _length(errors, (*where, "label"), item["label"], 0, BUTTON_LABEL_MAX)
+    choices = data.get("choices")
+    if choices is not None:  # an autocomplete result
+        if len(choices) > CHOICES_MAX:
+            _add(errors, ("choices",), "BASE_TYPE_MAX_LENGTH",
+                 f"Must be {CHOICES_MAX} or fewer in length.")
+        for k, choice in enumerate(choices):
+            _length(errors, ("choices", str(k), "name"), choice.get("name"), 1, 100)
+            value = choice.get("value")
+            if isinstance(value, str):
+                _length(errors, ("choices", str(k), "value"), value, 1, 100)
+    return errors
+
+
+def _embed_errors(errors: Errors, at: tuple[str, ...], embed: dict[str, Any]) -> None:
+    total = 0
+    for key, limit in EMBED_LIMITS.items():
+        text = embed.get(key)
+        if text is not None:
+            _length(errors, (*at, key), text, 1, limit)
+            total += len(text)
+    for key, inner, limit in (("footer", "text", 2048), ("author", "name", 256)):
+        part = embed.get(key)
+        if part is not None:
+            _length(errors, (*at, key, inner), part.get(inner), 1, limit)
+            total += len(part.get(inner) or "")
+    fields = embed.get("fields") or []
+    if len(fields) > EMBED_FIELDS_MAX:
+        _add(errors, (*at, "fields"), "BASE_TYPE_MAX_LENGTH",
+             f"Must be {EMBED_FIELDS_MAX} or fewer in length.")
+    for j, item in enumerate(fields):
+        for key, limit in FIELD_LIMITS.items():
+            _length(errors, (*at, "fields", str(j), key), item.get(key), 1, limit)
+            total += len(item.get(key) or "")
+    if total > EMBED_TOTAL_MAX:
+        _add(errors, at, "MAX_EMBED_SIZE_EXCEEDED",
+             f"Embed size exceeds maximum size of {EMBED_TOTAL_MAX}")
+
+
+def invalid_form_body(errors: Errors) -> web.Response:
+    """Discord's answer to a body it rejects."""
+    return _json({"code": 50035, "errors": errors, "message": "Invalid Form Body"}, status=400)
+
+
 def user(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
     return {"id": str(user_id), "username": name, "discriminator": "0", "global_name": name,
             "avatar": None, "bot": bot, "public_flags": 0}
@@ -46,8 +191,7 @@ def user(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
 class Callback:
     """One interaction callback the bot POSTed, with when it arrived.
 
-    The body is parsed on first use, so that the benchmark's fake does the same
-    work whatever the size of the reply.
+    The body is parsed once, when the fake checks it against Discord's limits.
     """
 
     interaction_id: str
@@ -110,6 +254,8 @@ class FakeDiscord:
     rate_limits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     retry_after: float = 0.05
     rate_limited: list[str] = field(default_factory=list)
+    # Bodies answered 400 for breaking Discord's limits: (route key, Discord's error tree).
+    rejected: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(950000000000000001)
@@ -192,6 +338,12 @@ class FakeDiscord:
                          headers={"Via": "1.1 google", "X-RateLimit-Scope": "user"})
         return None
 
+    def _reject(self, key: str, errors: Errors) -> web.Response | None:
+        if not errors:
+            return None
+        self.rejected.append((key, errors))
+        return invalid_form_body(errors)
+
     async def _me(self, request: web.Request) -> web.Response:
         self._record(request)
         if not self._authorised(request):
@@ -223,6 +375,9 @@ class FakeDiscord:
         if request.content_type != "application/json":
             return _json({"message": "expected JSON"}, status=400)
         body = await request.json()
+        rejected = self._reject("PUT commands", command_errors(body))
+        if rejected is not None:
+            return rejected
         guild = int(request.match_info["guild"]) if "guild" in request.match_info else None
         self.synced.append((guild, body))
         self.commands[guild] = body
@@ -245,6 +400,9 @@ class FakeDiscord:
             form = await request.post()
             raw = str(form["payload_json"]).encode()
         callback = Callback(iid, raw, time.perf_counter())
+        rejected = self._reject("POST callback", message_errors(callback.data))
+        if rejected is not None:
+            return rejected
         self.callbacks[iid] = callback
         waiter = self._waiters.pop(iid, None)
         if waiter is not None and not waiter.done():
@@ -263,12 +421,18 @@ class FakeDiscord:
     async def _followup(self, request: web.Request) -> web.Response:
         self._record(request)
         body = await request.json()
+        rejected = self._reject("POST followup", message_errors(body))
+        if rejected is not None:
+            return rejected
         self.followups.append(body)
         return _json(self._message(CHANNEL_ID, body))
 
     async def _edit_followup(self, request: web.Request) -> web.Response:
         self._record(request)
         body = await request.json()
+        rejected = self._reject("PATCH followup", message_errors(body))
+        if rejected is not None:
+            return rejected
         self.followups.append(body)
         return _json(self._message(CHANNEL_ID, body))
 
@@ -278,6 +442,9 @@ class FakeDiscord:
             return _json({"message": "401: Unauthorized", "code": 0}, status=401)
         channel = int(request.match_info["channel"])
         body = await request.json()
+        rejected = self._reject("POST message", message_errors(body))
+        if rejected is not None:
+            return rejected
         self.channel_messages.append((channel, body))
         return _json(self._message(channel, body))
 
