@@ -8,6 +8,7 @@ stay quiet. Matching (bot.matcher), deciding (bot.router) and saying
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 DECISION_CACHE = 4096  # distinct recent messages whose decision is kept
 ANY_TOPIC = "*"  # the rotation key of /fact with no topic: a round over every topic
+MAX_TEXT = 4096  # longer messages are read this far (Telegram's own limit)
+MAX_CACHED_TEXT = 256  # only short messages repeat often enough to be worth caching
 
 # Commands shown in platform menus besides the topics.
 MENU_BUILTINS: tuple[tuple[str, str], ...] = (
@@ -47,6 +50,14 @@ MENU_BUILTINS: tuple[tuple[str, str], ...] = (
     ("help", "How to ask and what the bot can do"),
     ("source", "Where the facts come from"),
 )
+
+
+def _clean(text: str) -> str:
+    """At most MAX_TEXT characters, and no lone surrogates (they cannot be stored or sent)."""
+    text = text[:MAX_TEXT]
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 class Platform(Protocol):
@@ -104,9 +115,10 @@ class FactBot:
         found = decisions.get(text)
         if found is None:
             found = decide(self.matcher, text, self.threshold)
-            if len(decisions) >= DECISION_CACHE:
-                del decisions[next(iter(decisions))]  # the oldest entry
-            decisions[text] = found
+            if len(text) <= MAX_CACHED_TEXT:
+                if len(decisions) >= DECISION_CACHE:
+                    del decisions[next(iter(decisions))]  # the oldest entry
+                decisions[text] = found
         return found
 
     async def reload(self) -> ReloadResult:
@@ -168,6 +180,9 @@ class FactBot:
     async def handle(self, message: IncomingMessage, platform: Platform | None = None
                      ) -> Reply | None:
         """Answer one message, or return None to stay quiet."""
+        text = _clean(message.text)
+        if text != message.text:
+            message = dataclasses.replace(message, text=text)
         command = parse_command(message.text)
         if command is not None:
             if command.target and message.bot_username \
@@ -248,15 +263,20 @@ class FactBot:
 
     async def _any_fact(self, chat: ChatKey, settings: ChatSettings) -> Reply:
         """The chat's next topic in turn, and that topic's next fact."""
-        topics = [t for p in self.packs for t in p.topics if t.command not in settings.disabled]
+        # Pack and topic are taken together now: a reload during the await cannot split them.
+        topics = [(p, t) for p in self.packs for t in p.topics
+                  if t.command not in settings.disabled]
         if not topics:
             return render_topics(self.packs, set())
         turn = await self._guard(self.store.next_rotation(chat, ANY_TOPIC, len(topics)), 0)
-        return await self._topic_reply(chat, topics[turn], "")
+        pack, topic = topics[turn % len(topics)]
+        return await self._topic_reply(chat, topic, "", pack)
 
-    async def _topic_reply(self, chat: ChatKey, topic: Topic, args: str) -> Reply:
+    async def _topic_reply(self, chat: ChatKey, topic: Topic, args: str,
+                           pack: FactPack | None = None) -> Reply:
         """A command asks for a topic: the fact its arguments name, else the next one."""
-        pack, _ = self._topics[topic.command]
+        if pack is None:
+            pack, _ = self._topics[topic.command]
         ranked = self.matcher.rank_facts(topic, args) if args else []
         if ranked:
             index = ranked[0][1]

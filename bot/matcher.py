@@ -31,6 +31,8 @@ UNKNOWN = 0.9  # each word the pack does not know makes a match less likely
 # Korean glues endings to words, so an unknown Korean word says less about the topic.
 UNKNOWN_HANGUL = 0.5
 MAX_TOKENS = 48  # the matcher reads this much of a message; a rant is not a question
+MAX_CHARS = 600  # enough for MAX_TOKENS words; a longer message is not read further
+MAX_WORD = 40  # a longer "word" is noise: unknown, and neither corrected nor cached
 
 # Built-in commands can be asked for in words too ("what topics do you know?").
 BUILTIN_PHRASES: dict[str, tuple[str, ...]] = {
@@ -170,6 +172,9 @@ class Matcher:
             pair = (t[0], t[1])
             self._phrase_len[pair] = max(len(t), self._phrase_len.get(pair, 0))
         self._pack_words = self._words_by_pack()
+        # Caches of this matcher's own: a reload's new matcher does not keep the old one alive.
+        self._resolved = lru_cache(maxsize=16384)(self._resolve)
+        self._corrected = lru_cache(maxsize=8192)(self._correct)
         self._command_list = sorted(self._commands)
         self._command_stems = {stem(name): i for name, i in sorted(self._commands.items())
                                if name.isascii()}
@@ -294,7 +299,6 @@ class Matcher:
 
     # --- free text --------------------------------------------------------------
 
-    @lru_cache(maxsize=8192)  # noqa: B019 - the matcher lives as long as its packs
     def _correct(self, word: str) -> str | None:
         """The known word a typo most likely meant, or None."""
         if len(word) < 5 or not word.isalpha():
@@ -310,7 +314,7 @@ class Matcher:
         """The places a text sets itself in: "in Malaysia", "di Korea", "한국에서"."""
         if not self._places:
             return frozenset()
-        tokens = word_tuple(text)[:MAX_TOKENS]
+        tokens = word_tuple(text[:MAX_CHARS])[:MAX_TOKENS]
         found: set[str] = set()
         for i, token in enumerate(tokens):
             if token in place_words:
@@ -330,7 +334,7 @@ class Matcher:
         return frozenset(found)
 
     def analyse(self, text: str) -> Analysis:
-        raw = list(word_tuple(text)[:MAX_TOKENS])
+        raw = list(word_tuple(text[:MAX_CHARS])[:MAX_TOKENS])
         # Join split compounds the pack knows as one word: "k pop", "health care".
         tokens: list[str] = []
         i = 0
@@ -356,7 +360,8 @@ class Matcher:
                 continue
             content += 1
             stops.append(False)
-            resolved, is_fuzzy, more = self._resolve(token)
+            resolved, is_fuzzy, more = (self._resolved(token) if len(token) <= MAX_WORD
+                                        else (None, False, ()))
             stems.append(resolved)
             if resolved is None:
                 unknown.append(token)
@@ -406,7 +411,6 @@ class Matcher:
             return False  # "trade in 2023"
         return not (analysis.asks_when and not self._topic_has_time[index])
 
-    @lru_cache(maxsize=16384)  # noqa: B019 - the matcher lives as long as its packs
     def _resolve(self, token: str) -> tuple[str | None, bool, tuple[tuple[str, ...], ...]]:
         """A content word's stem, whether it was a corrected typo, and extra Korean terms."""
         if not token.isascii() and is_hangul(token):
@@ -420,7 +424,7 @@ class Matcher:
         root = self._malay.get(malay_stem(token))
         if root is not None:
             return root, False, ()
-        corrected = self._correct(token)
+        corrected = self._corrected(token)
         if corrected is None:
             return None, False, ()
         return self._surface[corrected], True, ()

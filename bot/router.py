@@ -51,7 +51,7 @@ def parse_command(text: str) -> Command | None:
 
 def decide(matcher: Matcher, text: str, threshold: float = THRESHOLD) -> Decision:
     """Turn one message into a decision."""
-    bare = " ".join(words(text))
+    bare = " ".join(words(text)) if len(text) < 32 else ""
     if bare in BARE_BUILTINS:  # "help" or "start" typed without the slash
         return Decision(bare, by_command=True, score=1.0)
     command = parse_command(text)

@@ -38,7 +38,7 @@ def words(text: str) -> list[str]:
     return list(word_tuple(text))
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)
 def word_tuple(text: str) -> tuple[str, ...]:
     """``words`` for texts seen again and again: pack keywords, repeated messages."""
     text = _DIGIT_GROUP.sub("", fold(text))
@@ -50,7 +50,7 @@ def is_hangul(token: str) -> bool:
     return _HANGUL.search(token) is not None
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def stem(token: str) -> str:
     """Stem a Latin-script token; other scripts pass through unchanged."""
     if token.isascii() and token.isalpha():
@@ -58,7 +58,7 @@ def stem(token: str) -> str:
     return token
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def malay_stem(token: str) -> str:
     """The Malay root of a Latin-script token (Snowball's Indonesian stemmer)."""
     if token.isascii() and token.isalpha():
