@@ -227,6 +227,9 @@ class _Checker:
         quote = self.text(fact, "quote", where, limit=MAX_QUOTE) or ""
         # Show the article's own characters (curly quotes, dashes), not the YAML's.
         quote = self.verbatim(quote, fact.key_lines["quote"], f"{where}.quote")
+        if len(quote) > MAX_QUOTE:  # the article's span, as shown, is what must be short
+            raise self.fail(fact.key_lines["quote"], f"{where}.quote is {len(quote)} characters "
+                                                     f"in the article; the limit is {MAX_QUOTE}")
         speaker = self.text(fact, "speaker", where, optional=True)
         if speaker is not None and speaker not in speakers:
             raise self.fail(fact.key_lines["speaker"],

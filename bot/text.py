@@ -92,7 +92,14 @@ class VerbatimIndex:
         needle = normalise_quote(text)
         if not needle:
             return None
-        at = self._folded.find(needle)
-        if at < 0:
-            return None
-        return self._article[self._origin[at]:self._origin[at + len(needle) - 1] + 1]
+        folded = self._folded
+        at = folded.find(needle)
+        while at >= 0:
+            end = at + len(needle)
+            # Whole words only: "deniable fact" is not a quote of "undeniable fact".
+            cut_before = at > 0 and folded[at - 1].isalnum() and needle[0].isalnum()
+            cut_after = end < len(folded) and folded[end].isalnum() and needle[-1].isalnum()
+            if not (cut_before or cut_after):
+                return self._article[self._origin[at]:self._origin[end - 1] + 1]
+            at = folded.find(needle, at + 1)
+        return None

@@ -120,6 +120,15 @@ def test_bad_config_gives_one_line_naming_file_and_key(tmp_path: Path, config: s
     assert str(path) in result.stderr and needle in result.stderr
 
 
+def test_a_config_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "factbot.yaml"
+    path.write_bytes(b"\xff\xfe log_level: INFO\n")
+    result = factbot("--config", str(path), "ask", "hi")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"factbot: error: {path}: the config file is not UTF-8 text " \
+        "(byte 0)"
+
+
 def test_a_missing_config_file_is_named() -> None:
     result = factbot("ask", "hi", env={"FACTBOT_CONFIG": "/nonexistent/factbot.yaml"})
     assert result.returncode == 2

@@ -91,6 +91,13 @@ def test_each_pack_error_names_file_line_and_problem(
     assert "\n" not in text
 
 
+def test_a_quote_cut_mid_word_is_not_verbatim(tmp_path: Path) -> None:
+    text = GOOD.replace("      - quote: We are glad,", "      - quote: e are glad")
+    assert "not verbatim" in str(error_for(tmp_path, text))
+    text = GOOD.replace("      - quote: We are glad,", "      - quote: We are gl")
+    assert "not verbatim" in str(error_for(tmp_path, text))
+
+
 def test_a_quote_over_280_characters_is_refused(tmp_path: Path) -> None:
     long_sentence = "word " * 60
     article = ARTICLE + long_sentence + "\n"
