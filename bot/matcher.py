@@ -121,6 +121,7 @@ class Analysis:
     years: frozenset[str] = frozenset()
     asks_when: bool = False
     known: tuple[str, ...] = ()  # stems of the content words the packs know
+    said: frozenset[str] = frozenset()  # stems of every word as typed, before phrases join
 
 
 def _term(text: str) -> tuple[str, ...]:
@@ -157,6 +158,7 @@ class Matcher:
         self._topic_places: dict[int, frozenset[str]] = {}
         self._topic_years: dict[int, frozenset[str]] = {}
         self._topic_has_time: dict[int, bool] = {}
+        self._topic_requires: dict[int, tuple[tuple[str, ...], ...]] = {}
         for index, intent in enumerate(self.intents):
             self._index_intent(index, intent)
         for pack in packs:
@@ -263,6 +265,7 @@ class Matcher:
         said = " ".join([*texts, *topic.keywords, *topic.aliases,
                          *(k for f in topic.facts for k in f.keywords)])
         self._topic_years[index] = frozenset(_YEAR.findall(said))
+        self._topic_requires[index] = tuple(t for t in map(_term, topic.requires) if t)
         self._topic_has_time[index] = any(_TIME.search(f.quote) for f in topic.facts)
         for fact_no, fact in enumerate(topic.facts):
             for keyword in fact.keywords:
@@ -375,6 +378,7 @@ class Matcher:
                         unknown=tuple(unknown), places=self.places_in(text),
                         foreign=self._foreign_in(raw), years=frozenset(_YEAR.findall(text)),
                         shifts=tuple(w for w in raw if w in SHIFT_WORDS), known=tuple(known),
+                        said=frozenset(stem(w) for w in raw if len(w) <= MAX_WORD),
                         asks_when=any(w in WHEN_WORDS or w.startswith("언제") for w in raw))
 
     def _foreign_in(self, tokens: list[str]) -> tuple[str, ...]:
@@ -409,6 +413,11 @@ class Matcher:
             return False  # "Japan's trade partners", "the ambassador before Lee"
         if analysis.years and not analysis.years <= self._topic_years[index]:
             return False  # "trade in 2023"
+        needed = self._topic_requires.get(index)
+        if needed:
+            said = analysis.said.union(*analysis.units)
+            if not any(set(term) <= said for term in needed):
+                return False  # "how many people live in Malaysia": whose community?
         return not (analysis.asks_when and not self._topic_has_time[index])
 
     def _resolve(self, token: str) -> tuple[str | None, bool, tuple[tuple[str, ...], ...]]:

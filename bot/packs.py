@@ -81,6 +81,9 @@ class Topic:
     facts: tuple[Fact, ...]
     pack: str
     line: int
+    # A question must name one of these to get a fact from this topic in free text
+    # ("how many people live in Malaysia" is not about the Korean community).
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +244,7 @@ class _Checker:
               pack: str) -> Topic:
         where = f"topics[{index}]"
         topic = self.mapping(raw, line, where, {"command", "description", "facts"},
-                             {"aliases", "keywords"})
+                             {"aliases", "keywords", "requires"})
         command = topic.get("command")
         if not isinstance(command, str) or not COMMAND_RE.match(command):
             raise self.fail(topic.key_lines["command"],
@@ -264,7 +267,8 @@ class _Checker:
         return Topic(command=command, description=description,
                      aliases=self.text_list(topic, "aliases", where),
                      keywords=self.text_list(topic, "keywords", where),
-                     facts=facts, pack=pack, line=topic.line)
+                     facts=facts, pack=pack, line=topic.line,
+                     requires=self.text_list(topic, "requires", where))
 
     def places(self, top: _Mapping) -> dict[str, tuple[str, ...]]:
         """Names of the places the article is about, each with the words that mean it."""
