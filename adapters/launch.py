@@ -103,7 +103,8 @@ async def _run_with_store(settings: Settings, args: argparse.Namespace,
 
     packs = load_packs(settings.facts)
     async with SqliteStore(resolve_db_path(getattr(args, "db", None), settings)) as store:
-        kwargs: dict[str, Any] = {"facts_dir": settings.facts, "cooldown": settings.cooldown}
+        kwargs: dict[str, Any] = {"facts_dir": settings.facts, "cooldown": settings.cooldown,
+                                  "operators": settings.operators}
         if settings.threshold is not None:
             kwargs["threshold"] = settings.threshold
         if settings.salt:

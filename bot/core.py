@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import hmac
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -87,8 +87,10 @@ class FactBot:
     def __init__(self, packs: Sequence[FactPack], store: BaseStore | None = None, *,
                  threshold: float = THRESHOLD, salt: str = "",
                  cooldown: CooldownSettings | None = None,
-                 facts_dir: Path | None = None) -> None:
+                 facts_dir: Path | None = None, operators: Iterable[str] = ()) -> None:
         self.facts_dir = facts_dir  # where reload() reads the packs again; None: no reload
+        # "platform:user id" of the people who run the bot: only they may /reload from a chat.
+        self.operators = frozenset(operators)
         self.store: BaseStore = store if store is not None else MemoryStore()
         self.threshold = threshold
         self._salt = salt  # empty: the store's own random salt
@@ -245,10 +247,11 @@ class FactBot:
             pack = next((p for p in self.packs if p.name == named), self.packs[0])
             return render_source(pack)
         if intent == "reload":
-            # Bot-wide, so "admin of your own private chat" does not count; the console does.
-            if platform is None or not (message.is_group or platform.name == "console") \
-                    or not await platform.is_admin(message):
-                return render_info("Only an admin can reload the fact packs.")
+            # Bot-wide: not for any chat's admin (anyone can make a group), only the operators.
+            operator = f"{message.platform}:{message.user_id}" in self.operators
+            if platform is None or not (platform.name == "console" or operator):
+                return render_info("Only the bot's operators can reload the fact packs "
+                                   "(operators in the config, or SIGHUP).")
             result = await self.reload()
             text = f"Fact packs {result.message}." if result.ok else \
                 f"Reload {result.message}. Still serving the last good packs."

@@ -72,6 +72,8 @@ class Settings:
     threshold: float | None = None  # None: the calibrated default in bot.router
     log_level: str = ""  # empty: INFO for `factbot run`, WARNING for the quiet commands
     salt: Secret = Secret("")
+    # Who may /reload from a chat, as "platform:user id" ("telegram:12345"); the console may.
+    operators: tuple[str, ...] = ()
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     cooldown: CooldownSettings = field(default_factory=CooldownSettings)
@@ -82,6 +84,7 @@ _ENV: dict[str, tuple[str, ...]] = {
     "FACTBOT_DB": ("db",),
     "FACTBOT_LOG_LEVEL": ("log_level",),
     "FACTBOT_SALT": ("salt",),
+    "FACTBOT_OPERATORS": ("operators",),
     "TELEGRAM_BOT_TOKEN": ("telegram", "token"),
     "TELEGRAM_API_BASE_URL": ("telegram", "api_base_url"),
     "DISCORD_BOT_TOKEN": ("discord", "token"),
@@ -126,6 +129,13 @@ def _coerce(value: Any, kind: Any, key: str, where: str) -> Any:
             if not isinstance(value, str | int | float):
                 raise ValueError(value)
             return str(value)
+        if kind in ("tuple[str, ...]",):
+            if isinstance(value, str):
+                value = [v for v in value.replace(",", " ").split() if v]
+            if not isinstance(value, list | tuple) or not all(
+                    isinstance(v, str | int) and ":" in str(v) for v in value):
+                raise ValueError(value)
+            return tuple(str(v).strip() for v in value)
         if kind in ("tuple[int, ...]",):
             if isinstance(value, str):
                 value = [v for v in value.replace(",", " ").split() if v]

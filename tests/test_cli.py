@@ -152,3 +152,11 @@ def test_importing_bot_loads_no_platform_library() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=ROOT, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_operators_must_name_their_platform(tmp_path: Path) -> None:
+    result = factbot("ask", "hi", env={"FACTBOT_OPERATORS": "12345"})
+    assert result.returncode == 2
+    assert "environment variable FACTBOT_OPERATORS: operators" in result.stderr
+    ok = factbot("ask", "hi", env={"FACTBOT_OPERATORS": "telegram:1, discord:2"})
+    assert ok.returncode == 0, ok.stderr
