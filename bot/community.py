@@ -374,11 +374,19 @@ async def daily_loop(bot: FactBot, platform: Platform, *,
     """Post each subscribed chat's daily fact at its hour; run until cancelled."""
     clock = now or (lambda: datetime.now(UTC))
     throttle = throttle or SendThrottle()
+    failing = False  # log a failing round once, not every tick (a database that is down)
     while True:
         try:
             await send_due(bot, platform, clock(), throttle)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("%s: the daily fact round failed; retrying", platform.name)
+            if not failing:
+                log.exception("%s: the daily fact round failed; retrying quietly",
+                              platform.name)
+            failing = True
+        else:
+            if failing:
+                log.info("%s: the daily fact round works again", platform.name)
+            failing = False
         await asyncio.sleep(tick)

@@ -306,7 +306,8 @@ class FactBot:
         packs = self.packs  # the topics listed are those the decision was made on
         if message.text.strip():
             salt = self._salt or await self._guard(self.store.user_salt(), "factbot")
-            # Keyed hash: curators can count repeat askers but never recover an id.
+            # Keyed hash: curators can count repeat askers without seeing ids. The key is
+            # kept in the database, so whoever holds the file could still test guessed ids.
             digest = hmac.new(salt.encode(), f"{message.platform}:{message.user_id}".encode(),
                               hashlib.sha256)
             await self._guard(self.store.record_unmatched(message.platform, message.text[:500],

@@ -156,6 +156,9 @@ def test_backup_errors_are_one_line(tmp_path: Path, env: dict[str, str],
     assert err.count("\n") == 1 and "is a directory; name the backup file" in err
     assert main(["db", "backup", str(db), "--db", str(db)]) == 2
     assert "must not overwrite the database itself" in capsys.readouterr().err
+    missing = tmp_path / "no" / "such" / "dir" / "b.db"
+    assert main(["db", "backup", str(missing), "--db", str(db)]) == 2
+    assert capsys.readouterr().err.startswith(f"factbot: error: {missing}: cannot write")
 
 
 # --- files that cannot be opened ---------------------------------------------------------

@@ -377,3 +377,30 @@ async def test_a_store_can_be_opened_again_after_closing(tmp_path: Path) -> None
             assert await store.next_rotation(CHAT, "hallyu", 5) == expected
             await asyncio.sleep(0.05)  # the background flush runs at least once
             assert store.pending == 0
+
+
+async def test_a_read_racing_a_settings_write_does_not_cache_the_old_settings(
+        tmp_path: Path) -> None:
+    chat = ChatKey("telegram", "-100")
+    async with SqliteStore(tmp_path / "race.db") as store:
+        writing = asyncio.create_task(store.set_topic_enabled(chat, "hallyu", False))
+        await asyncio.sleep(0)  # the write has begun; now a message in that chat reads
+        await store.chat_settings(chat)
+        await writing
+        assert (await store.chat_settings(chat)).disabled == frozenset({"hallyu"})
+        daily = asyncio.create_task(store.set_daily(chat, True))
+        await asyncio.sleep(0)
+        await store.chat_settings(chat)
+        await daily
+        assert (await store.chat_settings(chat)).daily is True
+
+
+async def test_an_unencodable_question_does_not_block_the_batch(tmp_path: Path) -> None:
+    chat = ChatKey("console", "c")
+    async with SqliteStore(tmp_path / "s.db") as store:
+        await store.record_unmatched("console", "hello \udcff", "u")
+        await store.next_rotation(chat, "hallyu", 6)
+        await store.flush()
+    async with SqliteStore(tmp_path / "s.db") as store:
+        assert await store.next_rotation(chat, "hallyu", 6) == 1
+        assert await store.unmatched_total() == 1

@@ -205,6 +205,7 @@ class SqliteStore(BaseStore):
         self._usage: Counter[tuple[str, str]] = Counter()
         self._unmatched: list[tuple[float, str, str, str, str]] = []
         self._chats: dict[ChatKey, ChatSettings] = {}
+        self._versions: dict[ChatKey, int] = {}  # bumped by every settings write
         self._loaded: set[ChatKey] = set()  # chats whose rotation positions are in memory
         self._salt: str | None = None
         self._failing = False
@@ -375,6 +376,8 @@ class SqliteStore(BaseStore):
     async def record_unmatched(self, platform: str, text: str, user_hash: str,
                                at: datetime | None = None) -> None:
         when = _ts(at or datetime.now(UTC))
+        # A lone surrogate cannot be stored, and one bad row would block the whole batch.
+        text = text.encode("utf-8", "replace").decode("utf-8")
         self._unmatched.append((when, platform, text, user_hash, question_key(text)))
         del self._unmatched[:-MAX_PENDING_UNMATCHED]
 
@@ -419,6 +422,7 @@ class SqliteStore(BaseStore):
     async def _load_chat(self, chat: ChatKey) -> ChatSettings:
         """Read a chat's settings and rotation positions in one round trip, and cache them."""
         key = (chat.platform, chat.chat_id)
+        version = self._versions.get(chat, 0)
         rows = await self._conn().execute_fetchall(
             "SELECT 'chat', daily, daily_time, tz, last_daily, user_per_minute, chat_per_minute"
             " FROM chats WHERE platform = ? AND chat_id = ?"
@@ -436,11 +440,14 @@ class SqliteStore(BaseStore):
             else:  # positions changed in memory since are newer than the file's
                 self._positions.setdefault((*key, a), b)
         settings = dataclasses.replace(settings, disabled=frozenset(disabled))
-        self._chats[chat] = settings
+        if self._versions.get(chat, 0) == version:  # no write began while we read
+            self._chats[chat] = settings
         self._loaded.add(chat)
         return settings
 
     def _forget(self, chat: ChatKey) -> None:
+        """Drop a chat's cached settings; a read already under way will not cache its rows."""
+        self._versions[chat] = self._versions.get(chat, 0) + 1
         self._chats.pop(chat, None)
 
     _ENSURE = "INSERT OR IGNORE INTO chats (platform, chat_id) VALUES (?, ?)"
@@ -459,6 +466,7 @@ class SqliteStore(BaseStore):
              (int(enabled), f"{at.hour:02d}:{at.minute:02d}", tz or current.tz,
               None if last is None else _ts(last), *key)),
         ])
+        self._forget(chat)  # a read that raced the write must not keep the old rows
         return await self.chat_settings(chat)
 
     async def set_topic_enabled(self, chat: ChatKey, topic: str, enabled: bool) -> ChatSettings:
@@ -470,6 +478,7 @@ class SqliteStore(BaseStore):
         else:
             await self._run([("INSERT OR IGNORE INTO disabled_topics (platform, chat_id, topic)"
                               " VALUES (?, ?, ?)", key)])
+        self._forget(chat)  # a read that raced the write must not keep the old rows
         return await self.chat_settings(chat)
 
     async def set_cooldown(self, chat: ChatKey, user_per_minute: int | None,
@@ -481,6 +490,7 @@ class SqliteStore(BaseStore):
             ("UPDATE chats SET user_per_minute = ?, chat_per_minute = ?"
              " WHERE platform = ? AND chat_id = ?", (user_per_minute, chat_per_minute, *key)),
         ])
+        self._forget(chat)  # a read that raced the write must not keep the old rows
         return await self.chat_settings(chat)
 
     async def daily_chats(self, platform: str) -> list[tuple[str, ChatSettings]]:
@@ -500,6 +510,7 @@ class SqliteStore(BaseStore):
             ("UPDATE chats SET last_daily = ? WHERE platform = ? AND chat_id = ?",
              (_ts(when), *key)),
         ])
+        self._forget(chat)
 
 
 # --- factbot db backup ---------------------------------------------------------------
@@ -520,7 +531,10 @@ def backup(source: Path, target: Path, busy_timeout: float = 5.0) -> int:
         raise StorageError(f"{source}: {_reason(exc)}") from None
     try:
         partial.unlink(missing_ok=True)
-        dst = sqlite3.connect(partial)
+        try:
+            dst = sqlite3.connect(partial)
+        except sqlite3.Error as exc:  # the target's folder, not the database, is at fault
+            raise StorageError(f"{target}: cannot write the backup ({_reason(exc)})") from None
         try:
             src.backup(dst)
             pages = int(dst.execute("PRAGMA page_count").fetchone()[0])
