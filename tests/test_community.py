@@ -443,3 +443,24 @@ async def test_the_console_prints_the_daily_fact_when_due(packs: tuple[FactPack,
         await loop
     assert out.getvalue().startswith("Fact of the day:\n“")
     assert out.getvalue().count("Fact of the day") == 1
+
+
+class BrokenStore(MemoryStore):
+    """A store whose daily schedule cannot be read, as with a database that is down."""
+
+    async def daily_chats(self, platform: str) -> list[tuple[str, ChatSettings]]:
+        raise OSError("disk I/O error")
+
+
+async def test_a_failing_daily_round_is_logged_once_not_every_tick(
+        packs: tuple[FactPack, ...], caplog: pytest.LogCaptureFixture) -> None:
+    bot = FactBot(packs, BrokenStore())
+    clock = Clock(datetime(2026, 1, 1, tzinfo=UTC))
+    with caplog.at_level("ERROR", logger="bot.community"):
+        loop = asyncio.create_task(daily_loop(bot, RecordingPlatform(), now=clock, tick=0))
+        await clock.rounds(5)
+        loop.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await loop
+    failures = [r for r in caplog.records if "daily fact round failed" in r.getMessage()]
+    assert len(failures) == 1
