@@ -28,15 +28,17 @@ from bot.community import daily_loop
 from bot.core import FactBot
 from bot.errors import ConfigError
 from bot.messages import IncomingMessage, Reply, ReplyKind
+from bot.render import render_fact
 from bot.settings import Secret, Settings
 
 if TYPE_CHECKING:
-    from telegram import InlineKeyboardMarkup, Update
+    from telegram import CallbackQuery, InlineKeyboardMarkup, Update
     from telegram.ext import Application, ContextTypes
 
 log = logging.getLogger(__name__)
 
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
+ONLY_FACT = "That is the only fact on this topic."
 ADMIN_TTL = 60.0  # seconds to trust a getChatMember answer
 ADMIN_CACHE_MAX = 10_000
 MAX_COMMANDS = 100  # Telegram's limit for setMyCommands
@@ -45,6 +47,9 @@ ALLOWED_UPDATES = ["message", "inline_query", "callback_query"]
 # loses throughput to pool contention (see bench/telegram.py and the README).
 POOL_PER_UPDATE = 2
 DEFAULT_LISTEN = "0.0.0.0:8443"
+# How often serve() looks whether polling died on its own (a token revoked while running).
+WATCH_SECONDS = 1.0
+POLLING_TASK = "Updater:start_polling:polling_task"  # the name PTB gives its polling task
 
 
 def _redact(record: logging.LogRecord, token: str) -> None:
@@ -185,6 +190,12 @@ class TelegramAdapter:
         """Private chats belong to the user; in groups ask Telegram, caching the answer."""
         if not message.is_group:
             return True
+        if message.user_id == message.chat_id:
+            # An anonymous admin: on_message gives such a sender the group's own id (user
+            # ids are positive, group ids negative, so no person can pose as one). Only
+            # admins can post as the group, and getChatMember would ask about
+            # GroupAnonymousBot, which is never an admin.
+            return True
         from telegram.constants import ChatMemberStatus
 
         key = (message.chat_id, message.user_id)
@@ -220,6 +231,9 @@ class TelegramAdapter:
         command = any(e.type == MessageEntity.BOT_COMMAND and e.offset == 0
                       for e in message.entities) or text.startswith("/")
         mentioned = self._mentions_us(message)
+        # An anonymous admin posts as the group itself (from: GroupAnonymousBot).
+        as_group = is_group and message.sender_chat is not None \
+            and message.sender_chat.id == chat.id
         replied = (message.reply_to_message is not None
                    and message.reply_to_message.from_user is not None
                    and message.reply_to_message.from_user.id == context.bot.id)
@@ -227,14 +241,16 @@ class TelegramAdapter:
             text = self._strip_mention(text)
         incoming = IncomingMessage(
             text=text, platform=self.name, chat_id=str(chat.id),
-            user_id=str(message.from_user.id), is_group=is_group,
+            user_id=str(chat.id) if as_group else str(message.from_user.id),
+            is_group=is_group,
             # A command is judged by the core: known ones are answered, others' are not.
             addressed=not is_group or mentioned or replied,
             bot_username=self.username)
         reply = await self.bot.handle(incoming, self)
         if reply is None:
             return
-        await self._send(chat.id, reply, reply_to=message.message_id if is_group else None)
+        await self._send(chat.id, reply, reply_to=message.message_id if is_group else None,
+                         thread_id=_thread_id(message))
 
     async def on_inline_query(self, update: Update, context: ContextTypes.DEFAULT_TYPE
                               ) -> None:
@@ -262,40 +278,67 @@ class TelegramAdapter:
         query = update.callback_query
         if query is None:
             return
-        action, _, topic = (query.data or "").partition(":")
-        found = self.bot.topic(topic)
+        # "more:<topic>:<index of the fact shown>"; buttons sent before the index
+        # was added say "more:<topic>" and are still out there in chats.
+        action, _, rest = (query.data or "").partition(":")
+        name, _, shown = rest.partition(":")
+        found = self.bot.topic(name)
         if found is None or action not in (MORE, SOURCE):
             await query.answer("That topic is no longer available: send /topics.")
             return
-        pack, _ = found
+        pack, topic = found
         if action == SOURCE:
             await query.answer(f"Quoted word for word from: {pack.source.line()}"[:200],
                                show_alert=True)
             return
+        if len(topic.facts) == 1:  # another post or edit would only repeat it
+            await query.answer(ONLY_FACT)
+            return
         from telegram.constants import ChatType
 
         message = query.message
+        if message is None and query.inline_message_id and shown.isdigit():
+            # The inline message shows fact `shown`: the next one is sure to differ, where
+            # the user's rotation may well land on the very fact on screen.
+            fact = topic.facts[(int(shown) + 1) % len(topic.facts)]
+            await self._edit_inline(query, render_fact(pack, topic, fact))
+            return
         if message is not None:
             is_group = message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
             chat_id = str(message.chat.id)
         else:  # a fact sent inline: we cannot post into that chat, only edit our message
             is_group, chat_id = False, f"inline:{query.from_user.id}"
-        incoming = IncomingMessage(text=f"/{topic}", platform=self.name, chat_id=chat_id,
+        incoming = IncomingMessage(text=f"/{name}", platform=self.name, chat_id=chat_id,
                                    user_id=str(query.from_user.id), is_group=is_group,
                                    addressed=True, bot_username=self.username)
         reply = await self.bot.handle(incoming, self)
         if reply is None or reply.kind is ReplyKind.SLOW_DOWN:
             await query.answer(reply.text[:200] if reply else None)
             return
-        await query.answer()
         if message is not None:
-            await self._send(message.chat.id, reply)
+            await query.answer()
+            await self._send(message.chat.id, reply, thread_id=_thread_id(message))
         elif query.inline_message_id:
-            from telegram.constants import ParseMode
+            await self._edit_inline(query, reply)
+        else:
+            await query.answer()
 
-            await context.bot.edit_message_text(
+    async def _edit_inline(self, query: CallbackQuery, reply: Reply) -> None:
+        """Show ``reply`` in place of an inline message, then answer the button press."""
+        from telegram.constants import ParseMode
+        from telegram.error import BadRequest
+
+        try:
+            await self.application.bot.edit_message_text(
                 render_html(reply), inline_message_id=query.inline_message_id,
                 parse_mode=ParseMode.HTML, reply_markup=self._keyboard(reply))
+        except BadRequest as exc:
+            if "not modified" not in str(exc):
+                raise
+            # Telegram refuses an edit to the same text; the user saw nothing change.
+            await query.answer(ONLY_FACT)
+            return
+        await query.answer()
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the traceback, apologise where there is a chat, and keep running."""
@@ -306,8 +349,9 @@ class TelegramAdapter:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
             return
+        message = update.effective_message if isinstance(update, Update) else None
         try:
-            await context.bot.send_message(chat.id, APOLOGY)
+            await context.bot.send_message(chat.id, APOLOGY, message_thread_id=_thread_id(message))
         except Exception:
             log.warning("could not send the apology to chat %s", chat.id, exc_info=True)
 
@@ -334,20 +378,25 @@ class TelegramAdapter:
     def _keyboard(self, reply: Reply) -> InlineKeyboardMarkup | None:
         if reply.kind is not ReplyKind.FACT or not reply.topic:
             return None
-        keyboard = self._keyboards.get(reply.topic)
-        if keyboard is None:  # telegram objects are immutable, so one per topic is shared
+        found = self.bot.topic(reply.topic)
+        index = next((i for i, fact in enumerate(found[1].facts) if fact.quote == reply.quote),
+                     None) if found else None
+        more = f"{MORE}:{reply.topic}" if index is None else f"{MORE}:{reply.topic}:{index}"
+        keyboard = self._keyboards.get(more)
+        if keyboard is None:  # telegram objects are immutable, so one per fact is shared
             from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+            # callback_data is at most 64 bytes: "more:" + a 32-character command + ":N".
             keyboard = InlineKeyboardMarkup([[
-                InlineKeyboardButton("Another fact", callback_data=f"{MORE}:{reply.topic}"),
+                InlineKeyboardButton("Another fact", callback_data=more),
                 InlineKeyboardButton("Source", callback_data=f"{SOURCE}:{reply.topic}"),
             ]])
             if len(self._keyboards) < ADMIN_CACHE_MAX:
-                self._keyboards[reply.topic] = keyboard
+                self._keyboards[more] = keyboard
         return keyboard
 
-    async def _send(self, chat_id: int | str, reply: Reply, reply_to: int | None = None
-                    ) -> None:
+    async def _send(self, chat_id: int | str, reply: Reply, reply_to: int | None = None,
+                    thread_id: int | None = None) -> None:
         from telegram import ReplyParameters
         from telegram.constants import ParseMode
 
@@ -355,7 +404,17 @@ class TelegramAdapter:
             reply_to, allow_sending_without_reply=True)
         await self.application.bot.send_message(
             chat_id, render_html(reply), parse_mode=ParseMode.HTML,
-            reply_markup=self._keyboard(reply), reply_parameters=parameters)
+            reply_markup=self._keyboard(reply), reply_parameters=parameters,
+            message_thread_id=thread_id)
+
+
+def _thread_id(message: object) -> int | None:
+    """The forum topic a message is in, so an answer lands there and not in General."""
+    from telegram import Message
+
+    if isinstance(message, Message) and message.is_topic_message:
+        return message.message_thread_id
+    return None
 
 
 def _chat_ref(chat_id: str) -> int | str:
@@ -386,6 +445,19 @@ def build_application(bot: FactBot, token: str | Secret, *, base_url: str = "",
     return application, adapter
 
 
+def _polling_stopped(polling: asyncio.Task[Any] | None) -> ConfigError:
+    """The one-line error for polling that ended on its own, never holding the token."""
+    from telegram.error import InvalidToken
+
+    failure = polling.exception() if polling is not None and not polling.cancelled() else None
+    if isinstance(failure, InvalidToken):
+        return ConfigError("TELEGRAM_BOT_TOKEN was rejected by the Bot API while running "
+                           "(revoked or replaced? check the token from @BotFather)")
+    # The type only: a library message may hold a request URL, and those hold the token.
+    return ConfigError("telegram polling stopped unexpectedly"
+                       + (f" ({type(failure).__name__})" if failure else ""))
+
+
 def _listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -396,7 +468,7 @@ def _listen(value: str) -> tuple[str, int]:
 async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
                 stop: asyncio.Event) -> None:
     """Run the Telegram bot until ``stop`` is set, then shut down cleanly."""
-    from telegram.error import InvalidToken, NetworkError
+    from telegram.error import InvalidToken, NetworkError, TelegramError
 
     # Opt into PTB's timedelta periods: RetryAfter otherwise warns on every 429.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -408,7 +480,7 @@ async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
     listen = getattr(args, "listen", None) or config.listen
     if listen and not webhook_url:
         raise ConfigError("--listen needs --webhook-url (the public URL Telegram posts to)")
-    if webhook_url and urlsplit(webhook_url).scheme not in ("http", "https"):
+    if webhook_url and urlsplit(webhook_url).scheme != "https":
         raise ConfigError(f"--webhook-url {webhook_url!r} must be an https:// URL")
     host, port = _listen(listen or DEFAULT_LISTEN)
 
@@ -429,8 +501,15 @@ async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
                               f"(TELEGRAM_API_BASE_URL): {exc}") from None
         updater = application.updater
         assert updater is not None  # the builder always makes one
+        polling: asyncio.Task[Any] | None = None
         try:
-            await adapter.publish_commands()
+            try:
+                await adapter.publish_commands()
+            except InvalidToken:
+                raise
+            except TelegramError as exc:  # the menu is cosmetic: commands work without it
+                log.warning("telegram: could not set the command menu, carrying on without "
+                            "it: %s", exc)
             if webhook_url:
                 secret = config.webhook_secret.reveal() or secrets.token_urlsafe(32)
                 await updater.start_webhook(
@@ -440,12 +519,22 @@ async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
                 log.info("telegram: @%s serving a webhook at %s (listening on %s:%d)",
                          adapter.username, webhook_url, host, port)
             else:
+                before = asyncio.all_tasks()
                 await updater.start_polling(allowed_updates=ALLOWED_UPDATES,
                                             bootstrap_retries=-1)
+                # PTB ends its polling task on InvalidToken but leaves updater.running
+                # true, so the task itself is what tells us polling has stopped.
+                polling = next((t for t in asyncio.all_tasks() - before
+                                if t.get_name() == POLLING_TASK), None)
                 log.info("telegram: @%s polling for updates", adapter.username)
             await application.start()
             daily = asyncio.create_task(daily_loop(bot, adapter), name="telegram-daily")
-            await stop.wait()
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), WATCH_SECONDS)
+                if not stop.is_set() and (not updater.running
+                                          or (polling is not None and polling.done())):
+                    raise _polling_stopped(polling)
         finally:
             if daily is not None:
                 daily.cancel()
@@ -453,7 +542,10 @@ async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
                     if isinstance(result, Exception):
                         log.error("the daily-fact loop failed", exc_info=result)
             if updater.running:
-                await updater.stop()
+                try:
+                    await updater.stop()
+                except InvalidToken:  # stop() re-raises the polling task's end: reported
+                    log.debug("telegram: polling had ended on a rejected token")
             if application.running:
                 await application.stop()
             await application.shutdown()

@@ -32,6 +32,26 @@ def _items(items: tuple[tuple[str, str], ...], budget: int) -> list[str]:
     return lines
 
 
+def _sections(heading: str, sections: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+              ) -> str:
+    """Topics grouped by pack: each pack's citation in bold above its commands."""
+    lines = [f"<b>{escape(heading)}</b>"]
+    used = len(lines[0])
+    for citation, items in sections:
+        header = f"\n<b>{escape(citation)}</b>"  # a blank line between packs
+        if used + len(header) + 1 > MAX_MESSAGE - 2:  # room left for the "…"
+            lines.append("…")
+            break
+        lines.append(header)
+        used += len(header) + 1
+        listed = _items(items, MAX_MESSAGE - used)
+        lines += listed
+        used += sum(len(line) + 1 for line in listed)
+        if listed and listed[-1] == "…":
+            break
+    return "\n".join(lines)
+
+
 def render_html(reply: Reply) -> str:
     """The Reply as a Telegram HTML message, every piece escaped."""
     if reply.kind is ReplyKind.FACT and reply.quote is not None:
@@ -47,6 +67,8 @@ def render_html(reply: Reply) -> str:
         tail = f"Try one of these: {names}" if names and len(names) < 400 \
             else "Send /topics to see what I can answer."
         return f"{escape(reply.heading)}\n{tail}"
+    if reply.kind is ReplyKind.TOPICS and reply.heading and reply.sections:
+        return _sections(reply.heading, reply.sections)
     if reply.kind in (ReplyKind.TOPICS, ReplyKind.HELP) and reply.heading and reply.items:
         head = f"<b>{escape(reply.heading)}</b>"
         return "\n".join([head, *_items(reply.items, MAX_MESSAGE - len(head))])

@@ -23,7 +23,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from adapters.telegram import ALLOWED_UPDATES, APOLOGY, TelegramAdapter, build_application, serve
+from adapters.telegram import (
+    ALLOWED_UPDATES,
+    APOLOGY,
+    ONLY_FACT,
+    TelegramAdapter,
+    build_application,
+    serve,
+)
 from bot.core import FactBot
 from bot.packs import FactPack
 from bot.settings import Secret, Settings, TelegramSettings
@@ -97,8 +104,12 @@ async def test_a_private_command_gets_the_topics_fact_with_buttons(
     assert _has_quote(sent["text"], packs, "hallyu")
     assert "<b>Source:</b> Bernama, Kuala Lumpur, Oct 2" in sent["text"]
     buttons = sent["reply_markup"]["inline_keyboard"][0]
+    more = buttons[0]["callback_data"]
     assert [(b["text"], b["callback_data"]) for b in buttons] == [
-        ("Another fact", "more:hallyu"), ("Source", "src:hallyu")]
+        ("Another fact", more), ("Source", "src:hallyu")]
+    # The button names the fact it is under, so "Another fact" can move on from it.
+    index = int(more.removeprefix("more:hallyu:"))
+    assert html.escape(_quotes(packs, "hallyu")[index]) in sent["text"]
 
 
 async def test_a_group_command_addressed_to_us_is_answered_as_a_reply(
@@ -176,7 +187,7 @@ async def test_an_empty_inline_query_offers_the_top_topics(
     [answer] = api.sent("answerInlineQuery")
     topics = [t.command for p in factbot.packs for t in p.topics]
     assert [r["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-            for r in answer["results"]] == [f"more:{t}" for t in topics][:10]
+            for r in answer["results"]] == [f"more:{t}:0" for t in topics][:10]
 
 
 async def test_another_fact_button_gives_the_chat_the_topics_next_fact(
@@ -200,13 +211,121 @@ async def test_source_button_shows_the_citation(
     assert api.sent() == []
 
 
-async def test_another_fact_on_an_inline_message_edits_it(
+async def _inline_results(api: FakeBotAPI, query: str) -> dict[str, dict[str, Any]]:
+    """The answer to an inline query, by the topic of each result's buttons."""
+    await api.push(api.inline_query(query))
+    await api.wait_for(lambda: bool(api.sent("answerInlineQuery")))
+    results = api.sent("answerInlineQuery")[-1]["results"]
+    return {r["reply_markup"]["inline_keyboard"][0][1]["callback_data"][4:]: r for r in results}
+
+
+async def test_another_fact_on_an_inline_message_edits_it_to_a_different_fact(
         api: FakeBotAPI, running: TelegramAdapter, packs: tuple[FactPack, ...]) -> None:
+    result = (await _inline_results(api, ""))["hallyu"]  # the topic's lead fact
+    data = api.chose_inline(result)
+    shown = [result["input_message_content"]["message_text"]]
+    for _ in range(3):
+        await api.push(api.callback(data, inline=True))
+        await api.wait_for(lambda: len(api.sent("answerCallbackQuery")) == len(shown))
+        edit = api.sent("editMessageText")[-1]
+        assert edit["inline_message_id"] == "inline-msg-1"
+        assert _has_quote(edit["text"], packs, "hallyu")
+        assert edit["text"] != shown[-1]  # Telegram refuses an edit to the same text
+        shown.append(edit["text"])
+        data = edit["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    assert len(set(shown)) == 4
+    assert api.succeeded("editMessageText") == api.sent("editMessageText")
+    assert [a.get("text") for a in api.sent("answerCallbackQuery")] == [None] * 3
+
+
+async def test_another_fact_on_a_one_fact_topic_says_so_instead_of_repeating_it(
+        api: FakeBotAPI, running: TelegramAdapter, packs: tuple[FactPack, ...]) -> None:
+    assert len(_quotes(packs, "trade")) == 1
+    result = (await _inline_results(api, ""))["trade"]
+    data = api.chose_inline(result)
+    await api.push(api.callback(data, inline=True))
+    await api.push(api.callback(data, chat_id=GROUP, chat_type="supergroup"))
+    await api.push(api.callback("more:trade"))  # a button from before the fact index
+    await api.wait_for(lambda: len(api.sent("answerCallbackQuery")) == 3)
+    assert [a["text"] for a in api.sent("answerCallbackQuery")] == [ONLY_FACT] * 3
+    assert api.sent("editMessageText") == []
+    assert api.sent() == []
+
+
+async def test_an_old_inline_button_that_would_repeat_the_fact_gets_a_toast(
+        api: FakeBotAPI, running: TelegramAdapter, caplog: pytest.LogCaptureFixture) -> None:
+    result = (await _inline_results(api, ""))["hallyu"]
+    api.chose_inline(result)
+    # Buttons sent before the index: the user's first turn is the lead fact on screen.
     await api.push(api.callback("more:hallyu", inline=True))
-    await api.wait_for(lambda: bool(api.sent("editMessageText")))
+    await api.wait_for(lambda: bool(api.sent("answerCallbackQuery")))
     [edit] = api.sent("editMessageText")
-    assert edit["inline_message_id"] == "inline-msg-1"
-    assert _has_quote(edit["text"], packs, "hallyu")
+    assert edit["text"] == result["input_message_content"]["message_text"]
+    assert api.succeeded("editMessageText") == []  # the fake said "message is not modified"
+    [answer] = api.sent("answerCallbackQuery")
+    assert answer["text"] == ONLY_FACT
+    assert "failed" not in caplog.text
+
+
+async def test_another_fact_in_a_forum_topic_is_posted_in_that_topic(
+        api: FakeBotAPI, running: TelegramAdapter, packs: tuple[FactPack, ...]) -> None:
+    await api.push(api.callback("more:hallyu:0", chat_id=GROUP, chat_type="supergroup",
+                                thread_id=42))
+    [sent] = await _answered(api, GROUP)
+    assert sent["message_thread_id"] == 42
+    assert _has_quote(sent["text"], packs, "hallyu")
+    await api.push(api.callback("more:hallyu:0", chat_id=GROUP - 1, chat_type="supergroup"))
+    [general] = await _answered(api, GROUP - 1)
+    assert "message_thread_id" not in general
+
+
+async def test_a_command_in_a_forum_topic_is_answered_in_that_topic(
+        api: FakeBotAPI, running: TelegramAdapter) -> None:
+    await api.push(api.message("/hallyu", chat_id=GROUP, chat_type="supergroup",
+                               thread_id=7))
+    [sent] = await _answered(api, GROUP)
+    assert sent["message_thread_id"] == 7
+
+
+async def test_an_anonymous_admin_may_use_admin_commands(
+        api: FakeBotAPI, running: TelegramAdapter) -> None:
+    from bot.messages import IncomingMessage
+
+    await api.push(api.message("/daily on", chat_id=GROUP, chat_type="supergroup",
+                               anonymous_admin=True))
+    [accepted] = await _answered(api, GROUP)
+    assert accepted["text"].startswith("Daily fact: on")
+    assert api.sent("getChatMember") == []  # it would ask about GroupAnonymousBot
+    as_group = IncomingMessage("/daily on", platform="telegram", chat_id=str(GROUP),
+                               user_id=str(GROUP), is_group=True)
+    assert await running.is_admin(as_group) is True
+
+
+async def test_topics_with_several_packs_are_grouped_under_each_source(
+        api: FakeBotAPI) -> None:
+    from bot.packs import load_packs
+
+    two = load_packs(ROOT / "tests" / "data" / "packs")
+    assert len(two) == 2
+    async with started(FactBot(two), api):
+        await api.push(api.message("/topics"))
+        [sent] = await _answered(api, 501)
+    assert api.succeeded() == api.sent()
+    text = sent["text"]
+    heads = [text.index(f"<b>{html.escape(p.source.line())}</b>") for p in two]
+    firsts = [text.index(f"/{p.topics[0].command} — ") for p in two]
+    assert heads[0] < firsts[0] < heads[1] < firsts[1]
+
+
+async def test_the_fake_refuses_a_message_over_telegrams_limit(
+        api: FakeBotAPI, running: TelegramAdapter) -> None:
+    from telegram.error import BadRequest
+
+    bot = running.application.bot
+    await bot.send_message(501, "é" * 4096)
+    with pytest.raises(BadRequest, match="too long"):
+        await bot.send_message(501, "é" * 4097)
+    await bot.send_message(501, "<b>" + "x" * 4096 + "</b>", parse_mode="HTML")
 
 
 async def test_setmycommands_lists_every_topic_and_the_builtins(
@@ -425,16 +544,21 @@ def _free_port() -> int:
 
 
 async def test_webhook_mode_registers_a_secret_and_refuses_posts_without_it(
-        api: FakeBotAPI, factbot: FactBot, packs: tuple[FactPack, ...]) -> None:
+        api: FakeBotAPI, factbot: FactBot, packs: tuple[FactPack, ...],
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     port = _free_port()
+    public = "https://bot.example.com/telegram-hook"  # TLS ends at a proxy in front of us
     url = f"http://127.0.0.1:{port}/telegram-hook"
     stop = asyncio.Event()
     task = asyncio.create_task(serve(factbot, _settings(api),
-                                     _args(webhook_url=url, listen=f"127.0.0.1:{port}"), stop))
+                                     _args(webhook_url=public, listen=f"127.0.0.1:{port}"),
+                                     stop))
     try:
-        await api.wait_for(lambda: api.webhook is not None)
+        # PTB registers the webhook before its server listens; serve logs once it does.
+        await api.wait_for(lambda: "serving a webhook" in caplog.text)
         assert api.webhook is not None
-        assert api.webhook["url"] == url
+        assert api.webhook["url"] == public
         secret = api.webhook["secret_token"]
         assert len(secret) >= 32
         update = {"update_id": 1, **api.message("/hallyu")}
@@ -464,6 +588,40 @@ async def test_a_rejected_token_is_a_one_line_config_error_without_the_token(
     assert "WRONG-token-value" not in str(info.value)
 
 
+async def test_a_token_revoked_while_polling_stops_serve_with_a_config_error(
+        api: FakeBotAPI, factbot: FactBot, caplog: pytest.LogCaptureFixture) -> None:
+    from bot.errors import ConfigError
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(factbot, _settings(api), _args(), stop))
+    await api.wait_for(lambda: bool(api.sent("getUpdates")))
+    api.fail("getUpdates", 401, times=1000, description="Unauthorized")
+    await api.push(api.message("/hallyu"))  # ends the long poll; the next one gets the 401
+    await _answered(api, 501)
+    with pytest.raises(ConfigError, match="rejected by the Bot API while running") as info:
+        await asyncio.wait_for(task, timeout=5.0)
+    assert api.token not in str(info.value)
+    assert api.token not in caplog.text
+    assert factbot.reload_listeners == []  # the shutdown ran to the end
+
+
+async def test_a_failed_command_menu_is_a_warning_and_the_bot_still_answers(
+        api: FakeBotAPI, factbot: FactBot, packs: tuple[FactPack, ...],
+        caplog: pytest.LogCaptureFixture) -> None:
+    api.fail("setMyCommands", 502, description="Bad Gateway")
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(factbot, _settings(api), _args(), stop))
+    await api.push(api.message("/hallyu"))
+    [sent] = await _answered(api, 501)
+    assert _has_quote(sent["text"], packs, "hallyu")
+    stop.set()
+    await asyncio.wait_for(task, timeout=5.0)
+    assert [c.status for c in api.calls if c.method == "setMyCommands"] == [502]
+    warnings = [r for r in caplog.records if "command menu" in r.getMessage()]
+    assert [r.levelno for r in warnings] == [logging.WARNING]
+    assert api.token not in caplog.text
+
+
 def test_factbot_run_telegram_without_a_token_exits_2_naming_the_variable(
         tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items()
@@ -484,13 +642,15 @@ def test_factbot_run_telegram_without_a_token_exits_2_naming_the_variable(
     ("https://bot.example.com/tg", "127.0.0.1:99999", "must be HOST:PORT"),
     (None, "127.0.0.1:8443", "--listen needs --webhook-url"),
     ("ftp://bot.example.com/tg", None, "--webhook-url 'ftp://bot.example.com/tg' must be"),
+    ("http://bot.example.com/tg", None, "'http://bot.example.com/tg' must be an https:// URL"),
 ])
 async def test_bad_webhook_arguments_are_one_line_errors_naming_the_flag(
         api: FakeBotAPI, factbot: FactBot, webhook_url: str | None, listen: str | None,
         error: str) -> None:
     from bot.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=re.escape(error)):
-        await serve(factbot, _settings(api), _args(webhook_url=webhook_url, listen=listen),
-                    asyncio.Event())
+    with pytest.raises(ConfigError, match=re.escape(error)):  # not a server that waits on
+        await asyncio.wait_for(serve(factbot, _settings(api),
+                                     _args(webhook_url=webhook_url, listen=listen),
+                                     asyncio.Event()), timeout=5.0)
     assert api.calls == []  # refused before talking to Telegram

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -87,6 +88,31 @@ async def test_topic_lists_escape_descriptions(markup_bot: FactBot) -> None:
     seen = _read(render_html(render_topics(markup_bot.packs)))
     assert "/kpop — K-pop <fandom> & *more*" in seen.text
     assert set(seen.tags) == {"b"}
+
+
+def test_topics_from_several_packs_sit_under_each_packs_citation_in_bold() -> None:
+    from bot.render import render_topics
+
+    two = load_packs(Path(__file__).resolve().parent / "data" / "packs")
+    assert len(two) == 2
+    rendered = render_html(render_topics(two))
+    seen = _read(rendered)
+    assert set(seen.tags) == {"b"}
+    lines = seen.text.splitlines()
+    for pack in two:
+        head = lines.index(pack.source.line())  # the citation, unescaped, on its own line
+        assert f"\n<b>{escape(pack.source.line())}</b>\n" in rendered
+        topics = [f"/{t.command} — {t.description}" for t in pack.topics]
+        assert lines[head + 1:head + 1 + len(topics)] == topics
+    assert len(rendered) <= MAX_MESSAGE
+
+
+def test_topics_from_one_pack_have_no_section_header(markup_bot: FactBot) -> None:
+    from bot.render import render_topics
+
+    rendered = render_html(render_topics(markup_bot.packs))
+    assert rendered == ("<b>Topics I can quote from:</b>\n"
+                        "/kpop — K-pop &lt;fandom&gt; &amp; *more*")
 
 
 def test_plain_replies_are_escaped_and_bounded() -> None:

@@ -3,7 +3,9 @@
 It keeps an update queue served by long-polling ``getUpdates`` (honouring
 ``offset``, ``limit`` and ``timeout``), records every call the bot makes, and can
 fail chosen methods with a status code (429 with ``retry_after``, 500) to test
-recovery. Point the bot at it with ``base_url=api.base_url``.
+recovery. Like Telegram it refuses a message over 4096 characters and an edit that
+leaves a message's text as it was (it remembers the texts it sent, edited or was
+told about with ``chose_inline``). Point the bot at it with ``base_url=api.base_url``.
 """
 
 from __future__ import annotations
@@ -16,17 +18,21 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Any
 
 from aiohttp import web
 
 BOT_ID = 777000111
+GROUP_ANONYMOUS_BOT = 1087968824  # the "from" of messages anonymous group admins send
 BOT_USERNAME = "factbot_test_bot"
+MAX_TEXT = 4096  # Telegram's limit, in UTF-16 code units of the text after entity parsing
 
 # python-telegram-bot form-encodes: plain strings raw, everything else JSON-encoded.
 _JSON_FIELDS = {"reply_markup", "results", "commands", "entities", "reply_parameters",
                 "allowed_updates", "link_preview_options", "button", "scope"}
-_INT_FIELDS = {"offset", "limit", "message_id", "user_id", "cache_time", "max_connections"}
+_INT_FIELDS = {"offset", "limit", "message_id", "user_id", "cache_time", "max_connections",
+               "message_thread_id"}
 
 
 @dataclass
@@ -44,6 +50,35 @@ class Failure:
     status: int
     retry_after: int | None
     times: int
+    description: str | None = None
+
+
+class ApiError(Exception):
+    """Raised by a fake method to answer with a Bot API error."""
+
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+class _Visible(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text = ""
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
+
+
+def visible_length(text: str, parse_mode: str | None) -> int:
+    """The message's length as Telegram counts it: UTF-16 units of the shown text."""
+    if parse_mode == "HTML":
+        reader = _Visible()
+        reader.feed(text)
+        reader.close()
+        text = reader.text
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _decode(params: dict[str, str]) -> dict[str, Any]:
@@ -80,6 +115,8 @@ class FakeBotAPI:
         self.delivered_at: dict[int, float] = {}
         self.admins: set[tuple[int, int]] = set()  # (chat_id, user_id)
         self.webhook: dict[str, Any] | None = None
+        self.texts: dict[tuple[int, int], str] = {}  # (chat_id, message_id) -> current text
+        self.inline_texts: dict[str, str] = {}  # inline_message_id -> current text
         self._failures: dict[str, list[Failure]] = {}
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -130,9 +167,17 @@ class FakeBotAPI:
     # --- test controls ---------------------------------------------------------
 
     def fail(self, method: str, status: int, *, retry_after: int | None = None,
-             times: int = 1) -> None:
+             times: int = 1, description: str | None = None) -> None:
         """Answer the next ``times`` calls of ``method`` with an error."""
-        self._failures.setdefault(method, []).append(Failure(status, retry_after, times))
+        self._failures.setdefault(method, []).append(
+            Failure(status, retry_after, times, description))
+
+    def chose_inline(self, result: dict[str, Any], inline_message_id: str = "inline-msg-1"
+                     ) -> str:
+        """A user sent inline ``result``; returns its "Another fact" callback data."""
+        self.inline_texts[inline_message_id] = result["input_message_content"]["message_text"]
+        data: str = result["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        return data
 
     async def push(self, update: dict[str, Any]) -> int:
         """Queue one update (the update_id is assigned here) and wake the long poll."""
@@ -175,16 +220,33 @@ class FakeBotAPI:
         return {"id": user_id, "is_bot": False, "first_name": name, "username": name.lower()}
 
     def message(self, text: str, *, chat_id: int = 501, user_id: int = 501,
-                chat_type: str = "private", reply_to_bot: bool = False) -> dict[str, Any]:
-        """A text-message update with the entities Telegram would attach."""
+                chat_type: str = "private", reply_to_bot: bool = False,
+                thread_id: int | None = None, anonymous_admin: bool = False
+                ) -> dict[str, Any]:
+        """A text-message update with the entities Telegram would attach.
+
+        ``thread_id`` puts it in a forum topic; ``anonymous_admin`` sends it as the group
+        itself, from GroupAnonymousBot, as Telegram does for an admin who stays anonymous.
+        """
         chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
         if chat_type == "private":
             chat["first_name"] = "Ana"
         else:
             chat["title"] = "Test group"
+        if thread_id is not None:
+            chat["is_forum"] = True
+        sender = self.user(user_id)
+        if anonymous_admin:
+            sender = {"id": GROUP_ANONYMOUS_BOT, "is_bot": True, "first_name": "Group",
+                      "username": "GroupAnonymousBot"}
         message: dict[str, Any] = {
             "message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
-            "from": self.user(user_id), "text": text}
+            "from": sender, "text": text}
+        if anonymous_admin:
+            message["sender_chat"] = chat
+        if thread_id is not None:
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
         entities = _entities(text)
         if entities:
             message["entities"] = entities
@@ -199,17 +261,26 @@ class FakeBotAPI:
                                  "from": self.user(user_id), "query": query, "offset": ""}}
 
     def callback(self, data: str, *, chat_id: int = 501, user_id: int = 501,
-                 chat_type: str = "private", inline: bool = False) -> dict[str, Any]:
+                 chat_type: str = "private", inline: bool = False,
+                 inline_message_id: str = "inline-msg-1", thread_id: int | None = None
+                 ) -> dict[str, Any]:
+        """A button press on one of our messages (in a forum topic with ``thread_id``)."""
         query: dict[str, Any] = {"id": f"cb{next(self._message_ids)}",
                                  "from": self.user(user_id), "chat_instance": "ci1",
                                  "data": data}
         if inline:
-            query["inline_message_id"] = "inline-msg-1"
+            query["inline_message_id"] = inline_message_id
         else:
-            chat = {"id": chat_id, "type": chat_type, "title": "Test group"}
-            query["message"] = {"message_id": next(self._message_ids),
-                                "date": int(time.time()), "chat": chat,
-                                "from": self.bot_user(), "text": "a fact"}
+            chat: dict[str, Any] = {"id": chat_id, "type": chat_type, "title": "Test group"}
+            message: dict[str, Any] = {"message_id": next(self._message_ids),
+                                       "date": int(time.time()), "chat": chat,
+                                       "from": self.bot_user(), "text": "a fact"}
+            if thread_id is not None:
+                chat["is_forum"] = True
+                message["message_thread_id"] = thread_id
+                message["is_topic_message"] = True
+            self.texts[chat_id, message["message_id"]] = message["text"]
+            query["message"] = message
         return {"callback_query": query}
 
     def bot_user(self) -> dict[str, Any]:
@@ -271,11 +342,15 @@ class FakeBotAPI:
                 return _error(failure.status, f"Too Many Requests: retry after "
                                               f"{failure.retry_after}",
                               {"retry_after": failure.retry_after})
-            return _error(failure.status, "Internal Server Error")
+            return _error(failure.status, failure.description or "Internal Server Error")
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return _error(404, f"Not Found: method {method} is not faked")
-        result = await handler(params)
+        try:
+            result = await handler(params)
+        except ApiError as exc:
+            call.status = exc.status
+            return _error(exc.status, exc.description)
         self.ok_counts[method] = self.ok_counts.get(method, 0) + 1
         return web.json_response({"ok": True, "result": result})
 
@@ -326,14 +401,36 @@ class FakeBotAPI:
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> Any:
         chat_id = params["chat_id"]
-        return {"message_id": next(self._message_ids), "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
-                "from": self.bot_user(), "text": params.get("text", "")}
+        text = params.get("text", "")
+        _check_length(text, params)
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids), "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+            "from": self.bot_user(), "text": text}
+        if "message_thread_id" in params:
+            message["message_thread_id"] = params["message_thread_id"]
+            message["is_topic_message"] = True
+        self.texts[chat_id, message["message_id"]] = text
+        return message
 
     async def _api_editMessageText(self, params: dict[str, Any]) -> Any:
+        text = params.get("text", "")
+        _check_length(text, params)
         if "inline_message_id" in params:
+            inline_id = params["inline_message_id"]
+            if self.inline_texts.get(inline_id) == text:
+                raise ApiError(400, "Bad Request: message is not modified: specified new "
+                                    "message content and reply markup are exactly the same "
+                                    "as a current content and reply markup of the message")
+            self.inline_texts[inline_id] = text
             return True
-        return await self._api_sendMessage(params)
+        chat_id, message_id = params["chat_id"], params["message_id"]
+        if self.texts.get((chat_id, message_id)) == text:
+            raise ApiError(400, "Bad Request: message is not modified")
+        self.texts[chat_id, message_id] = text
+        return {"message_id": message_id, "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                "from": self.bot_user(), "text": text}
 
     async def _api_getChatMember(self, params: dict[str, Any]) -> Any:
         chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
@@ -366,6 +463,13 @@ def _entities(text: str) -> list[dict[str, Any]]:
                              "length": utf16(name)})
         position += len(word) + 1
     return entities
+
+
+def _check_length(text: str, params: dict[str, Any]) -> None:
+    if not text.strip():
+        raise ApiError(400, "Bad Request: message text is empty")
+    if visible_length(text, params.get("parse_mode")) > MAX_TEXT:
+        raise ApiError(400, "Bad Request: message is too long")
 
 
 def _error(status: int, description: str, parameters: dict[str, Any] | None = None
