@@ -153,6 +153,7 @@ class Matcher:
         own = {" ".join(words(n)) for p in packs for place, names in p.places.items()
                for n in (place, *names)}
         self._foreign = FOREIGN_PLACES - own
+        self._foreign_heads = {f.split()[0] for f in self._foreign if " " in f}
         self._foreign_hangul = tuple(sorted((f for f in self._foreign if not f.isascii()),
                                             key=len, reverse=True))
         self._topic_places: dict[int, frozenset[str]] = {}
@@ -174,6 +175,15 @@ class Matcher:
             pair = (t[0], t[1])
             self._phrase_len[pair] = max(len(t), self._phrase_len.get(pair, 0))
         self._pack_words = self._words_by_pack()
+        # A term shared by several topics says less about each of them: weights are divided
+        # by the square root of how many topics use the term, once, here.
+        self._topic_weights = {
+            term: tuple((i, w / math.sqrt(len(table))) for i, w in table.items())
+            for term, table in self._terms.items()}
+        self._fact_weights = {
+            term: tuple((key, w / math.sqrt(len({k[0] for k in facts})))
+                        for key, w in facts.items())
+            for term, facts in self._fact_terms.items()}
         # Caches of this matcher's own: a reload's new matcher does not keep the old one alive.
         self._resolved = lru_cache(maxsize=16384)(self._resolve)
         self._corrected = lru_cache(maxsize=8192)(self._correct)
@@ -374,19 +384,21 @@ class Matcher:
                     fuzzy.add((resolved,))
             extra.extend(more)
         units = self._find_units(stems, stops) + extra
+        words_said = frozenset(raw)
         return Analysis(units=tuple(units), fuzzy=frozenset(fuzzy), content=content,
                         unknown=tuple(unknown), places=self.places_in(text),
                         foreign=self._foreign_in(raw), years=frozenset(_YEAR.findall(text)),
-                        shifts=tuple(w for w in raw if w in SHIFT_WORDS), known=tuple(known),
-                        said=frozenset(stem(w) for w in raw if len(w) <= MAX_WORD),
-                        asks_when=any(w in WHEN_WORDS or w.startswith("언제") for w in raw))
+                        shifts=tuple(words_said & SHIFT_WORDS), known=tuple(known),
+                        said=frozenset(stem(w) for w in words_said if len(w) <= MAX_WORD),
+                        asks_when=bool(words_said & WHEN_WORDS)
+                        or any(w.startswith("언제") for w in words_said if not w.isascii()))
 
     def _foreign_in(self, tokens: list[str]) -> tuple[str, ...]:
         found: list[str] = []
         for i, token in enumerate(tokens):
-            pair = f"{token} {tokens[i + 1]}" if i + 1 < len(tokens) else ""
-            if pair in self._foreign:
-                found.append(pair)
+            if token in self._foreign_heads and i + 1 < len(tokens) \
+                    and f"{token} {tokens[i + 1]}" in self._foreign:
+                found.append(f"{token} {tokens[i + 1]}")
             elif token in self._foreign:
                 found.append(token)
             elif not token.isascii():
@@ -500,20 +512,18 @@ class Matcher:
             if unit in self._generic:
                 continue
             scale = FUZZY if unit in analysis.fuzzy else 1.0
-            table = self._terms.get(unit)
+            label = " ".join(unit)
+            table = self._topic_weights.get(unit)
             if table:
-                # A term shared by several topics says less about each of them.
-                spread = math.sqrt(len(table))
-                for index, weight in table.items():
-                    topic_score[index] += scale * weight / spread
-                    evidence[index].append(" ".join(unit))
-            facts = self._fact_terms.get(unit)
+                for index, weight in table:
+                    topic_score[index] += scale * weight
+                    evidence[index].append(label)
+            facts = self._fact_weights.get(unit)
             if facts:
-                spread = math.sqrt(len({k[0] for k in facts}))
-                for key, weight in facts.items():
-                    fact_score[key] += scale * weight / spread
-                    if not table or key[0] not in table:
-                        evidence[key[0]].append(" ".join(unit))
+                for key, weight in facts:
+                    fact_score[key] += scale * weight
+                    if key[0] not in topic_score or not table:
+                        evidence[key[0]].append(label)
         best_fact: dict[int, tuple[float, int]] = {}
         for (index, fact_no), score in fact_score.items():
             prior = best_fact.get(index)
