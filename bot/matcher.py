@@ -180,10 +180,8 @@ class Matcher:
         self._topic_weights = {
             term: tuple((i, w / math.sqrt(len(table))) for i, w in table.items())
             for term, table in self._terms.items()}
-        self._fact_weights = {
-            term: tuple((key, w / math.sqrt(len({k[0] for k in facts})))
-                        for key, w in facts.items())
-            for term, facts in self._fact_terms.items()}
+        self._fact_spread = {term: math.sqrt(len({k[0] for k in facts}))
+                             for term, facts in self._fact_terms.items()}
         # Caches of this matcher's own: a reload's new matcher does not keep the old one alive.
         self._resolved = lru_cache(maxsize=16384)(self._resolve)
         self._corrected = lru_cache(maxsize=8192)(self._correct)
@@ -518,10 +516,11 @@ class Matcher:
                 for index, weight in table:
                     topic_score[index] += scale * weight
                     evidence[index].append(label)
-            facts = self._fact_weights.get(unit)
+            facts = self._fact_terms.get(unit)
             if facts:
-                for key, weight in facts:
-                    fact_score[key] += scale * weight
+                spread = self._fact_spread[unit]
+                for key, weight in facts.items():
+                    fact_score[key] += scale * weight / spread
                     if key[0] not in topic_score or not table:
                         evidence[key[0]].append(label)
         best_fact: dict[int, tuple[float, int]] = {}

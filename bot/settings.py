@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,6 +203,14 @@ def load_settings(config: str | os.PathLike[str] | None = None,
 
 
 def default_db_path() -> Path:
-    from platformdirs import user_data_dir
+    return user_data_dir(os.environ, sys.platform) / "factbot" / "factbot.db"
 
-    return Path(user_data_dir("factbot", appauthor=False)) / "factbot.db"
+
+def user_data_dir(env: Mapping[str, str], platform: str) -> Path:
+    """Where a user's application data lives, as platformdirs has it (without its 1 MB)."""
+    if platform == "win32":
+        return Path(env.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    if platform == "darwin":
+        return Path.home() / "Library" / "Application Support"
+    xdg = env.get("XDG_DATA_HOME", "").strip()
+    return Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"

@@ -160,3 +160,16 @@ def test_operators_must_name_their_platform(tmp_path: Path) -> None:
     assert "environment variable FACTBOT_OPERATORS: operators" in result.stderr
     ok = factbot("ask", "hi", env={"FACTBOT_OPERATORS": "telegram:1, discord:2"})
     assert ok.returncode == 0, ok.stderr
+
+
+def test_the_default_database_lives_in_the_users_data_directory(tmp_path: Path) -> None:
+    from bot.settings import user_data_dir
+
+    assert user_data_dir({"XDG_DATA_HOME": str(tmp_path)}, "linux") == tmp_path
+    assert user_data_dir({"XDG_DATA_HOME": "relative"}, "linux") == \
+        Path.home() / ".local" / "share"
+    assert user_data_dir({}, "darwin") == Path.home() / "Library" / "Application Support"
+    assert user_data_dir({"LOCALAPPDATA": str(tmp_path)}, "win32") == tmp_path
+    result = factbot("ask", "/trade", env={"XDG_DATA_HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "factbot" / "factbot.db").is_file()
