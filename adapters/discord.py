@@ -50,8 +50,8 @@ EMBED_CACHE = 512  # rendered replies kept: every fact of a few packs, plus menu
 
 # Builtins offered as slash commands besides one command per topic, in menu order.
 BUILTINS: tuple[str, ...] = ("fact", "ask", "topics", "help", "source", "daily", "stats",
-                             "reload")
-ADMIN_ONLY = frozenset({"daily", "stats", "reload"})
+                             "cooldown", "reload")
+ADMIN_ONLY = frozenset({"daily", "stats", "cooldown", "reload"})
 
 
 # --- endpoints ------------------------------------------------------------------------
@@ -332,13 +332,28 @@ class DiscordAdapter:
         async def stats(interaction: discord.Interaction[Any]) -> None:
             await self.answer(interaction, "/stats")
 
+        @app_commands.describe(per_user="Answers a minute per person (0: no limit)",
+                               per_chat="Answers a minute in this channel (0: no limit)",
+                               reset="Go back to the bot's defaults")
+        async def cooldown(interaction: discord.Interaction[Any],
+                           per_user: app_commands.Range[int, 0, 1000] | None = None,
+                           per_chat: app_commands.Range[int, 0, 1000] | None = None,
+                           reset: bool = False) -> None:
+            if reset:
+                await self.answer(interaction, "/cooldown default", ephemeral=True)
+                return
+            parts = [str(n) for n in (per_user, per_chat) if n is not None]
+            if per_user is None and per_chat is not None:
+                parts = []  # the core's form is PER_USER [PER_CHAT]; show the setting instead
+            await self.answer(interaction, " ".join(["/cooldown", *parts]), ephemeral=True)
+
         async def reload(interaction: discord.Interaction[Any]) -> None:
             # The core decides who may reload; its short answer is for the asker only.
             await self.answer(interaction, "/reload", ephemeral=True)
 
         callbacks: dict[str, Any] = {
             "fact": fact, "ask": ask, "topics": topics, "help": help_, "source": source,
-            "daily": daily, "stats": stats, "reload": reload}
+            "daily": daily, "stats": stats, "cooldown": cooldown, "reload": reload}
         menu = dict(self.bot.commands())
         commands: list[app_commands.Command[Any, Any, Any]] = []
         for name in BUILTINS:

@@ -204,6 +204,69 @@ async def handle_daily(bot: FactBot, message: IncomingMessage, args: str,
                        else "The daily fact is off here. Send /daily on to start it again.")
 
 
+COOLDOWN_USAGE = ("Usage: /cooldown [PER_USER [PER_CHAT]] answers a minute, /cooldown off "
+                  "or /cooldown default, e.g. /cooldown 4 15")
+MAX_PER_MINUTE = 1000
+
+
+def parse_cooldown(args: str) -> tuple[int | None, int | None] | str | None:
+    """"" to show; "off"/"default" as is; or the two limits (None keeps the default).
+
+    Returns None when the arguments are malformed.
+    """
+    words = args.split()
+    if not words:
+        return ""
+    if len(words) == 1 and words[0].casefold() in ("off", "default"):
+        return words[0].casefold()
+    if len(words) > 2 or not all(w.isdigit() and int(w) <= MAX_PER_MINUTE for w in words):
+        return None
+    user = int(words[0])
+    chat = int(words[1]) if len(words) == 2 else None
+    return user, chat
+
+
+def describe_cooldown(bot: FactBot, settings: ChatSettings) -> str:
+    defaults = bot.limiter.settings if bot.limiter is not None else None
+    if defaults is None or not defaults.enabled:
+        return "There is no cooldown on this bot."
+    user = settings.user_per_minute if settings.user_per_minute is not None \
+        else defaults.user_per_minute
+    chat = settings.chat_per_minute if settings.chat_per_minute is not None \
+        else defaults.chat_per_minute
+    def limit(n: int, who: str) -> str:
+        return f"{n} answers a minute {who}" if n else f"no limit {who}"
+    return f"Cooldown here: {limit(user, 'per person')}, {limit(chat, 'for the chat')}."
+
+
+async def handle_cooldown(bot: FactBot, message: IncomingMessage, args: str,
+                          platform: Platform | None) -> Reply:
+    """Show this chat's cooldown, or let an admin change it."""
+    request = parse_cooldown(args)
+    if request is None:
+        return render_info(COOLDOWN_USAGE)
+    chat = ChatKey(message.platform, message.chat_id)
+    try:
+        if request == "":
+            return render_info(describe_cooldown(bot, await bot.store.chat_settings(chat)))
+        if not await is_admin(message, platform):
+            return render_info(NOT_ADMIN)
+        if request == "off":
+            user, per_chat = 0, 0
+        elif request == "default":
+            user, per_chat = None, None
+        else:
+            assert isinstance(request, tuple)
+            current = await bot.store.chat_settings(chat)
+            user = request[0]
+            per_chat = request[1] if request[1] is not None else current.chat_per_minute
+        settings = await bot.store.set_cooldown(chat, user, per_chat)
+    except Exception as exc:  # the store logs its own failures with the traceback, once
+        log.warning("could not save the cooldown: %r", exc)
+        return render_info(NOT_SAVED)
+    return render_info(describe_cooldown(bot, settings))
+
+
 async def handle_stats(bot: FactBot, message: IncomingMessage, platform: Platform | None
                        ) -> Reply:
     """Admins: the most asked topics and how many questions went unanswered."""

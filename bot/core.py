@@ -238,6 +238,8 @@ class FactBot:
             return await community.handle_daily(self, message, decision.args, platform)
         if intent == "stats":
             return await community.handle_stats(self, message, platform)
+        if intent == "cooldown":
+            return await community.handle_cooldown(self, message, decision.args, platform)
         if intent == "help":
             return render_help(self.packs)
         if intent == "start":

@@ -35,6 +35,7 @@ BUILTIN_COMMANDS: dict[str, str] = {
     "ask": "Ask a question in your own words",
     "daily": "Admins: /daily on [HH:MM] [TZ] or /daily off",
     "stats": "Admins: most asked topics and unanswered questions",
+    "cooldown": "Admins: answers a minute per person and per chat",
     "reload": "Admins: reload the fact packs",
 }
 

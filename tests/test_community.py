@@ -464,3 +464,42 @@ async def test_a_failing_daily_round_is_logged_once_not_every_tick(
             await loop
     failures = [r for r in caplog.records if "daily fact round failed" in r.getMessage()]
     assert len(failures) == 1
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    ("", ""), ("off", "off"), ("default", "default"), ("4", (4, None)), ("4 15", (4, 15)),
+    ("0 0", (0, 0)), ("-1", None), ("4 15 2", None), ("lots", None), ("1001", None),
+])
+def test_cooldown_arguments_parse(args: str, expected: object) -> None:
+    from bot.community import parse_cooldown
+
+    assert parse_cooldown(args) == expected
+
+
+async def test_an_admin_sets_the_chats_cooldown_and_it_is_applied(
+        packs: tuple[FactPack, ...]) -> None:
+    platform = RecordingPlatform()
+    bot = FactBot(packs, MemoryStore(), cooldown=CooldownSettings(user_per_minute=6))
+    denied = await bot.handle(IncomingMessage(text="/cooldown 1", platform="telegram",
+                                              chat_id=GROUP, user_id="someone",
+                                              is_group=True), platform)
+    assert denied is not None and "admins" in denied.text
+    shown = await bot.handle(IncomingMessage(text="/cooldown", platform="telegram",
+                                             chat_id=GROUP, user_id="someone",
+                                             is_group=True), platform)
+    assert shown is not None and "6 answers a minute per person" in shown.text
+    bad = await bot.handle(IncomingMessage(text="/cooldown 25:99", platform="telegram",
+                                           chat_id=GROUP, user_id="admin", is_group=True),
+                           platform)
+    assert bad is not None and bad.text.startswith("Usage: /cooldown")
+    done = await bot.handle(IncomingMessage(text="/cooldown 1", platform="telegram",
+                                            chat_id=GROUP, user_id="admin", is_group=True),
+                            platform)
+    assert done is not None and "1 answers a minute per person" in done.text
+    kinds = []
+    for _ in range(3):
+        reply = await bot.handle(IncomingMessage(text="/trade", platform="telegram",
+                                                 chat_id=GROUP, user_id="fan", is_group=True),
+                                 platform)
+        kinds.append(reply.kind if reply is not None else None)
+    assert kinds == [ReplyKind.FACT, ReplyKind.SLOW_DOWN, None]

@@ -753,8 +753,8 @@ def test_topics_left_out_of_the_command_list_are_counted_in_a_warning(
         adapter = DiscordAdapter(bot, DiscordSettings(), sync_state=tmp_path / "s.json")
     payload = adapter.payload()
     assert len(payload) == 100
-    assert "5 topics left out" in caplog.text
-    assert "/topic96" in caplog.text and "/topic91 " not in caplog.text
+    assert "6 topics left out" in caplog.text
+    assert "/topic91" in caplog.text and "/topic90 " not in caplog.text
 
 
 @pytest.mark.parametrize("copies", [1, 4], ids=["a field per topic", "a field per pack"])
@@ -775,3 +775,14 @@ async def test_pack_citations_and_topic_lines_in_grouped_topics_are_escaped(
     assert "/k\\\\_pop" in shown and "\\\\*fandom\\\\*" in shown and "@\u200beveryone" in shown
     assert "*fandom*" not in shown.replace("\\\\*", "")
     assert listing.data["allowed_mentions"] == {"parse": []}
+
+
+async def test_cooldown_is_an_admin_slash_command_answered_privately(
+        packs: tuple[FactPack, ...], fake: FakeDiscord, tmp_path: Path) -> None:
+    bot = FactBot(packs, cooldown=CooldownSettings(user_per_minute=6))
+    async with running(bot, fake, tmp_path / "sync.json"):
+        shown = await fake.interact(fake.slash("cooldown", manage_guild=True))
+    assert shown.ephemeral
+    assert "6 answers a minute per person" in shown.embeds[0]["description"]
+    [command] = [c for _, body in fake.synced[-1:] for c in body if c["name"] == "cooldown"]
+    assert command["default_member_permissions"] == 1 << 5
