@@ -114,16 +114,6 @@ def test_duplicate_commands_and_colliding_aliases_are_refused(tmp_path: Path) ->
     assert "collides with alias 'interest rate'" in str(error_for(tmp_path, alias_clash))
 
 
-def test_a_command_shared_by_two_packs_names_both_files(tmp_path: Path) -> None:
-    write_pack(tmp_path, name="one")
-    write_pack(tmp_path, GOOD.replace("name: tiny", "name: two"), name="two")
-    with pytest.raises(PackError) as caught:
-        load_packs(tmp_path)
-    message = str(caught.value)
-    assert str(tmp_path / "two" / "pack.yaml") in message
-    assert str(tmp_path / "one" / "pack.yaml") in message
-
-
 def test_a_missing_article_is_a_pack_error(tmp_path: Path) -> None:
     folder = write_pack(tmp_path)
     (folder / "article.txt").unlink()
