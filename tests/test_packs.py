@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import PackError
-from bot.packs import load_pack, load_packs
+from bot.packs import load_pack
 from bot.text import normalise_quote
 
 from .conftest import FACTS
