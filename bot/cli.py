@@ -200,8 +200,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         report = evaluate(bot, load_cases(file))
         print(report.summary(file.name))
         if args.errors:
-            for miss in report.misses:
-                print(f"  miss: {miss}")
+            for line in [*report.category_lines(), *report.error_lines()]:
+                print(line)
     return 0
 
 
