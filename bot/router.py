@@ -15,7 +15,9 @@ from bot.packs import BUILTIN_COMMANDS
 from bot.text import fold, words
 
 THRESHOLD = 0.40  # calibrated on tests/data/eval_korea_malaysia.jsonl (see README)
-MARGIN = 0.02  # two topics closer than this are too close to call
+MARGIN = 0.02  # two answers from two topics closer than this are too close to call
+# A refused sentence this far ahead of the best allowed one means the article does not say.
+REFUSED_LEAD = 0.08
 
 BARE_BUILTINS = frozenset({"help", "start", "topics", "source"})
 # "/name", "/name@bot", then arguments. "/usr/bin/env" or "!!!" is not a command.
@@ -61,16 +63,24 @@ def decide(matcher: Matcher, text: str, threshold: float = THRESHOLD) -> Decisio
 
 
 def decide_question(matcher: Matcher, text: str, threshold: float = THRESHOLD) -> Decision:
-    candidates = matcher.rank(text, limit=2)
-    if not candidates or candidates[0].score < threshold:
-        return Decision(None, candidates[0] if candidates else None,
-                        score=candidates[0].score if candidates else 0.0)
-    best = candidates[0]
-    second = candidates[1] if len(candidates) > 1 else None
-    # Two topics that would show the same quote are no dilemma.
-    if second is not None and best.score - second.score < MARGIN \
-            and _quote(best) != _quote(second):
-        return Decision(None, best, score=best.score)
+    ranking = matcher.assess(text)
+    allowed = ranking.allowed
+    top = ranking.candidates[0] if ranking.candidates else None
+    if not allowed or allowed[0].score < threshold:
+        return Decision(None, top, score=top.score if top else 0.0)
+    best = allowed[0]
+    # The sentence that matches best cannot answer what is asked ("when" without a date,
+    # "the largest" against "the third-largest"): the article does not say.
+    if top is not None and top.refused and top.score - best.score > REFUSED_LEAD \
+            and top.intent.topic is not None:
+        return Decision(None, top, score=best.score)
+    for other in allowed[1:]:
+        if _quote(other) == _quote(best) or other.intent == best.intent:
+            continue
+        # Two different quotes from different topics, too close to call.
+        if best.score - other.score < MARGIN:
+            return Decision(None, best, score=best.score)
+        break
     return Decision(best.intent.name, best, score=best.score)
 
 

@@ -103,3 +103,7 @@ class VerbatimIndex:
                 return self._article[self._origin[at]:self._origin[end - 1] + 1]
             at = folded.find(needle, at + 1)
         return None
+
+
+# A year a text names: "in 2019". Shared by the matcher's index and its analysis.
+_YEAR_RE = re.compile(r"\b(?:1[6-9]|20)\d\d\b")

@@ -251,9 +251,13 @@ def test_a_word_only_another_pack_knows_counts_against_this_packs_topics(
     [best_alone] = alone.rank(text, limit=1)
     best_together = next(c for c in together.rank(text) if c.intent.name == "hallyu")
     # Alone, "robot gripper" are unknown words either way; with the robot pack loaded they
-    # are known, but only to that pack, so they still count against /hallyu.
+    # are known, but only to that pack, so they still count against /hallyu in full.
     assert best_alone.intent.name == "hallyu"
-    assert best_together.score == pytest.approx(best_alone.score)
+    unknown = next(c for c in together.rank("korean wave blorpa snarkel")
+                   if c.intent.name == "hallyu")
+    assert best_together.score == pytest.approx(unknown.score)
+    plain = next(c for c in together.rank("korean wave") if c.intent.name == "hallyu")
+    assert best_together.score < plain.score - 0.15
 
 
 async def test_any_fact_takes_the_topics_in_turn(factbot: FactBot,

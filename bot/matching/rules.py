@@ -1,0 +1,270 @@
+"""Does a sentence have the shape of an answer, and does it meet what the question demands?
+
+A "when" question needs a date, a time or a condition; "how many" a number; "who" a
+person or organisation; "where" a place; "why" a reason. A superlative or rank
+("largest", "third-largest") and a scope ("in the world", "in South-east Asia") the
+question sets must be met by the sentence too. Each function here reads text only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.text import fold
+
+# --- what a question asks for ------------------------------------------------------
+
+WHEN = "when"
+COUNT = "count"
+WHO = "who"
+WHERE = "where"
+WHY = "why"
+DATE = "date"  # "what date": a condition will not do
+
+_ASKS = (
+    (COUNT, re.compile(r"\bhow (?:many|much|big|large)\b|\bberapa (?:ramai|banyak|orang|ribu)\b|"
+                       r"\bnumber of\b|몇 ?명|몇 ?개|얼마나 많|"
+                       r"\bberapa (?:tahun|lama)\b|"
+                       r"\bwhat(?:'s| is| was)? (?:the )?(?:\w+ ){0,2}(?:number|size|amount|"
+                       r"figure|percentage|value|population|headcount|count)\b")),
+    (DATE, re.compile(r"\b(?:what|which|exact) (?:date|day)\b|\bwhat time\b|날짜|며칠|"
+                      r"\btarikh\b|무슨 요일")),
+    (WHEN, re.compile(r"\bwhen\b|\bbila(?:kah)?\b|언제|\b(?:what|which) (?:year|month)\b|"
+                      r"\bsince when\b|\bhow long ago\b|\bbila masa\b|몇 ?년도|\bberapa lama\b|"
+                      r"\bhow long\b|얼마나 오래")),
+    (WHO, re.compile(r"\bwho(?:m|se)?\b|\bsiapa(?:kah)?\b|누구|누가|\bwhich (?:person|official|"
+                     r"minister|people|organi[sz]ation|group|company|charity)\b|"
+                     r"\bwhat(?:'s| is)? (?:the |his |her )?(?:full )?name\b|\bnama\b|이름")),
+    (WHERE, re.compile(r"\bwhere\b|\bdi mana\b|\bkat mana\b|\bdekat mana\b|어디|"
+                       r"\b(?:which|what) (?:city|town|street|place|location|area)\b")),
+    (WHY, re.compile(r"\bwhy\b|\bhow come\b|\bkenapa\b|\bmengapa\b|\bapa sebab\b|왜|"
+                     r"\bwhat(?:'s| is| was)? the reason\b|이유|\bsebab apa\b|\bsebab\b|"
+                     r"\bhow (?:did|does|do|has|have|could|can) .{0,40}\b(?:become|get|got|gain|"
+                     r"gained|grow|grew|come|manage)\b|\bwhat (?:made|makes|caused|causes)\b|"
+                     r"\bwhat(?:'s| is) behind\b|어떻게 .{0,12}(?:인기|성공)|덕분")),
+)
+
+
+def asks(text: str) -> str | None:
+    """The kind of answer a question asks for, or None for "tell me about…"."""
+    folded = fold(text)
+    for kind, pattern in _ASKS:
+        if pattern.search(folded):
+            return kind
+    return None
+
+
+# --- what a sentence can answer --------------------------------------------------------
+
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+_TIME = re.compile(
+    r"\b(?:1[6-9]|20)\d\d\b|\b" + _MONTH + r"\b\.? ?\d|\bin " + _MONTH + r"\b|"
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow|"
+    r"tonight|currently|now|this (?:year|week|month)|last (?:year|week|month|summer|winter|"
+    r"spring|autumn|night)|next (?:year|week|month)|\d+(?:st|nd|rd|th) year|"
+    r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten)[- ](?:year|month|week|day|hour)s?"
+    r"|a\.m\.|p\.m\.|o'clock|morning|afternoon|evening|night|decade|century|"
+    r"earlier|later|recently|soon)\b")
+# A condition answers "when" too: "when the need arises", "once it is signed".
+_CONDITION = re.compile(r"\b(?:when|once|after|before|until|as soon as|in conjunction with|"
+                        r"during|while|by the time)\b")
+_NUMBER_WORD = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
+                r"thirty|forty|fifty|hundred|hundreds|thousand|thousands|million|millions|"
+                r"billion|billions|dozen|dozens|half")
+# A count or an amount: "13,000", "three-year", "62nd year". "Third-largest" is a rank.
+_NUMBER = re.compile(r"\d+(?!(?:st|nd|rd|th)?[- ]?(?:largest|biggest|most|highest|place))"
+                     r"|"
+                     r"\b(?:" + _NUMBER_WORD + r")\b(?![- ]?(?:largest|biggest|way))|per ?cent|%")
+# Dates are no counts: "Oct 3", "in 2019", "November 2019".
+_DATES = re.compile(r"\b" + _MONTH + r"\b\.? ?\d{1,2}\b|\b(?:1[6-9]|20)\d\d\b|"
+                    r"\b\d{1,2} " + _MONTH + r"\b")
+# A time yet to come, or a condition: what "when will…" needs.
+_FUTURE = re.compile(r"\b(?:will|would|next|upcoming|expected|plans?|planned|soon|later|"
+                     r"when the|once|if|until|from (?:monday|tuesday|wednesday|thursday|friday|"
+                     r"saturday|sunday|today|tomorrow)|tomorrow|by (?:the end|next))\b")
+_FUTURE_ASK = re.compile(r"\bwill\b|\bnext\b|\bupcoming\b|\bgoing to\b|\bgonna\b|\bakan\b|"
+                         r"\bnanti\b|할 ?예정|"
+                         r"(?:ㄹ|을|할|될|열) ?(?:까|거|건가)|나요\?*$")
+_REASON = re.compile(r"\b(?:because|due to|owing to|thanks to|as a result|since|so that|"
+                     r"in order to|reason|reasons|why|cause|caused|led to|lead to|derived|"
+                     r"based on|driven|given|amid|to further|to (?:help|ensure|promote|"
+                     r"strengthen|enhance|reduce|speed|clear|avoid|make|get|respond)|"
+                     r"particularly|as)\b")
+_AGENT_WORDS = re.compile(r"\b(?:government|governments|ministry|minister|office|department|"
+                          r"agency|council|company|people|fans|community|officials|official|"
+                          r"spokesperson|spokeswoman|spokesman|ambassador|president|secretary|"
+                          r"police|charity|team|party|group|he|she|they|we|i)\b")
+# A capitalised word inside a sentence: a name ("Lee", "Braverman", "Home Office").
+_PROPER = re.compile(r"(?<=[a-z,;:] )[A-Z][a-z]+")
+_PLACE_WORDS = re.compile(r"\b(?:here|there|in the region|overseas|abroad|at home|nationwide|"
+                          r"street|road|city|town|country|countries|capital|region|"
+                          r"in [A-Z][a-z]+)")
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What kinds of question a sentence can answer."""
+
+    time: bool
+    date: bool  # a date or a time, not only a condition
+    future: bool  # a time yet to come or a condition
+    number: bool
+    agent: bool
+    place: bool
+    reason: bool
+    ranks: frozenset[str]
+    scopes: frozenset[str]
+
+    def answers(self, kind: str | None) -> bool:
+        if kind == WHEN:
+            return self.time
+        if kind == DATE:
+            return self.date
+        if kind == COUNT:
+            return self.number
+        if kind == WHO:
+            return self.agent
+        if kind == WHERE:
+            return self.place
+        if kind == WHY:
+            return self.reason
+        return True
+
+
+def shape_of(sentence: str, speaker: str | None, places: frozenset[str]) -> Shape:
+    """Read a sentence's answer shape; ``places`` are the pack's place names, folded."""
+    folded = fold(sentence)
+    has_place = bool(_PLACE_WORDS.search(sentence)) or any(
+        re.search(rf"\b{re.escape(p)}\b", folded) for p in places)
+    return Shape(
+        time=bool(_TIME.search(folded) or _CONDITION.search(folded)),
+        date=bool(_TIME.search(folded)),
+        future=bool(_FUTURE.search(folded)),
+        number=bool(_NUMBER.search(_DATES.sub(" ", folded))),
+        agent=speaker is not None or bool(_PROPER.search(sentence))
+        or bool(_AGENT_WORDS.search(folded)),
+        place=has_place,
+        reason=bool(_REASON.search(folded)),
+        ranks=ranks_in(folded),
+        scopes=scopes_in(folded))
+
+
+# --- constraints a question sets ---------------------------------------------------
+
+# A rank: an ordinal with a superlative ("third-largest"), or a bare superlative ("the
+# largest", which means first). Written as ("3", "large"): ordinal and the stem it ranks.
+_ORDINALS = {"first": "1", "1st": "1", "second": "2", "2nd": "2", "third": "3", "3rd": "3",
+             "fourth": "4", "4th": "4", "fifth": "5", "5th": "5", "top": "1",
+             "pertama": "1", "kedua": "2", "ketiga": "3", "keempat": "4", "kelima": "5",
+             "첫": "1", "두": "2", "세": "3", "네": "4", "다섯": "5"}
+_SUPERLATIVES = {"largest": "large", "biggest": "large", "greatest": "large",
+                 "most": "most", "highest": "high", "lowest": "low", "smallest": "small",
+                 "best": "good", "worst": "bad", "main": "main", "leading": "main",
+                 "oldest": "old", "newest": "new", "latest": "new", "fastest": "fast",
+                 "terbesar": "large", "tertinggi": "high", "terendah": "low",
+                 "terbaik": "good", "utama": "main", "paling": "most", "teratas": "main",
+                 "가장": "most", "최대": "large", "제일": "most", "최고": "good", "최초": "first"}
+_RANK = re.compile(r"(?:(\d+)(?:st|nd|rd|th)?|([a-z]+)|([가-힣]+))[- ]?"
+                   r"(largest|biggest|greatest|highest|lowest|smallest|best|worst|most|"
+                   r"oldest|newest|latest|fastest)\b")
+_KOREAN_RANK = re.compile(r"(\d+) ?위|(첫|두|세|네|다섯) ?번째")
+
+
+def ranks_in(folded: str) -> frozenset[str]:
+    """Ranks a text states: {"3"} for "third-largest", {"1"} for "the largest"."""
+    found: set[str] = set()
+    for match in _RANK.finditer(folded):
+        head = match.group(1) or match.group(2) or match.group(3) or ""
+        ordinal = _ORDINALS.get(head) or (head if head.isdigit() else None)
+        found.add(ordinal or "1")
+    for match in _KOREAN_RANK.finditer(folded):
+        found.add(match.group(1) or _ORDINALS.get(match.group(2), "1"))
+    tokens = folded.split()
+    for i, token in enumerate(tokens):
+        word = token.strip(".,!?;:()\"'")
+        if word in _SUPERLATIVES and not _RANK.search(word):
+            before = tokens[i - 1].strip(".,!?;:()\"'") if i else ""
+            found.add(_ORDINALS.get(before, "1"))
+        elif word in _ORDINALS and word not in ("top",) and i + 1 < len(tokens) \
+                and tokens[i + 1].strip(".,!?") in ("place", "position", "spot", "biggest",
+                                                      "largest", "tempat", "terbesar"):
+            found.add(_ORDINALS[word])
+    return frozenset(found)
+
+
+# A scope: where a rank or a claim holds. Synonyms share one name.
+_SCOPES = (
+    ("world", re.compile(r"\b(?:in the world|world'?s|worldwide|globally|on earth|of all|"
+                         r"di dunia|seluruh dunia|sedunia)\b|세계")),
+    ("sea", re.compile(r"\b(?:south-?east asia|south east asia|asean|asia tenggara)\b|동남아")),
+    ("asia", re.compile(r"\b(?:in asia|asia'?s|di asia)\b|아시아")),
+    ("europe", re.compile(r"\b(?:europe|european|eropah)\b|유럽")),
+)
+
+
+def scopes_in(folded: str) -> frozenset[str]:
+    return frozenset(name for name, pattern in _SCOPES if pattern.search(folded))
+
+
+@dataclass(frozen=True, slots=True)
+class Demands:
+    """What a question asks of the sentence that answers it."""
+
+    kind: str | None
+    ranks: frozenset[str]
+    scopes: frozenset[str]
+    future: bool = False  # "when will…": a past date does not answer it
+    yesno: bool = False  # "is it the largest?": "the third-largest" answers that, by saying no
+    which: str | None = None  # "which superpowers": the thing asked for, by name
+
+
+# "which companies", "which superpowers": named instances are asked for.
+_WHICH = re.compile(r"\bwhich ((?:[a-z]+ ){0,2}[a-z]+s)\b(?! of)")
+# A sentence names instances: a proper name, a list, a number.
+_INSTANCES = re.compile(r"\bsuch as\b|\bincluding\b|\bamong others\b|\bnamely\b|:|\d")
+
+
+_YESNO = re.compile(r"\s*(?:is|are|was|were|does|do|did|has|have|can|could|will|would|"
+                    r"adakah|apakah benar|betul ke)\b")
+
+
+def demands_of(text: str) -> Demands:
+    folded = fold(text)
+    kind = asks(text)
+    which = _WHICH.search(folded)
+    return Demands(kind=kind, ranks=ranks_in(folded), scopes=scopes_in(folded),
+                   future=kind in (WHEN, DATE) and bool(_FUTURE_ASK.search(folded)),
+                   which=which.group(1).split()[-1] if which and kind is None else None,
+                   yesno=bool(_YESNO.match(folded)))
+
+
+def names_instances(sentence: str, ignore: frozenset[str]) -> bool:
+    """Whether a sentence names things: a list, a number, or a proper name other than
+    ``ignore`` (the speakers and the pack's own places)."""
+    if _INSTANCES.search(sentence):
+        return True
+    return any(m.group(0).casefold() not in ignore for m in _PROPER.finditer(sentence))
+
+
+def unmet(demands: Demands, shape: Shape) -> str | None:
+    """Why the sentence cannot answer the question, or None when it can."""
+    if demands.kind is not None and demands.kind != WHY and not shape.answers(demands.kind):
+        return f"asks {demands.kind}"
+    if demands.future and not shape.future:
+        return "asks when, yet to come"
+    if demands.ranks and not demands.ranks <= shape.ranks and not (
+            demands.yesno and shape.ranks and not demands.scopes - shape.scopes):
+        return "another rank"
+    if demands.scopes and shape.scopes and not demands.scopes & shape.scopes:
+        return "another scope"
+    if demands.scopes and not shape.scopes and demands.ranks:
+        return "another scope"
+    return None
+
+
+def reason_missing(demands: Demands, shape: Shape) -> bool:
+    """A "why" question and a sentence that gives no reason: weaker, not refused."""
+    return demands.kind == WHY and not shape.reason
+

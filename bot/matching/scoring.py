@@ -1,0 +1,222 @@
+"""Score every fact for a question: its own sentence first, its keywords, then its topics.
+
+score = evidence / (evidence + SATURATION + what the fact leaves unexplained)
+
+- evidence: the rarity of each question word the sentence holds, curated keywords a
+  little less, plus the topic prior (capped, so it can break a tie but never outweigh
+  what a sentence says), plus the speaker when the question names them;
+- unexplained: the question's known words the fact does not hold, and words nobody knows
+  (fewer of those count when the known words make a strong match).
+
+Facts whose sentence cannot answer what is asked ("when" without a date or a condition,
+"the largest" against "the third-largest") are left out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from bot.matching.analysis import Query, Unit
+from bot.matching.index import PRIOR_CAP, Doc, Index, Intent
+from bot.matching.rules import WHO, WHY, reason_missing, unmet
+from bot.packs import Fact
+from bot.text import stem
+
+SATURATION = 2.0
+UNCOVERED = 0.45  # per unit of rarity a question word has that the fact does not hold
+UNCOVERED_MAX = 1.2  # one missing word costs at most this
+UNKNOWN = 1.2  # a word nobody knows
+UNKNOWN_HANGUL = 0.4  # Korean glues endings on: an unknown Korean word says less
+SPEAKER = 1.2  # a named speaker, times how rare their facts are
+NO_REASON = 0.75  # a "why" question and a sentence that gives no reason
+SHAPE = 0.6  # a sentence of the shape asked for: a number for "how many", a date for "when"
+NAMED = 1.6  # "who is the ambassador": the sentence that names him
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One scored answer: an intent and, for topics, the fact to show."""
+
+    intent: Intent
+    fact: Fact | None
+    score: float  # 0..1, comparable with the router's threshold
+    evidence: tuple[str, ...]
+    sentence: float = 0.0  # the part of the evidence the fact's own sentence gave
+    refused: str | None = None  # the rule that refused it, if any
+
+
+def _weight(index: Index, term: tuple[str, ...]) -> float:
+    """How much a question word says at most: its best rarity anywhere."""
+    best = 0.0
+    if len(term) == 1:
+        for _, w in index.words.get(term[0], ()):
+            best = max(best, w)
+    for _, w in index.keywords.get(term, ()):
+        best = max(best, w)
+    for _, w in index.prior.get(term, ()):
+        best = max(best, w)
+    return min(best, 2.5)
+
+
+def score_docs(index: Index, query: Query) -> list[Candidate]:
+    """Every fact and built-in with any evidence, scored, best first (refused ones too)."""
+    sentence: dict[int, float] = defaultdict(float)
+    keyword: dict[int, float] = defaultdict(float)
+    covered: dict[int, set[int]] = defaultdict(set)
+    prior: dict[int, float] = defaultdict(float)
+    prior_units: dict[int, set[int]] = defaultdict(set)
+    labels: dict[int, list[str]] = defaultdict(list)
+    weights: list[float] = []
+    for u, unit in enumerate(query.units):
+        weights.append(0.0 if unit.term in index.generic else _weight(index, unit.term))
+        if unit.term in index.generic:
+            continue
+        _match(index, unit, u, sentence, keyword, covered, labels)
+        for term in (unit.term, *unit.alternatives):
+            for owner, w in index.prior.get(term, ()):
+                if u not in prior_units[owner]:
+                    prior[owner] += unit.scale * w
+                    prior_units[owner].add(u)
+    speaker: dict[int, float] = defaultdict(float)
+    for name in query.names:
+        docs = index.speakers.get(name, frozenset())
+        if docs:
+            rarity = min(1.0, (len(index.docs) + 1) / (len(docs) + 0.5) / 4)
+            for n in docs:
+                speaker[n] = max(speaker[n], SPEAKER * rarity)
+    unknown = sum(UNKNOWN_HANGUL if not w.isascii() else UNKNOWN for w in query.unknown)
+    candidates: list[Candidate] = []
+    seen = set(sentence) | set(keyword) | set(speaker)
+    for intent_no in prior:
+        if index.intents[intent_no].topic is None:
+            continue
+        seen.update(index.intent_docs[intent_no])
+    for n in seen:
+        doc = index.docs[n]
+        owner = max(doc.intents, key=lambda i: (prior.get(i, 0.0), -i))
+        p = min(prior.get(owner, 0.0), PRIOR_CAP)
+        explained = covered[n] | prior_units[owner]
+        own = sentence[n] + keyword[n]
+        evidence = own + p + speaker[n]
+        if evidence <= 0:
+            continue
+        kind = query.demands.kind
+        if kind is not None and own and doc.shape.answers(kind) \
+                and (kind != WHY or doc.shape.reason):
+            evidence += SHAPE
+        if kind == WHO and doc.names_person and own:
+            evidence += NAMED
+        own_words = index.pack_words[doc.pack]
+        # A word only another pack knows is as unknown to this fact as a word nobody knows.
+        missing = sum(UNKNOWN if len(index.packs) > 1 and not set(query.units[u].term) <= own_words
+                      else min(UNCOVERED_MAX, UNCOVERED * w)
+                      for u, w in enumerate(weights) if u not in explained)
+        # A strong sentence match forgives a word or two nobody knows.
+        forgiving = unknown / (1.0 + max(0.0, own - 4.0) / 3.0)
+        score = evidence / (evidence + SATURATION + missing + forgiving)
+        if reason_missing(query.demands, doc.shape):
+            score *= NO_REASON
+        refused = unmet(query.demands, doc.shape) or _which(index, query, doc) \
+            or _elsewhere(index, query, n, owner)
+        candidates.append(Candidate(intent=index.intents[owner], fact=doc.fact,
+                                    score=score, evidence=tuple(labels[n]), sentence=own,
+                                    refused=refused))
+    for intent_no, p in prior.items():
+        intent = index.intents[intent_no]
+        if intent.topic is not None:
+            continue
+        # A built-in answers the whole message or nothing: "what else did Lee say" is no /topics.
+        missing = sum(max(1.0, w) for u, w in enumerate(weights)
+                      if u not in prior_units[intent_no])
+        candidates.append(Candidate(intent=intent, fact=None,
+                                    score=p / (p + SATURATION + missing + unknown),
+                                    evidence=()))
+    candidates.sort(key=lambda c: (-c.score, -c.sentence, -_central(index, c), c.intent.name,
+                                   c.fact.quote if c.fact else ""))
+    return candidates
+
+
+def _central(index: Index, candidate: Candidate) -> float:
+    if candidate.fact is None:
+        return 0.0
+    for doc in index.docs:
+        if doc.fact is candidate.fact:
+            return doc.centrality
+    return 0.0
+
+
+def _match(index: Index, unit: Unit, u: int, sentence: dict[int, float],
+           keyword: dict[int, float], covered: dict[int, set[int]],
+           labels: dict[int, list[str]]) -> None:
+    """Add what one question term says about each fact's sentence and keywords."""
+    terms = (unit.term, *unit.alternatives) if unit.alternatives else (unit.term,)
+    label = " ".join(unit.term)
+    got: dict[int, float] = {}
+    for term in terms:
+        if len(term) == 1:
+            for n, w in index.words.get(term[0], ()):
+                got[n] = max(got.get(n, 0.0), w)
+        else:
+            # A phrase's parts count in a sentence that says them: "health care".
+            parts: dict[int, float] = defaultdict(float)
+            hits: dict[int, int] = defaultdict(int)
+            content = [p for p in term if (p,) not in index.generic] or list(term)
+            for part in content:
+                best: dict[int, float] = {}
+                for form in (part, *index.synonyms.get(part, ())):
+                    for n, w in index.words.get(form, ()):
+                        best[n] = max(best.get(n, 0.0), w)
+                for n, w in best.items():
+                    parts[n] += w
+                    hits[n] += 1
+            for n, w in parts.items():
+                share = hits[n] / len(content)
+                if share >= 0.5:
+                    got[n] = max(got.get(n, 0.0), w * share)
+    for n, w in got.items():
+        sentence[n] += unit.scale * w
+        covered[n].add(u)
+        labels[n].append(label)
+    for term in terms:
+        for n, w in index.keywords.get(term, ()):
+            if n not in got:
+                keyword[n] += unit.scale * w
+                covered[n].add(u)
+                labels[n].append(f"{label} (keyword)")
+                got[n] = w
+
+
+def _which(index: Index, query: Query, doc: Doc) -> str | None:
+    """"Which superpowers…": the sentence must name the kind of thing, and name instances."""
+    which = query.demands.which
+    if which is None:
+        return None
+    if not doc.instances or not index.known(stem(which)):
+        return "asks which"
+    return None
+
+
+def _elsewhere(index: Index, query: Query, n: int, intent: int) -> str | None:
+    """A fact set in another place or year, or a question about another time or country."""
+    doc = index.docs[n]
+    if query.other_speaker:
+        return "another speaker"
+    where = doc.places or index.intent_places[intent]
+    if query.places and where and not query.places & where:
+        return "another place"
+    knows = index.intent_knows[intent]
+    for word in query.foreign:
+        if not all(p in knows for p in word.split()):
+            return "another country"
+    for word in query.shifts:  # "the ambassador before Lee": the sentence must say so too
+        if stem(word) not in doc.stems:
+            return "another time"
+    if query.years and not query.years <= doc.years:
+        return "another year"
+    needed = index.intent_requires[intent]
+    if needed:
+        said = query.said.union(*(u.term for u in query.units))
+        if not any(set(t) <= said for t in needed):
+            return "a required word is missing"
+    return None
