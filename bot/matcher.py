@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from bot.matching.analysis import Analyser, Query
 from bot.matching.commands import Commands
@@ -41,8 +40,6 @@ class Matcher:
         self.intents = list(self.index.intents)
         self._analyser = Analyser(self.index)
         self._commands = Commands(self.index)
-        # This matcher's own cache: a reload's new matcher does not keep the old one alive.
-        self._assessed = lru_cache(maxsize=4096)(self._assess)
 
     def intent(self, name: str) -> Intent | None:
         return self._commands.intent(name)
@@ -58,9 +55,6 @@ class Matcher:
 
     def assess(self, text: str) -> Ranking:
         """Every candidate, refused ones included: the router weighs both."""
-        return self._assessed(text) if len(text) <= 200 else self._assess(text)
-
-    def _assess(self, text: str) -> Ranking:
         query = self._analyser.analyse(text)
         return Ranking(query, tuple(score_docs(self.index, query)))
 
@@ -72,7 +66,8 @@ class Matcher:
         """Score the facts of one topic for ``text`` (command arguments)."""
         quotes = {f.quote: n for n, f in enumerate(topic.facts)}
         out: list[tuple[float, int]] = []
-        for candidate in self.assess(text).candidates:
+        query = self._analyser.analyse(text)
+        for candidate in score_docs(self.index, query, limit=len(self.index.docs) + 8):
             if candidate.fact is not None and candidate.fact.quote in quotes \
                     and candidate.sentence > 0:
                 out.append((candidate.sentence, quotes[candidate.fact.quote]))

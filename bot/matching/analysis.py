@@ -5,8 +5,9 @@ typos corrected, the words the pack does not know, and what the question demands
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.matching.index import Index, places_in
 from bot.matching.rules import Demands, demands_of
@@ -47,8 +48,7 @@ _FILLER = re.compile(r"\b(?:these days|nowadays|at the moment|right now|as of no
                      r"for now|again|actually|exactly|currently)\b")
 
 
-@dataclass(frozen=True, slots=True)
-class Unit:
+class Unit(NamedTuple):
     """A term of the question: a stem tuple, and how sure we are it is what was typed."""
 
     term: tuple[str, ...]
@@ -104,9 +104,11 @@ class Analyser:
         self._foreign_hangul = tuple(sorted((f for f in self._foreign if not f.isascii()),
                                             key=len, reverse=True))
         self._name_stems = frozenset(index.speakers)
+        self._gloss: Callable[[str], tuple[tuple[str, ...], ...]]
         from functools import lru_cache
 
         self._resolved = lru_cache(maxsize=16384)(self._resolve)
+        self._gloss = lru_cache(maxsize=16384)(self._glossed)
 
     def analyse(self, text: str, framing: bool = True) -> Query:
         raw = list(word_tuple(_FILLER.sub(" ", text[:MAX_CHARS].casefold()))[:MAX_TOKENS])
@@ -161,7 +163,7 @@ class Analyser:
                      other_speaker=self._other_speaker(text),
                      years=frozenset(_YEAR_RE.findall(text[:MAX_CHARS])), said=said)
 
-    def _gloss(self, token: str) -> tuple[tuple[str, ...], ...]:
+    def _glossed(self, token: str) -> tuple[tuple[str, ...], ...]:
         """English for a known Malay word too: "duta" is a pack keyword and "ambassador"."""
         if not token.isascii() or token in STOPWORDS:
             return ()

@@ -97,6 +97,7 @@ class Index:
     surface: dict[str, str]  # known word as typed -> stem, for typo correction
     malay: dict[str, str]  # Malay root of a known word -> its stem
     hangul: frozenset[str]  # Korean terms, found inside words
+    weights: dict[tuple[str, ...], float]  # how much a term says at most, anywhere
     glossary: dict[str, tuple[str, ...]]  # Malay/Korean word -> English stems
     synonyms: dict[str, tuple[str, ...]]  # English stem -> stems a sentence may say instead
     glossary_hangul: tuple[str, ...]  # Korean glossary keys, longest first
@@ -315,6 +316,13 @@ class _Builder:
         glossary = {k: tuple(stem(w) for w in v.split())
                     for k, v in (*MALAY.items(), *KOREAN.items())}
         synonyms = {stem(k): tuple(stem(w) for w in v.split()) for k, v in ENGLISH.items()}
+        weights: dict[tuple[str, ...], float] = defaultdict(float)
+        for s, postings in word_table.items():
+            weights[(s,)] = max(w for _, w in postings)
+        for table in (kw_table, prior):
+            for t, postings2 in table.items():
+                weights[t] = max(weights[t], *(w for _, w in postings2))
+        weights = {t: min(w, 2.5) for t, w in weights.items()}
         phrases = [t for t in (*prior, *kw_table, *generic) if len(t) > 1]
         phrase_len: dict[tuple[str, str], int] = {}
         for t in phrases:
@@ -329,14 +337,14 @@ class _Builder:
         pack_words: list[set[str]] = [set() for _ in self.packs]
         for n, stems in enumerate(doc_words):
             pack_words[doc_pack[n]].update(stems)
-        for t, table in self.prior.items():
-            for i in table:
+        for prior_term, table_of in self.prior.items():
+            for i in table_of:
                 owner = intent_pack[i]
                 if owner is not None:
-                    pack_words[owner].update(t)
-        for t, table in self.keywords.items():
-            for n in table:
-                pack_words[doc_pack[n]].update(t)
+                    pack_words[owner].update(prior_term)
+        for kw_term, kw_docs in self.keywords.items():
+            for n in kw_docs:
+                pack_words[doc_pack[n]].update(kw_term)
         for n, pack in enumerate(self.packs):
             for g in pack.generic_terms:
                 pack_words[n].update(term(g))
@@ -345,7 +353,7 @@ class _Builder:
             words={s: tuple(v) for s, v in word_table.items()}, keywords=kw_table,
             prior=prior, generic=frozenset(generic), surface=dict(self.surface),
             malay=dict(self.malay), hangul=frozenset(self.hangul), glossary=glossary,
-            synonyms=synonyms,
+            synonyms=synonyms, weights=weights,
             glossary_hangul=tuple(sorted((k for k in glossary if is_hangul(k)),
                                          key=lambda k: (-len(k), k))),
             phrase_len=phrase_len, phrase_stems=frozenset(w for t in phrases for w in t),

@@ -40,18 +40,37 @@ _ASKS = (
                        r"\b(?:which|what) (?:city|town|street|place|location|area)\b")),
     (WHY, re.compile(r"\bwhy\b|\bhow come\b|\bkenapa\b|\bmengapa\b|\bapa sebab\b|왜|"
                      r"\bwhat(?:'s| is| was)? the reason\b|이유|\bsebab apa\b|\bsebab\b|"
-                     r"\bhow (?:did|does|do|has|have|could|can) .{0,40}\b(?:become|get|got|gain|"
-                     r"gained|grow|grew|come|manage)\b|\bwhat (?:made|makes|caused|causes)\b|"
-                     r"\bwhat(?:'s| is) behind\b|어떻게 .{0,12}(?:인기|성공)|덕분")),
+                     r"\bwhat (?:made|makes|caused|causes)\b|\bwhat(?:'s| is) behind\b|덕분")),
 )
+# "How did it become so popular?" asks why; "how many" does not.
+_HOW = re.compile(r"\bhow (?:did|does|do|has|have|could|can)\b|어떻게")
+_HOW_WHY = frozenset({"become", "became", "get", "got", "gain", "gained", "grow", "grew",
+                      "come", "manage", "managed", "인기", "성공"})
+# Words without which no kind is asked: one set test spares most messages the patterns.
+_CUE_WORDS = """how what which when who whom whose where why number since bila
+bilakah siapa siapakah mana kenapa mengapa sebab berapa nama tarikh exact"""
+_CUES = frozenset(_CUE_WORDS.split())
+_CUE_HANGUL = ("몇", "얼마", "날짜", "며칠", "요일", "언제", "누구", "누가", "이름", "어디", "왜",
+               "이유", "덕분", "어떻게")
+_TOKENS = re.compile(r"[^\w]+")
 
 
 def asks(text: str) -> str | None:
     """The kind of answer a question asks for, or None for "tell me about…"."""
     folded = fold(text)
+    tokens = set(_TOKENS.split(folded))
+    if tokens.isdisjoint(_CUES) and (folded.isascii()
+                                     or not any(c in folded for c in _CUE_HANGUL)):
+        return None
     for kind, pattern in _ASKS:
         if pattern.search(folded):
+            if kind != WHY and _HOW.search(folded) and not tokens.isdisjoint(_HOW_WHY) \
+                    and kind not in (COUNT, WHEN, DATE):
+                return WHY
             return kind
+    if _HOW.search(folded) and (not tokens.isdisjoint(_HOW_WHY)
+                                or any(w in folded for w in ("인기", "성공"))):
+        return WHY
     return None
 
 
@@ -172,8 +191,19 @@ _RANK = re.compile(r"(?:(\d+)(?:st|nd|rd|th)?|([a-z]+)|([가-힣]+))[- ]?"
 _KOREAN_RANK = re.compile(r"(\d+) ?위|(첫|두|세|네|다섯) ?번째")
 
 
+_RANK_WORDS = frozenset(_SUPERLATIVES) | frozenset(_ORDINALS) | {
+    "largest", "biggest", "greatest", "highest", "lowest", "smallest", "best", "worst", "most",
+    "oldest", "newest", "latest", "fastest"}
+_RANK_HANGUL = ("위", "번째", "가장", "최대", "제일", "최고", "최초")
+
+
 def ranks_in(folded: str) -> frozenset[str]:
     """Ranks a text states: {"3"} for "third-largest", {"1"} for "the largest"."""
+    present = set(_TOKENS.split(folded.replace("-", " ")))
+    if present.isdisjoint(_RANK_WORDS) and not any(
+            t.endswith(("st", "nd", "rd", "th")) and t[:1].isdigit() for t in present) and (
+            folded.isascii() or not any(h in folded for h in _RANK_HANGUL)):
+        return frozenset()
     found: set[str] = set()
     for match in _RANK.finditer(folded):
         head = match.group(1) or match.group(2) or match.group(3) or ""
@@ -204,7 +234,13 @@ _SCOPES = (
 )
 
 
+_SCOPE_CUES = ("world", "global", "earth", "of all", "dunia", "세계", "asia", "asean", "동남아",
+               "아시아", "europe", "eropah", "유럽")
+
+
 def scopes_in(folded: str) -> frozenset[str]:
+    if not any(c in folded for c in _SCOPE_CUES):
+        return frozenset()
     return frozenset(name for name, pattern in _SCOPES if pattern.search(folded))
 
 
@@ -232,7 +268,7 @@ _YESNO = re.compile(r"\s*(?:is|are|was|were|does|do|did|has|have|can|could|will|
 
 def demands_of(text: str) -> Demands:
     folded = fold(text)
-    kind = asks(text)
+    kind = asks(folded)
     which = _WHICH.search(folded)
     return Demands(kind=kind, ranks=ranks_in(folded), scopes=scopes_in(folded),
                    future=kind in (WHEN, DATE) and bool(_FUTURE_ASK.search(folded)),

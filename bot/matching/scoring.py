@@ -34,7 +34,7 @@ SHAPE = 0.6  # a sentence of the shape asked for: a number for "how many", a dat
 NAMED = 1.6  # "who is the ambassador": the sentence that names him
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every fact of every message, and never changed
 class Candidate:
     """One scored answer: an intent and, for topics, the fact to show."""
 
@@ -43,24 +43,12 @@ class Candidate:
     score: float  # 0..1, comparable with the router's threshold
     evidence: tuple[str, ...]
     sentence: float = 0.0  # the part of the evidence the fact's own sentence gave
+    central: float = 0.0  # how well the fact stands for its topic: breaks ties
     refused: str | None = None  # the rule that refused it, if any
 
 
-def _weight(index: Index, term: tuple[str, ...]) -> float:
-    """How much a question word says at most: its best rarity anywhere."""
-    best = 0.0
-    if len(term) == 1:
-        for _, w in index.words.get(term[0], ()):
-            best = max(best, w)
-    for _, w in index.keywords.get(term, ()):
-        best = max(best, w)
-    for _, w in index.prior.get(term, ()):
-        best = max(best, w)
-    return min(best, 2.5)
-
-
-def score_docs(index: Index, query: Query) -> list[Candidate]:
-    """Every fact and built-in with any evidence, scored, best first (refused ones too)."""
+def score_docs(index: Index, query: Query, limit: int = 6) -> list[Candidate]:
+    """The facts and built-ins with the most evidence, best first, refused ones too."""
     sentence: dict[int, float] = defaultdict(float)
     keyword: dict[int, float] = defaultdict(float)
     covered: dict[int, set[int]] = defaultdict(set)
@@ -69,7 +57,7 @@ def score_docs(index: Index, query: Query) -> list[Candidate]:
     labels: dict[int, list[str]] = defaultdict(list)
     weights: list[float] = []
     for u, unit in enumerate(query.units):
-        weights.append(0.0 if unit.term in index.generic else _weight(index, unit.term))
+        weights.append(0.0 if unit.term in index.generic else index.weights.get(unit.term, 0.0))
         if unit.term in index.generic:
             continue
         _match(index, unit, u, sentence, keyword, covered, labels)
@@ -86,42 +74,46 @@ def score_docs(index: Index, query: Query) -> list[Candidate]:
             for n in docs:
                 speaker[n] = max(speaker[n], SPEAKER * rarity)
     unknown = sum(UNKNOWN_HANGUL if not w.isascii() else UNKNOWN for w in query.unknown)
-    candidates: list[Candidate] = []
     seen = set(sentence) | set(keyword) | set(speaker)
     for intent_no in prior:
         if index.intents[intent_no].topic is None:
             continue
         seen.update(index.intent_docs[intent_no])
+    cost = [min(UNCOVERED_MAX, UNCOVERED * w) for w in weights]
+    total_cost = sum(cost)
+    multi = len(index.packs) > 1
+    kind = query.demands.kind
+    nothing: set[int] = set()
+    rows: list[tuple[float, float, float, str, str, int, int]] = []
     for n in seen:
         doc = index.docs[n]
-        owner = max(doc.intents, key=lambda i: (prior.get(i, 0.0), -i))
+        owner = max(doc.intents, key=lambda i: (prior.get(i, 0.0), -i)) \
+            if len(doc.intents) > 1 else doc.intents[0]
         p = min(prior.get(owner, 0.0), PRIOR_CAP)
-        explained = covered[n] | prior_units[owner]
-        own = sentence[n] + keyword[n]
-        evidence = own + p + speaker[n]
+        own = sentence.get(n, 0.0) + keyword.get(n, 0.0)
+        evidence = own + p + speaker.get(n, 0.0)
         if evidence <= 0:
             continue
-        kind = query.demands.kind
         if kind is not None and own and doc.shape.answers(kind) \
                 and (kind != WHY or doc.shape.reason):
             evidence += SHAPE
         if kind == WHO and doc.names_person and own:
             evidence += NAMED
-        own_words = index.pack_words[doc.pack]
-        # A word only another pack knows is as unknown to this fact as a word nobody knows.
-        missing = sum(UNKNOWN if len(index.packs) > 1 and not set(query.units[u].term) <= own_words
-                      else min(UNCOVERED_MAX, UNCOVERED * w)
-                      for u, w in enumerate(weights) if u not in explained)
+        explained = covered.get(n, nothing) | prior_units.get(owner, nothing)
+        if multi:
+            # A word only another pack knows is as unknown to this fact as a word nobody knows.
+            own_words = index.pack_words[doc.pack]
+            missing = sum(UNKNOWN if not set(query.units[u].term) <= own_words else c
+                          for u, c in enumerate(cost) if u not in explained)
+        else:
+            missing = total_cost - sum(cost[u] for u in explained)
         # A strong sentence match forgives a word or two nobody knows.
         forgiving = unknown / (1.0 + max(0.0, own - 4.0) / 3.0)
         score = evidence / (evidence + SATURATION + missing + forgiving)
         if reason_missing(query.demands, doc.shape):
             score *= NO_REASON
-        refused = unmet(query.demands, doc.shape) or _which(index, query, doc) \
-            or _elsewhere(index, query, n, owner)
-        candidates.append(Candidate(intent=index.intents[owner], fact=doc.fact,
-                                    score=score, evidence=tuple(labels[n]), sentence=own,
-                                    refused=refused))
+        rows.append((-score, -own, -doc.centrality, index.intents[owner].name, doc.fact.quote,
+                     n, owner))
     for intent_no, p in prior.items():
         intent = index.intents[intent_no]
         if intent.topic is not None:
@@ -129,21 +121,23 @@ def score_docs(index: Index, query: Query) -> list[Candidate]:
         # A built-in answers the whole message or nothing: "what else did Lee say" is no /topics.
         missing = sum(max(1.0, w) for u, w in enumerate(weights)
                       if u not in prior_units[intent_no])
-        candidates.append(Candidate(intent=intent, fact=None,
-                                    score=p / (p + SATURATION + missing + unknown),
-                                    evidence=()))
-    candidates.sort(key=lambda c: (-c.score, -c.sentence, -_central(index, c), c.intent.name,
-                                   c.fact.quote if c.fact else ""))
+        score = p / (p + SATURATION + missing + unknown)
+        rows.append((-score, 0.0, 0.0, intent.name, "", -1, intent_no))
+    rows.sort()
+    candidates: list[Candidate] = []
+    # Only the best few become candidates; the rules run on those alone.
+    for neg, neg_own, neg_central, _, _, n, owner in rows[:limit]:
+        if n < 0:
+            candidates.append(Candidate(intent=index.intents[owner], fact=None, score=-neg,
+                                        evidence=()))
+            continue
+        doc = index.docs[n]
+        refused = unmet(query.demands, doc.shape) or _which(index, query, doc) \
+            or _elsewhere(index, query, n, owner)
+        candidates.append(Candidate(intent=index.intents[owner], fact=doc.fact, score=-neg,
+                                    evidence=tuple(labels.get(n, ())), sentence=-neg_own,
+                                    central=-neg_central, refused=refused))
     return candidates
-
-
-def _central(index: Index, candidate: Candidate) -> float:
-    if candidate.fact is None:
-        return 0.0
-    for doc in index.docs:
-        if doc.fact is candidate.fact:
-            return doc.centrality
-    return 0.0
 
 
 def _match(index: Index, unit: Unit, u: int, sentence: dict[int, float],
