@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from bot.matching.index import Index, places_in
+from bot.matching.index import PLACE_WORDS, Index, places_in
 from bot.matching.rules import Demands, demands_of
 from bot.text import _YEAR_RE, is_hangul, malay_stem, stem, word_tuple
 from bot.vocab import FOREIGN_PLACES, SHIFT_WORDS, STOPWORDS
@@ -56,8 +55,9 @@ class Unit(NamedTuple):
     alternatives: tuple[tuple[str, ...], ...] = ()  # translations: any one may match
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
+class Query(NamedTuple):  # one per message: a tuple is quicker to make than a dataclass
+    """What the matcher understood of a message."""
+
     text: str
     units: tuple[Unit, ...]
     unknown: tuple[str, ...]  # content tokens nobody knows
@@ -111,12 +111,16 @@ class Analyser:
         self._gloss = lru_cache(maxsize=16384)(self._glossed)
 
     def analyse(self, text: str, framing: bool = True) -> Query:
-        raw = list(word_tuple(_FILLER.sub(" ", text[:MAX_CHARS].casefold()))[:MAX_TOKENS])
+        text = text[:MAX_CHARS]
+        raw = word_tuple(_FILLER.sub(" ", text.casefold()))[:MAX_TOKENS]
+        typed = set(raw)
         said = frozenset(stem(w) for w in raw if len(w) <= MAX_WORD)
         names = tuple(s for s in dict.fromkeys(stem(w) for w in raw) if s in self._name_stems)
-        roles = {w for w in raw for g in self._gloss(w) if g[0] in self.index.speaker_words}
-        frame_here = framing and bool(said & SAY_WORDS or set(raw) & SAY_WORDS) and bool(
-            names or set(raw) & FRAME_WORDS or said & self.index.speaker_words or roles)
+        speaker_words = self.index.speaker_words
+        saying = bool(said & SAY_WORDS or typed & SAY_WORDS)
+        frame_here = framing and saying and bool(
+            names or typed & FRAME_WORDS or said & speaker_words
+            or any(g[0] in speaker_words for w in raw for g in self._gloss(w)))
         stems: list[str | None] = []
         stops: list[bool] = []
         scales: list[float] = []
@@ -125,7 +129,8 @@ class Analyser:
         unknown: list[str] = []
         for token in raw:
             s0 = stem(token)
-            glosses.append(self._gloss(token))
+            gloss = self._gloss(token)
+            glosses.append(gloss)
             if token in STOPWORDS or (len(token) == 1 and token.isdigit()):
                 stems.append(s0)
                 stops.append(True)
@@ -137,9 +142,9 @@ class Analyser:
                 stops.append(True)
                 scales.append(1.0)
                 continue
-            role = any(g[0] in self.index.speaker_words for g in glosses[-1])
             if frame_here and (token in SAY_WORDS or token in FRAME_WORDS
-                               or s0 in self.index.speaker_words or role):
+                               or s0 in speaker_words
+                               or any(g[0] in speaker_words for g in gloss)):
                 stems.append(None)
                 stops.append(True)
                 scales.append(1.0)
@@ -156,12 +161,15 @@ class Analyser:
         if frame_here and not units and not unknown:
             # "who did the ambassador talk to": the question is about the speaker.
             return self.analyse(text, framing=False)
+        # The place rules look for "in X", "di X" or a Korean particle: most messages have none.
+        placed = not typed.isdisjoint(PLACE_WORDS) or not text.isascii()
         return Query(text=text, units=tuple(units), unknown=tuple(unknown), names=names,
-                     framed=frame_here, demands=demands_of(text[:MAX_CHARS]),
-                     places=places_in(text, self.index.places), foreign=self._foreign_in(raw),
-                     shifts=tuple(set(raw) & SHIFT_WORDS),
-                     other_speaker=self._other_speaker(text),
-                     years=frozenset(_YEAR_RE.findall(text[:MAX_CHARS])), said=said)
+                     framed=frame_here, demands=demands_of(text),
+                     places=places_in(text, self.index.places) if placed else frozenset(),
+                     foreign=self._foreign_in(raw), shifts=tuple(typed & SHIFT_WORDS),
+                     other_speaker=saying and self._other_speaker(text),
+                     years=frozenset(_YEAR_RE.findall(text)) if any(
+                         c.isdigit() for c in text) else frozenset(), said=said)
 
     def _glossed(self, token: str) -> tuple[tuple[str, ...], ...]:
         """English for a known Malay word too: "duta" is a pack keyword and "ambassador"."""
@@ -270,7 +278,7 @@ class Analyser:
                 i += 1
         return units
 
-    def _foreign_in(self, tokens: list[str]) -> tuple[str, ...]:
+    def _foreign_in(self, tokens: tuple[str, ...]) -> tuple[str, ...]:
         found: list[str] = []
         for i, token in enumerate(tokens):
             if token in self._foreign_heads and i + 1 < len(tokens) \

@@ -8,8 +8,10 @@ question sets must be met by the sentence too. Each function here reads text onl
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.text import fold
 
@@ -22,56 +24,76 @@ WHERE = "where"
 WHY = "why"
 DATE = "date"  # "what date": a condition will not do
 
-_ASKS = (
-    (COUNT, re.compile(r"\bhow (?:many|much|big|large)\b|\bberapa (?:ramai|banyak|orang|ribu)\b|"
-                       r"\bnumber of\b|몇 ?명|몇 ?개|얼마나 많|"
-                       r"\bberapa (?:tahun|lama)\b|"
-                       r"\bwhat(?:'s| is| was)? (?:the )?(?:\w+ ){0,2}(?:number|size|amount|"
-                       r"figure|percentage|value|population|headcount|count)\b")),
-    (DATE, re.compile(r"\b(?:what|which|exact) (?:date|day)\b|\bwhat time\b|날짜|며칠|"
-                      r"\btarikh\b|무슨 요일")),
-    (WHEN, re.compile(r"\bwhen\b|\bbila(?:kah)?\b|언제|\b(?:what|which) (?:year|month)\b|"
-                      r"\bsince when\b|\bhow long ago\b|\bbila masa\b|몇 ?년도|\bberapa lama\b|"
-                      r"\bhow long\b|얼마나 오래")),
-    (WHO, re.compile(r"\bwho(?:m|se)?\b|\bsiapa(?:kah)?\b|누구|누가|\bwhich (?:person|official|"
-                     r"minister|people|organi[sz]ation|group|company|charity)\b|"
-                     r"\bwhat(?:'s| is)? (?:the |his |her )?(?:full )?name\b|\bnama\b|이름")),
-    (WHERE, re.compile(r"\bwhere\b|\bdi mana\b|\bkat mana\b|\bdekat mana\b|어디|"
-                       r"\b(?:which|what) (?:city|town|street|place|location|area)\b")),
-    (WHY, re.compile(r"\bwhy\b|\bhow come\b|\bkenapa\b|\bmengapa\b|\bapa sebab\b|왜|"
-                     r"\bwhat(?:'s| is| was)? the reason\b|이유|\bsebab apa\b|\bsebab\b|"
-                     r"\bwhat (?:made|makes|caused|causes)\b|\bwhat(?:'s| is) behind\b|덕분")),
-)
+# What each kind of question says, as words and word pairs (one set test each, no
+# scanning: the matcher reads every message), and as Korean pieces found inside words.
+_ASK_WORDS: dict[str, frozenset[str]] = {
+    COUNT: frozenset(),
+    DATE: frozenset({"tarikh"}),
+    WHEN: frozenset({"when", "bila", "bilakah"}),
+    WHO: frozenset({"who", "whom", "whose", "siapa", "siapakah", "nama"}),
+    WHERE: frozenset({"where"}),
+    WHY: frozenset({"why", "kenapa", "mengapa", "sebab"}),
+}
+_ASK_PAIRS: dict[str, frozenset[str]] = {
+    COUNT: frozenset({"how many", "how much", "how big", "how large", "number of",
+                      "berapa ramai", "berapa banyak", "berapa orang", "berapa ribu",
+                      "berapa tahun", "berapa lama", "berapa jumlah", "berapa bilangan"}),
+    DATE: frozenset({"what date", "which date", "exact date", "what day", "which day",
+                     "what time"}),
+    WHEN: frozenset({"what year", "which year", "what month", "which month", "how long",
+                     "since when", "bila masa"}),
+    WHO: frozenset({"which person", "which official", "which minister", "which people",
+                    "which organisation", "which organization", "which group", "which company",
+                    "which charity", "full name", "his name", "her name", "the name"}),
+    WHERE: frozenset({"di mana", "kat mana", "dekat mana", "which city", "which town",
+                      "which street", "which place", "which location", "which area",
+                      "what city", "what town", "what place", "what location"}),
+    WHY: frozenset({"how come", "apa sebab", "what made", "what makes", "what caused",
+                    "what causes", "the reason", "what s behind", "s behind"}),
+}
+_ASK_HANGUL: dict[str, tuple[str, ...]] = {
+    COUNT: ("몇 명", "몇명", "몇 개", "몇개", "얼마나 많"),
+    DATE: ("날짜", "며칠", "무슨 요일"),
+    WHEN: ("언제", "몇 년도", "몇년도", "얼마나 오래"),
+    WHO: ("누구", "누가", "이름"),
+    WHERE: ("어디",),
+    WHY: ("왜", "이유", "덕분"),
+}
+# "What is the number / size / value of…" asks for a count.
+_COUNT_NOUNS = frozenset({"number", "size", "amount", "figure", "percentage", "value",
+                          "population", "headcount", "count", "total"})
 # "How did it become so popular?" asks why; "how many" does not.
-_HOW = re.compile(r"\bhow (?:did|does|do|has|have|could|can)\b|어떻게")
+_HOW_AUX = frozenset({"how did", "how does", "how do", "how has", "how have", "how could",
+                      "how can"})
 _HOW_WHY = frozenset({"become", "became", "get", "got", "gain", "gained", "grow", "grew",
-                      "come", "manage", "managed", "인기", "성공"})
-# Words without which no kind is asked: one set test spares most messages the patterns.
-_CUE_WORDS = """how what which when who whom whose where why number since bila
-bilakah siapa siapakah mana kenapa mengapa sebab berapa nama tarikh exact"""
-_CUES = frozenset(_CUE_WORDS.split())
-_CUE_HANGUL = ("몇", "얼마", "날짜", "며칠", "요일", "언제", "누구", "누가", "이름", "어디", "왜",
-               "이유", "덕분", "어떻게")
+                      "come", "manage", "managed"})
 _TOKENS = re.compile(r"[^\w]+")
+_ORDER = (COUNT, DATE, WHEN, WHO, WHERE, WHY)
+
+
+def _kind(tokens: list[str], folded: str) -> str | None:
+    present = set(tokens)
+    pairs = {f"{a} {b}" for a, b in itertools.pairwise(tokens)}
+    hangul = not folded.isascii()
+    for kind in _ORDER:
+        if not present.isdisjoint(_ASK_WORDS[kind]) or not pairs.isdisjoint(_ASK_PAIRS[kind]) \
+                or (hangul and any(h in folded for h in _ASK_HANGUL[kind])):
+            if kind in (WHO, WHERE) and not pairs.isdisjoint(_HOW_AUX) \
+                    and not present.isdisjoint(_HOW_WHY):
+                return WHY
+            return kind
+        if kind == COUNT and "what" in present and not present.isdisjoint(_COUNT_NOUNS):
+            return COUNT
+    if (not pairs.isdisjoint(_HOW_AUX) and not present.isdisjoint(_HOW_WHY)) or (
+            hangul and "어떻게" in folded and ("인기" in folded or "성공" in folded)):
+        return WHY
+    return None
 
 
 def asks(text: str) -> str | None:
     """The kind of answer a question asks for, or None for "tell me about…"."""
     folded = fold(text)
-    tokens = set(_TOKENS.split(folded))
-    if tokens.isdisjoint(_CUES) and (folded.isascii()
-                                     or not any(c in folded for c in _CUE_HANGUL)):
-        return None
-    for kind, pattern in _ASKS:
-        if pattern.search(folded):
-            if kind != WHY and _HOW.search(folded) and not tokens.isdisjoint(_HOW_WHY) \
-                    and kind not in (COUNT, WHEN, DATE):
-                return WHY
-            return kind
-    if _HOW.search(folded) and (not tokens.isdisjoint(_HOW_WHY)
-                                or any(w in folded for w in ("인기", "성공"))):
-        return WHY
-    return None
+    return _kind([t for t in _TOKENS.split(folded) if t], folded)
 
 
 # --- what a sentence can answer --------------------------------------------------------
@@ -197,9 +219,10 @@ _RANK_WORDS = frozenset(_SUPERLATIVES) | frozenset(_ORDINALS) | {
 _RANK_HANGUL = ("위", "번째", "가장", "최대", "제일", "최고", "최초")
 
 
-def ranks_in(folded: str) -> frozenset[str]:
+def ranks_in(folded: str, present: set[str] | None = None) -> frozenset[str]:
     """Ranks a text states: {"3"} for "third-largest", {"1"} for "the largest"."""
-    present = set(_TOKENS.split(folded.replace("-", " ")))
+    if present is None:
+        present = set(_TOKENS.split(folded.replace("-", " ")))
     if present.isdisjoint(_RANK_WORDS) and not any(
             t.endswith(("st", "nd", "rd", "th")) and t[:1].isdigit() for t in present) and (
             folded.isascii() or not any(h in folded for h in _RANK_HANGUL)):
@@ -234,18 +257,22 @@ _SCOPES = (
 )
 
 
-_SCOPE_CUES = ("world", "global", "earth", "of all", "dunia", "세계", "asia", "asean", "동남아",
-               "아시아", "europe", "eropah", "유럽")
+_SCOPE_WORDS = frozenset({"world", "worlds", "worldwide", "global", "globally", "earth", "all",
+                          "dunia", "sedunia", "asia", "asias", "asean", "europe", "european",
+                          "eropah", "tenggara", "southeast"})
+_SCOPE_HANGUL = ("세계", "동남아", "아시아", "유럽")
 
 
-def scopes_in(folded: str) -> frozenset[str]:
-    if not any(c in folded for c in _SCOPE_CUES):
+def scopes_in(folded: str, present: set[str] | None = None) -> frozenset[str]:
+    if present is None:
+        present = set(_TOKENS.split(folded))
+    if present.isdisjoint(_SCOPE_WORDS) and (
+            folded.isascii() or not any(h in folded for h in _SCOPE_HANGUL)):
         return frozenset()
     return frozenset(name for name, pattern in _SCOPES if pattern.search(folded))
 
 
-@dataclass(frozen=True, slots=True)
-class Demands:
+class Demands(NamedTuple):  # one per message: a tuple is quicker to make than a dataclass
     """What a question asks of the sentence that answers it."""
 
     kind: str | None
@@ -268,9 +295,12 @@ _YESNO = re.compile(r"\s*(?:is|are|was|were|does|do|did|has|have|can|could|will|
 
 def demands_of(text: str) -> Demands:
     folded = fold(text)
-    kind = asks(folded)
+    tokens = [t for t in _TOKENS.split(folded) if t]
+    kind = _kind(tokens, folded)
+    present = set(tokens)
     which = _WHICH.search(folded)
-    return Demands(kind=kind, ranks=ranks_in(folded), scopes=scopes_in(folded),
+    parts = present if "-" not in folded else set(_TOKENS.split(folded.replace("-", " ")))
+    return Demands(kind=kind, ranks=ranks_in(folded, parts), scopes=scopes_in(folded, present),
                    future=kind in (WHEN, DATE) and bool(_FUTURE_ASK.search(folded)),
                    which=which.group(1).split()[-1] if which and kind is None else None,
                    yesno=bool(_YESNO.match(folded)))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from bot.matching.analysis import Query, Unit
 from bot.matching.index import PRIOR_CAP, Doc, Index, Intent
-from bot.matching.rules import WHO, WHY, reason_missing, unmet
+from bot.matching.rules import WHO, WHY, unmet
 from bot.packs import Fact
 from bot.text import stem
 
@@ -75,15 +75,18 @@ def score_docs(index: Index, query: Query, limit: int = 6) -> list[Candidate]:
                 speaker[n] = max(speaker[n], SPEAKER * rarity)
     unknown = sum(UNKNOWN_HANGUL if not w.isascii() else UNKNOWN for w in query.unknown)
     seen = set(sentence) | set(keyword) | set(speaker)
-    for intent_no in prior:
-        if index.intents[intent_no].topic is None:
-            continue
-        seen.update(index.intent_docs[intent_no])
+    # Facts with no word of their own come in through their topic's names: only the topics
+    # named most strongly, since a weaker prior alone can win nothing.
+    topics = [(p, i) for i, p in prior.items() if index.intents[i].topic is not None]
+    if topics:
+        strongest = max(topics)[0]
+        for p, intent_no in topics:
+            if p >= strongest * 0.5:
+                seen.update(index.intent_docs[intent_no])
     cost = [min(UNCOVERED_MAX, UNCOVERED * w) for w in weights]
     total_cost = sum(cost)
     multi = len(index.packs) > 1
     kind = query.demands.kind
-    nothing: set[int] = set()
     rows: list[tuple[float, float, float, str, str, int, int]] = []
     for n in seen:
         doc = index.docs[n]
@@ -99,7 +102,7 @@ def score_docs(index: Index, query: Query, limit: int = 6) -> list[Candidate]:
             evidence += SHAPE
         if kind == WHO and doc.names_person and own:
             evidence += NAMED
-        explained = covered.get(n, nothing) | prior_units.get(owner, nothing)
+        explained = covered[n] | prior_units[owner] if n in covered else prior_units[owner]
         if multi:
             # A word only another pack knows is as unknown to this fact as a word nobody knows.
             own_words = index.pack_words[doc.pack]
@@ -110,7 +113,7 @@ def score_docs(index: Index, query: Query, limit: int = 6) -> list[Candidate]:
         # A strong sentence match forgives a word or two nobody knows.
         forgiving = unknown / (1.0 + max(0.0, own - 4.0) / 3.0)
         score = evidence / (evidence + SATURATION + missing + forgiving)
-        if reason_missing(query.demands, doc.shape):
+        if kind == WHY and not doc.shape.reason:
             score *= NO_REASON
         rows.append((-score, -own, -doc.centrality, index.intents[owner].name, doc.fact.quote,
                      n, owner))
