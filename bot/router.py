@@ -18,6 +18,7 @@ THRESHOLD = 0.40  # calibrated on tests/data/eval_korea_malaysia.jsonl (see READ
 MARGIN = 0.02  # two answers from two topics closer than this are too close to call
 # A refused sentence this far ahead of the best allowed one means the article does not say.
 REFUSED_LEAD = 0.08
+SAME_MARGIN = 0.08  # two sentences of one topic this close: too close to call
 
 BARE_BUILTINS = frozenset({"help", "start", "topics", "source"})
 # "/name", "/name@bot", then arguments. "/usr/bin/env" or "!!!" is not a command.
@@ -77,6 +78,9 @@ def decide_question(matcher: Matcher, text: str, threshold: float = THRESHOLD) -
     for other in allowed[1:]:
         if _quote(other) == _quote(best) or other.intent == best.intent:
             continue
+        if ranking.query.names and best.fact and other.fact \
+                and best.fact.speaker is not None and best.fact.speaker == other.fact.speaker:
+            continue  # "what did Dewar say": any of Dewar's words answers it
         # Two different quotes from different topics, too close to call.
         if best.score - other.score < MARGIN:
             return Decision(None, best, score=best.score)

@@ -44,7 +44,9 @@ _SAY_FRAME = re.compile(r"\b(?:did|does|do|has|have|would|will)\s+((?:[\w'-]+\s+
 
 # Time fillers of chat: "these days", "at the moment" ask about no time of their own.
 _FILLER = re.compile(r"\b(?:these days|nowadays|at the moment|right now|as of now|"
-                     r"for now|again|actually|exactly|currently)\b")
+                     r"for now|again|actually|exactly|currently|"
+                     r"how(?:'s| is| was) your day(?: going)?|have a (?:nice|good|great) day|"
+                     r"good (?:morning|afternoon|evening|night))\b")
 
 
 class Unit(NamedTuple):
@@ -121,6 +123,13 @@ class Analyser:
         frame_here = framing and saying and bool(
             names or typed & FRAME_WORDS or said & speaker_words
             or any(g[0] in speaker_words for w in raw for g in self._gloss(w)))
+        if frame_here and not names:
+            # "what did the spokeswoman say": a role only one speaker has names them.
+            for w in raw:
+                for r in (stem(w), *(g[0] for g in self._gloss(w))):
+                    found = self.index.roles.get(r)
+                    if found and len(found) == 1:
+                        names = (*names, *found)
         stems: list[str | None] = []
         stops: list[bool] = []
         scales: list[float] = []
@@ -175,7 +184,7 @@ class Analyser:
         """English for a known Malay word too: "duta" is a pack keyword and "ambassador"."""
         if not token.isascii() or token in STOPWORDS:
             return ()
-        gloss = self.index.glossary.get(token) or self.index.synonyms.get(stem(token)) \
+        gloss = self.index.glossary.get(token) or self.index.synonyms.get(token) \
             or self.index.glossary.get(malay_stem(token))
         return tuple((g,) for g in gloss) if gloss else ()
 
@@ -204,7 +213,7 @@ class Analyser:
         s = stem(token)
         if index.known(s):
             return s, 1.0, ()
-        gloss = index.glossary.get(token) or index.synonyms.get(s)
+        gloss = index.glossary.get(token) or index.synonyms.get(token)
         if gloss:
             return None, 1.0, (Unit(gloss[:1], 0.9, tuple((g,) for g in gloss)),)
         root = malay_stem(token)
@@ -263,10 +272,12 @@ class Analyser:
                     if None not in window:
                         t = tuple(w or "" for w in window)
                         if t in index.prior or t in index.keywords or t in index.generic:
-                            # Each word's English counts in a sentence: "pertukaran budaya".
-                            more = tuple(g for k in range(i, i + n) for g in glosses[k])
-                            units.append(Unit(t, min(scales[i:i + n]), (t, *more) if more
-                                              else ()))
+                            # The phrase in English counts in a sentence: "pertukaran budaya"
+                            # as "cultural exchange", each word by its first translation.
+                            english = tuple(glosses[k][0][0] if glosses[k] else t[k - i]
+                                            for k in range(i, i + n))
+                            units.append(Unit(t, min(scales[i:i + n]),
+                                              (t, english) if english != t else ()))
                             i += n
                             break
                 else:

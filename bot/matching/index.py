@@ -99,12 +99,13 @@ class Index:
     hangul: frozenset[str]  # Korean terms, found inside words
     weights: dict[tuple[str, ...], float]  # how much a term says at most, anywhere
     glossary: dict[str, tuple[str, ...]]  # Malay/Korean word -> English stems
-    synonyms: dict[str, tuple[str, ...]]  # English stem -> stems a sentence may say instead
+    synonyms: dict[str, tuple[str, ...]]  # English word -> stems a sentence may say instead
     glossary_hangul: tuple[str, ...]  # Korean glossary keys, longest first
     phrase_len: dict[tuple[str, str], int]  # first two stems -> longest phrase
     phrase_stems: frozenset[str]
     speakers: dict[str, frozenset[int]]  # name stem -> docs by or about that person
     speaker_words: frozenset[str]  # stems of speakers' names and roles
+    roles: dict[str, frozenset[str]]  # a role word ("spokeswoman") -> whose surname it is
     places: dict[tuple[str, ...], str]  # stemmed place name -> place
     pack_words: tuple[frozenset[str], ...]
     intent_pack: tuple[int | None, ...]
@@ -190,7 +191,8 @@ class _Builder:
                     self.places[term(name)] = place
 
     def add_surface(self, text: str) -> None:
-        for w in word_tuple(text):
+        parts = [p for p in re.split(r"[^\w]+", fold(text)) if p and not p.isdigit()]
+        for w in (*word_tuple(text), *parts):
             if is_hangul(w):
                 self.hangul.add(w)
             elif w not in STOPWORDS:
@@ -247,11 +249,16 @@ class _Builder:
                  for t, table in self.prior.items()}
         speaker_words: set[str] = set()
         name_stems: dict[int, set[str]] = defaultdict(set)  # doc -> speaker name stems
+        roles: dict[str, set[str]] = defaultdict(set)  # role word -> the speakers' surnames
+        generic_terms = self._generic()
         for pack in self.packs:
             for name, role in pack.speakers.items():
                 speaker_words.update(stem(w) for w in words(name))
-                speaker_words.update(stem(w) for w in words(role) if w not in STOPWORDS
-                                     and (stem(w),) not in {t for t in self._generic()})
+                surname = stem(words(name)[-1]) if words(name) else ""
+                for w in words(role):
+                    if w not in STOPWORDS and (stem(w),) not in generic_terms:
+                        speaker_words.add(stem(w))
+                        roles[stem(w)].add(surname)
         doc_words: list[set[str]] = []
         for n, fact in enumerate(doc_facts):
             stems = sentence_stems(fact.quote)
@@ -315,7 +322,8 @@ class _Builder:
                 instances=names_instances(fact.quote, ignore)))
         glossary = {k: tuple(stem(w) for w in v.split())
                     for k, v in (*MALAY.items(), *KOREAN.items())}
-        synonyms = {stem(k): tuple(stem(w) for w in v.split()) for k, v in ENGLISH.items()}
+        # By the word as typed: stems collide ("diplomatic" is no "diplomat").
+        synonyms = {k: tuple(stem(w) for w in v.split()) for k, v in ENGLISH.items()}
         weights: dict[tuple[str, ...], float] = defaultdict(float)
         for s, postings in word_table.items():
             weights[(s,)] = max(w for _, w in postings)
@@ -359,6 +367,7 @@ class _Builder:
             phrase_len=phrase_len, phrase_stems=frozenset(w for t in phrases for w in t),
             speakers={s: frozenset(v) for s, v in speakers.items()},
             speaker_words=frozenset(speaker_words), places=dict(self.places),
+            roles={r: frozenset(v) for r, v in roles.items()},
             pack_words=tuple(frozenset(w) for w in pack_words), intent_pack=intent_pack,
             intent_docs=tuple(tuple(d) for d in intent_docs),
             intent_places=tuple(self._intent_places(i, intent_docs[i], docs)

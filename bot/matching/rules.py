@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from bot.text import fold
+from bot.text import fold, stem
 
 # --- what a question asks for ------------------------------------------------------
 
@@ -23,12 +23,14 @@ WHO = "who"
 WHERE = "where"
 WHY = "why"
 DATE = "date"  # "what date": a condition will not do
+LONG = "long"  # "how long": a duration or a date since when
 
 # What each kind of question says, as words and word pairs (one set test each, no
 # scanning: the matcher reads every message), and as Korean pieces found inside words.
 _ASK_WORDS: dict[str, frozenset[str]] = {
     COUNT: frozenset(),
     DATE: frozenset({"tarikh"}),
+    LONG: frozenset(),
     WHEN: frozenset({"when", "bila", "bilakah"}),
     WHO: frozenset({"who", "whom", "whose", "siapa", "siapakah", "nama"}),
     WHERE: frozenset({"where"}),
@@ -37,11 +39,11 @@ _ASK_WORDS: dict[str, frozenset[str]] = {
 _ASK_PAIRS: dict[str, frozenset[str]] = {
     COUNT: frozenset({"how many", "how much", "how big", "how large", "number of",
                       "berapa ramai", "berapa banyak", "berapa orang", "berapa ribu",
-                      "berapa tahun", "berapa lama", "berapa jumlah", "berapa bilangan"}),
+                      "berapa tahun", "berapa jumlah", "berapa bilangan"}),
     DATE: frozenset({"what date", "which date", "exact date", "what day", "which day",
                      "what time"}),
-    WHEN: frozenset({"what year", "which year", "what month", "which month", "how long",
-                     "since when", "bila masa"}),
+    WHEN: frozenset({"what year", "which year", "what month", "which month", "bila masa"}),
+    LONG: frozenset({"how long", "since when", "berapa lama", "how old"}),
     WHO: frozenset({"which person", "which official", "which minister", "which people",
                     "which organisation", "which organization", "which group", "which company",
                     "which charity", "full name", "his name", "her name", "the name"}),
@@ -54,7 +56,8 @@ _ASK_PAIRS: dict[str, frozenset[str]] = {
 _ASK_HANGUL: dict[str, tuple[str, ...]] = {
     COUNT: ("몇 명", "몇명", "몇 개", "몇개", "얼마나 많"),
     DATE: ("날짜", "며칠", "무슨 요일"),
-    WHEN: ("언제", "몇 년도", "몇년도", "얼마나 오래"),
+    WHEN: ("언제", "몇 년도", "몇년도"),
+    LONG: ("얼마나 오래", "몇 년째", "몇 년 동안"),
     WHO: ("누구", "누가", "이름"),
     WHERE: ("어디",),
     WHY: ("왜", "이유", "덕분"),
@@ -68,7 +71,7 @@ _HOW_AUX = frozenset({"how did", "how does", "how do", "how has", "how have", "h
 _HOW_WHY = frozenset({"become", "became", "get", "got", "gain", "gained", "grow", "grew",
                       "come", "manage", "managed"})
 _TOKENS = re.compile(r"[^\w]+")
-_ORDER = (COUNT, DATE, WHEN, WHO, WHERE, WHY)
+_ORDER = (COUNT, LONG, DATE, WHEN, WHO, WHERE, WHY)
 
 
 def _kind(tokens: list[str], folded: str) -> str | None:
@@ -105,9 +108,12 @@ _TIME = re.compile(
     r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow|"
     r"tonight|currently|now|this (?:year|week|month)|last (?:year|week|month|summer|winter|"
     r"spring|autumn|night)|next (?:year|week|month)|\d+(?:st|nd|rd|th) year|"
-    r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten)[- ](?:year|month|week|day|hour)s?"
-    r"|a\.m\.|p\.m\.|o'clock|morning|afternoon|evening|night|decade|century|"
+    r"a\.m\.|p\.m\.|o'clock|morning|afternoon|evening|night|decade|century|"
     r"earlier|later|recently|soon)\b")
+# How long something lasts answers "how long", not "when": "his three-year tenure".
+_DURATION = re.compile(r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|several|many)"
+                       r"[- ](?:year|month|week|day|hour|decade)s?\b|\b\d+(?:st|nd|rd|th) year\b|"
+                       r"\bsince\b|\bfor (?:years|decades|months)\b")
 # A condition answers "when" too: "when the need arises", "once it is signed".
 _CONDITION = re.compile(r"\b(?:when|once|after|before|until|as soon as|in conjunction with|"
                         r"during|while|by the time)\b")
@@ -144,12 +150,36 @@ _PLACE_WORDS = re.compile(r"\b(?:here|there|in the region|overseas|abroad|at hom
                           r"in [A-Z][a-z]+)")
 
 
+# A capitalised run after these is a place or a time, not somebody: "in March", "on Castle Road".
+_NOT_AGENT_BEFORE = frozenset({"in", "on", "at", "from", "to", "near", "into", "across", "since",
+                               "until", "by", "of"})
+_MONTHS_DAYS = """january february march april may june july august september october
+november december monday tuesday wednesday thursday friday saturday sunday"""
+_CALENDAR = frozenset(_MONTHS_DAYS.split())
+
+
+def _names_someone(sentence: str) -> bool:
+    """Whether a sentence names a person or an organisation inside it ("Lee", "the CBC")."""
+    tokens = sentence.split()
+    for i in range(1, len(tokens)):
+        word = tokens[i].strip(".,;:!?\"'“”‘’()")
+        if not word[:1].isupper() or tokens[i - 1][:1].isupper():
+            continue
+        before = tokens[i - 1].strip(".,;:!?\"'“”‘’()").casefold()
+        if before in _NOT_AGENT_BEFORE or word.casefold() in _CALENDAR:
+            continue
+        return True
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class Shape:
     """What kinds of question a sentence can answer."""
 
     time: bool
     date: bool  # a date or a time, not only a condition
+    duration: bool  # how long: "three-year tenure", "62nd year"
+    compares: bool  # "more than", "unlike", "beyond": it compares
     future: bool  # a time yet to come or a condition
     number: bool
     agent: bool
@@ -161,6 +191,8 @@ class Shape:
     def answers(self, kind: str | None) -> bool:
         if kind == WHEN:
             return self.time
+        if kind == LONG:
+            return self.duration or self.date
         if kind == DATE:
             return self.date
         if kind == COUNT:
@@ -182,10 +214,11 @@ def shape_of(sentence: str, speaker: str | None, places: frozenset[str]) -> Shap
     return Shape(
         time=bool(_TIME.search(folded) or _CONDITION.search(folded)),
         date=bool(_TIME.search(folded)),
+        duration=bool(_DURATION.search(folded)),
+        compares=bool(re.search(r"\b(?:than|unlike|beyond|compared|more|less)\b", folded)),
         future=bool(_FUTURE.search(folded)),
         number=bool(_NUMBER.search(_DATES.sub(" ", folded))),
-        agent=speaker is not None or bool(_PROPER.search(sentence))
-        or bool(_AGENT_WORDS.search(folded)),
+        agent=speaker is not None or _names_someone(sentence) or bool(_AGENT_WORDS.search(folded)),
         place=has_place,
         reason=bool(_REASON.search(folded)),
         ranks=ranks_in(folded),
@@ -280,6 +313,7 @@ class Demands(NamedTuple):  # one per message: a tuple is quicker to make than a
     scopes: frozenset[str]
     future: bool = False  # "when will…": a past date does not answer it
     yesno: bool = False  # "is it the largest?": "the third-largest" answers that, by saying no
+    compares: bool = False  # "better than": a sentence that compares nothing cannot answer
     which: str | None = None  # "which superpowers": the thing asked for, by name
 
 
@@ -289,8 +323,15 @@ _WHICH = re.compile(r"\bwhich ((?:[a-z]+ ){0,2}[a-z]+s)\b(?! of)")
 _INSTANCES = re.compile(r"\bsuch as\b|\bincluding\b|\bamong others\b|\bnamely\b|:|\d")
 
 
+_COMPARES = re.compile(r"\b(?:better|worse|bigger|smaller|cheaper|stronger|weaker) than\b|"
+                       r"\blebih (?:baik|bagus|teruk)\b|보다 (?:더|나)")
 _YESNO = re.compile(r"\s*(?:is|are|was|were|does|do|did|has|have|can|could|will|would|"
                     r"adakah|apakah benar|betul ke)\b")
+
+
+def _plural(word: str) -> str | None:
+    """The noun of "which superpowers", if plural: "which news" asks for no list."""
+    return word if stem(word) != word and not word.endswith("ss") else None
 
 
 def demands_of(text: str) -> Demands:
@@ -302,8 +343,9 @@ def demands_of(text: str) -> Demands:
     parts = present if "-" not in folded else set(_TOKENS.split(folded.replace("-", " ")))
     return Demands(kind=kind, ranks=ranks_in(folded, parts), scopes=scopes_in(folded, present),
                    future=kind in (WHEN, DATE) and bool(_FUTURE_ASK.search(folded)),
-                   which=which.group(1).split()[-1] if which and kind is None else None,
-                   yesno=bool(_YESNO.match(folded)))
+                   which=_plural(which.group(1).split()[-1]) if which and kind is None else None,
+                   yesno=bool(_YESNO.match(folded)),
+                   compares=bool(_COMPARES.search(folded)))
 
 
 def names_instances(sentence: str, ignore: frozenset[str]) -> bool:
@@ -320,6 +362,8 @@ def unmet(demands: Demands, shape: Shape) -> str | None:
         return f"asks {demands.kind}"
     if demands.future and not shape.future:
         return "asks when, yet to come"
+    if demands.compares and not shape.compares:
+        return "asks for a comparison"
     if demands.ranks and not demands.ranks <= shape.ranks and not (
             demands.yesno and shape.ranks and not demands.scopes - shape.scopes):
         return "another rank"

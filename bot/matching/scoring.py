@@ -29,6 +29,7 @@ UNCOVERED_MAX = 1.2  # one missing word costs at most this
 UNKNOWN = 1.2  # a word nobody knows
 UNKNOWN_HANGUL = 0.4  # Korean glues endings on: an unknown Korean word says less
 SPEAKER = 1.2  # a named speaker, times how rare their facts are
+SPEAKER_ALONE = 2.2  # "what did Dewar say": the speaker is the whole question
 NO_REASON = 0.75  # a "why" question and a sentence that gives no reason
 SHAPE = 0.6  # a sentence of the shape asked for: a number for "how many", a date for "when"
 NAMED = 1.6  # "who is the ambassador": the sentence that names him
@@ -67,12 +68,14 @@ def score_docs(index: Index, query: Query, limit: int = 6) -> list[Candidate]:
                     prior[owner] += unit.scale * w
                     prior_units[owner].add(u)
     speaker: dict[int, float] = defaultdict(float)
+    # "What did Dewar say?" and nothing else: the question is about the speaker.
+    alone = not query.units
     for name in query.names:
         docs = index.speakers.get(name, frozenset())
         if docs:
             rarity = min(1.0, (len(index.docs) + 1) / (len(docs) + 0.5) / 4)
             for n in docs:
-                speaker[n] = max(speaker[n], SPEAKER * rarity)
+                speaker[n] = max(speaker[n], SPEAKER_ALONE if alone else SPEAKER * rarity)
     unknown = sum(UNKNOWN_HANGUL if not w.isascii() else UNKNOWN for w in query.unknown)
     seen = set(sentence) | set(keyword) | set(speaker)
     # Facts with no word of their own come in through their topic's names: only the topics
@@ -199,6 +202,9 @@ def _elsewhere(index: Index, query: Query, n: int, intent: int) -> str | None:
     doc = index.docs[n]
     if query.other_speaker:
         return "another speaker"
+    if query.framed and query.names and not any(
+            n in index.speakers.get(name, ()) for name in query.names):
+        return "another speaker"  # "what did Baird say": only Baird's words, or nothing
     where = doc.places or index.intent_places[intent]
     if query.places and where and not query.places & where:
         return "another place"
