@@ -72,8 +72,9 @@ def decide_question(matcher: Matcher, text: str, threshold: float = THRESHOLD) -
     best = allowed[0]
     # The sentence that matches best cannot answer what is asked ("when" without a date,
     # "the largest" against "the third-largest"): the article does not say.
-    if top is not None and top.refused and top.score - best.score > REFUSED_LEAD \
-            and top.intent.topic is not None:
+    # Another speaker's words are no answer to "what did X say", however close they come.
+    if top is not None and top.refused and top.refused != "another speaker" \
+            and top.score - best.score > REFUSED_LEAD and top.intent.topic is not None:
         return Decision(None, top, score=best.score)
     for other in allowed[1:]:
         if _quote(other) == _quote(best) or other.intent == best.intent:

@@ -100,7 +100,7 @@ def score_docs(index: Index, query: Query, limit: int = 6) -> list[Candidate]:
         evidence = own + p + speaker.get(n, 0.0)
         if evidence <= 0:
             continue
-        if kind is not None and own and doc.shape.answers(kind) \
+        if kind is not None and (own or (p and kind != WHO)) and doc.shape.answers(kind) \
                 and (kind != WHY or doc.shape.reason):
             evidence += SHAPE
         if kind == WHO and doc.names_person and own:
