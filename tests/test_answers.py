@@ -82,7 +82,8 @@ topics:
     keywords: [ferry, boat]
     facts:
       - quote: Port officials confirmed the new ferry will start on Monday.
-      - quote: Harbour Master Ana Ruiz said the ferry will carry 300 passengers and leave every hour.
+      - quote: >-
+          Harbour Master Ana Ruiz said the ferry will carry 300 passengers and leave every hour.
         speaker: Ana Ruiz
       - quote: We expect the ferry to cut traffic on the bridge by a third
         speaker: Ana Ruiz
