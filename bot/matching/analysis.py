@@ -167,6 +167,11 @@ class Analyser:
                 unknown.append(token)
             extra.extend(more)
         units = self._find_units(stems, stops, scales, glosses) + extra
+        if len(units) > 1:  # "muka surat" and "surat" both say "page": count it once
+            kept: dict[tuple[str, ...], Unit] = {}
+            for unit in units:
+                kept.setdefault(unit.term, unit)
+            units = list(kept.values())
         if frame_here and not units and not unknown:
             # "who did the ambassador talk to": the question is about the speaker.
             return self.analyse(text, framing=False)
@@ -176,7 +181,7 @@ class Analyser:
                      framed=frame_here, demands=demands_of(text),
                      places=places_in(text, self.index.places) if placed else frozenset(),
                      foreign=self._foreign_in(raw), shifts=tuple(typed & SHIFT_WORDS),
-                     other_speaker=saying and self._other_speaker(text),
+                     other_speaker=saying and not names and self._other_speaker(text),
                      years=frozenset(_YEAR_RE.findall(text)) if any(
                          c.isdigit() for c in text) else frozenset(), said=said)
 

@@ -28,7 +28,7 @@ LONG = "long"  # "how long": a duration or a date since when
 # What each kind of question says, as words and word pairs (one set test each, no
 # scanning: the matcher reads every message), and as Korean pieces found inside words.
 _ASK_WORDS: dict[str, frozenset[str]] = {
-    COUNT: frozenset(),
+    COUNT: frozenset({"berapa"}),
     DATE: frozenset({"tarikh"}),
     LONG: frozenset(),
     WHEN: frozenset({"when", "bila", "bilakah"}),
@@ -71,10 +71,12 @@ _HOW_AUX = frozenset({"how did", "how does", "how do", "how has", "how have", "h
 _HOW_WHY = frozenset({"become", "became", "get", "got", "gain", "gained", "grow", "grew",
                       "come", "manage", "managed"})
 _TOKENS = re.compile(r"[^\w]+")
-_ORDER = (COUNT, LONG, DATE, WHEN, WHO, WHERE, WHY)
+_ORDER = (LONG, COUNT, DATE, WHEN, WHO, WHERE, WHY)
 
 
 def _kind(tokens: list[str], folded: str) -> str | None:
+    if "어디에 쓰" in folded or "어디에 사용" in folded:
+        return None  # "where is it used" in Korean asks what for
     present = set(tokens)
     pairs = {f"{a} {b}" for a, b in itertools.pairwise(tokens)}
     hangul = not folded.isascii()

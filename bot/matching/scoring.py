@@ -32,6 +32,7 @@ SPEAKER = 1.2  # a named speaker, times how rare their facts are
 SPEAKER_ALONE = 2.2  # "what did Dewar say": the speaker is the whole question
 NO_REASON = 0.75  # a "why" question and a sentence that gives no reason
 SHAPE = 0.6  # a sentence of the shape asked for: a number for "how many", a date for "when"
+ALTERNATIVE = 0.75  # a synonym's or a second translation's match, against the word's own
 NAMED = 1.6  # "who is the ambassador": the sentence that names him
 
 
@@ -69,7 +70,7 @@ def score_docs(index: Index, query: Query, limit: int = 6) -> list[Candidate]:
                     prior_units[owner].add(u)
     speaker: dict[int, float] = defaultdict(float)
     # "What did Dewar say?" and nothing else: the question is about the speaker.
-    alone = not query.units
+    alone = not query.units and not query.unknown
     for name in query.names:
         docs = index.speakers.get(name, frozenset())
         if docs:
@@ -153,10 +154,12 @@ def _match(index: Index, unit: Unit, u: int, sentence: dict[int, float],
     terms = (unit.term, *unit.alternatives) if unit.alternatives else (unit.term,)
     label = " ".join(unit.term)
     got: dict[int, float] = {}
-    for term in terms:
+    for k, term in enumerate(terms):
+        # A synonym or a second translation says a little less than the word itself.
+        factor = 1.0 if k == 0 or term == unit.term else ALTERNATIVE
         if len(term) == 1:
             for n, w in index.words.get(term[0], ()):
-                got[n] = max(got.get(n, 0.0), w)
+                got[n] = max(got.get(n, 0.0), w * factor)
         else:
             # A phrase's parts count in a sentence that says them: "health care".
             parts: dict[int, float] = defaultdict(float)
@@ -173,7 +176,7 @@ def _match(index: Index, unit: Unit, u: int, sentence: dict[int, float],
             for n, w in parts.items():
                 share = hits[n] / len(content)
                 if share >= 0.5:
-                    got[n] = max(got.get(n, 0.0), w * share)
+                    got[n] = max(got.get(n, 0.0), w * share * factor)
     for n, w in got.items():
         sentence[n] += unit.scale * w
         covered[n].add(u)
