@@ -40,14 +40,20 @@ def escape(text: str) -> str:
 
 
 def render_embed(reply: Reply) -> discord.Embed:
-    """One embed for a reply: the quote, its speaker and its source, or a titled list."""
+    """One embed for a reply: the quote, whose words it holds and its source, or a list."""
     embed = discord.Embed(colour=COLOUR)
     if reply.kind is ReplyKind.FACT and reply.quote:
         embed.description = clip(f"“{escape(reply.quote)}”", DESCRIPTION_MAX)
         if reply.heading:  # e.g. "Fact of the day"
             embed.title = clip(escape(reply.heading), TITLE_MAX)
-        if reply.speaker:
-            embed.set_author(name=clip(f"— {reply.speaker}", AUTHOR_MAX))
+        # Whose words: "— Lee …" only over Lee's own, "Bernama, reporting Lee …" over
+        # narration (Reply.attribution). The context goes in a field below the quote, not
+        # above it, where it would sit under the author and read as the speaker's words.
+        if reply.attribution:
+            embed.set_author(name=clip(reply.attribution, AUTHOR_MAX))
+        if reply.context:
+            embed.add_field(name="Context", value=clip(escape(reply.context), FIELD_VALUE_MAX),
+                            inline=False)
         if reply.source:
             embed.set_footer(text=clip(f"Source: {reply.source}", FOOTER_MAX))
         return embed

@@ -57,8 +57,13 @@ def render_html(reply: Reply) -> str:
     if reply.kind is ReplyKind.FACT and reply.quote is not None:
         lines = [f"<b>{escape(reply.heading)}</b>"] if reply.heading else []  # "Fact of the day"
         lines.append(f"<blockquote>“{escape(reply.quote)}”</blockquote>")
-        if reply.speaker:
-            lines.append(f"— <i>{escape(reply.speaker)}</i>")
+        # Whose words: "— Lee …" only under Lee's own, "Bernama, reporting Lee …" under
+        # narration (Reply.attribution); the context after that line, labelled, so that
+        # it is not read as part of the quote.
+        if reply.attribution:
+            lines.append(f"<i>{escape(reply.attribution)}</i>")
+        if reply.context:
+            lines.append(f"<b>Context:</b> {escape(reply.context)}")
         if reply.source:
             lines.append(f"<b>Source:</b> {escape(reply.source)}")
         return "\n".join(lines)

@@ -4,13 +4,16 @@ Errors stop the bot from loading or publishing a pack: schema and verbatim
 faults (from ``bot.packs``), quotes over the length limit, descriptions over
 the platform limits, command collisions across packs, too many commands for a
 platform menu. Warnings are for the curator: article sentences no topic can
-reach, topics the matcher will confuse, TODO placeholders a draft left.
-The command exits non-zero only when there are errors.
+reach, topics the matcher will confuse, TODO placeholders a draft left, quotes
+that open with a pronoun and have no ``context:``, and speakers the article's
+own attribution ("..., said Pryce") names differently. The command exits
+non-zero only when there are errors.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
@@ -24,12 +27,16 @@ from bot.errors import PackError
 from bot.packs import (
     MAX_DESCRIPTION,
     MAX_QUOTE,
+    Fact,
     FactPack,
+    QuotedSpan,
     Topic,
     check_names,
     is_todo,
     load_pack,
     pack_folders,
+    quoted_span_of,
+    quoted_spans,
 )
 from bot.text import normalise_quote, stem, words
 from bot.vocab import STOPWORDS
@@ -50,7 +57,7 @@ WARNING = "warning"
 class Finding:
     level: str  # ERROR or WARNING
     check: str  # load, quote_length, description_length, collision, menu_size, unreachable,
-    #             confusable, todo
+    #             confusable, todo, context, speaker
     file: str
     line: int | None
     message: str
@@ -218,6 +225,168 @@ def _todo_lines(path: Path) -> list[tuple[int, str]]:
     return out
 
 
+# --- quotes that stand alone, speakers the article agrees with -------------------------
+
+# Words that point outside the quote when it opens with them: "It will mark ...".
+_POINTING_WORDS = {"it", "its", "this", "that", "these", "those", "he", "she", "they", "his",
+                   "her", "their", "them", "him", "such"}
+_DEMONSTRATIVES = {"this", "that", "these", "those"}
+# "This year", "these days": they point at the article's date, which the source line gives.
+_TIME_WORDS = {"year", "years", "week", "weeks", "month", "months", "morning", "afternoon",
+               "evening", "season", "weekend", "summer", "winter", "spring", "autumn", "quarter",
+               "decade", "century", "time", "day", "days"}
+# Words after a demonstrative that do not point at a thing: "this much", "that way".
+_NOT_POINTING = _TIME_WORDS | {"much", "many"}
+# "I think it will continue ...": the hedge is the speaker's; the pronoun is what dangles.
+_HEDGE = re.compile(r"(?:(?:and|but|so|yet)\s+)?(?:(?:i|we)\s+(?:think|believe|hope|feel|know|"
+                    r"am sure|are sure|am confident|are confident)(?:\s+that)?\s+)?", re.I)
+# Inside the first clause: "As we work hand-in-hand on this particular front, ...".
+_POINTING_PHRASE = re.compile(r"\b(?:this|these|those)\s+(?:(?:particular|same|very)\s+)?"
+                              r"([a-z][\w-]*)", re.I)
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def dangling_reference(quote: str) -> str | None:
+    """The pronoun or pointing phrase a quote opens with, whose meaning lies outside it."""
+    text = quote.lstrip(" “”\"‘’'(")
+    hedge = _HEDGE.match(text)
+    text = text[hedge.end():] if hedge else text
+    found = [m.group(0) for m in _WORD.finditer(text[:80])]
+    if found:
+        first, after = found[0], (found[1] if len(found) > 1 else "")
+        lower = first.casefold()
+        if lower in _POINTING_WORDS and not (
+                (lower in _DEMONSTRATIVES and after.casefold() in _NOT_POINTING)
+                or (lower == "such" and after.casefold() == "as")):
+            return f"{first} {after}" if lower in _DEMONSTRATIVES and after else first
+    clause = re.split(r"[,;:.!?]", text, maxsplit=1)[0]
+    for match in _POINTING_PHRASE.finditer(clause):
+        if match.group(1).casefold() not in _NOT_POINTING:
+            return match.group(0)
+    return None
+
+
+_SPEECH_VERBS = (r"said|says|told|tells|added|adds|stated|states|noted|notes|highlighted|"
+                 r"expressed|explained|stressed|insisted|continued")
+_INVERTED_VERBS = r"said|says|added|adds|stated|noted|explained|continued"  # "..., added Lee"
+_NAME_TOKEN = r"[A-Z][\w\-]*(?:['’][A-Za-z]+)?"
+_PERSON = rf"{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,3}}"
+_ATTRIBUTIONS = (
+    # "Lee told", "Harbourside manager Elena Marsh said", "Solberg, Halvorsen's head, said"
+    re.compile(rf"(?P<who>{_PERSON})(?:,[^,“”\"]{{1,80}},)?\s+(?:{_SPEECH_VERBS})\b"),
+    re.compile(rf"\b(?:{_INVERTED_VERBS})\s+(?P<who>{_PERSON})"),
+    re.compile(rf"\b(?i:according to)\s+(?P<who>{_PERSON})"),
+    re.compile(rf"(?P<who>{_PERSON}),?\s+in a statement\b"),
+)
+# Capitalised words that open sentences or name no person.
+_NOT_NAMES = {"the", "a", "an", "this", "that", "these", "those", "it", "its", "in", "on", "at",
+              "with", "from", "for", "after", "before", "when", "while", "throughout", "to",
+              "but", "and", "he", "she", "they", "we", "i", "you", "his", "her", "their", "our",
+              "currently", "however", "meanwhile", "also", "then", "as", "elaborating"}
+_NOT_PEOPLE = {"robotics", "logistics", "fc", "united", "rovers", "city", "sport", "sports",
+               "wire", "group", "inc", "ltd", "bank", "ministry", "government", "club", "company",
+               "corp", "corporation", "holdings", "fund", "airlines", "university", "council",
+               "association", "news", "times", "post", "press", "agency", "board", "police",
+               "school", "institute", "foundation", "party", "league", "department", "office",
+               "court", "embassy", "state", "states", "republic", "kingdom", "korea", "malaysia",
+               "south", "north", "east", "west", "analysts", "officials", "experts"}
+
+
+def _name_tokens(name: str) -> list[str]:
+    tokens = [re.sub(r"['’]s$", "", t).casefold() for t in name.split()]
+    while tokens and tokens[0] in _NOT_NAMES:
+        tokens.pop(0)
+    return tokens
+
+
+def attributed_name(narration: str) -> str | None:
+    """The person a stretch of narration says is speaking ("…,” Lee told Bernama"), if named.
+
+    A pronoun ("he added") names nobody: None, as for text with no attribution at all.
+    """
+    found: list[tuple[int, str]] = []
+    for pattern in _ATTRIBUTIONS:
+        for match in pattern.finditer(narration):
+            words_ = match.group("who").split()
+            while words_ and words_[0].casefold() in _NOT_NAMES:
+                words_.pop(0)
+            if words_:
+                found.append((match.start("who"), " ".join(words_)))
+                break
+    return min(found)[1] if found else None
+
+
+def _same_person(a: str, b: str) -> bool:
+    """"Lee" is "Lee Chi-beom", "Mayor Ann Lake" is "Ann Lake": one name holds the other."""
+    ta, tb = set(_name_tokens(a)), set(_name_tokens(b))
+    return bool(ta) and bool(tb) and (ta <= tb or tb <= ta)
+
+
+def _looks_like_person(name: str, pack: FactPack) -> bool:
+    """Conservative: two to four capitalised words, none of an organisation or a place."""
+    tokens = _name_tokens(name)
+    places = {w for names in pack.places.values() for n in names for w in words(n)}
+    places |= {w for p in pack.places for w in words(p)}
+    places |= set(words(pack.source.outlet)) | set(words(pack.source.dateline))
+    return 2 <= len(tokens) <= 4 and not any(t in _NOT_PEOPLE or t in places for t in tokens)
+
+
+def _narration(article: str, spans: Sequence[QuotedSpan], start: int, end: int) -> str:
+    """``article[start:end]`` with every quotation in it blanked out."""
+    chars = list(article[start:end])
+    for span in spans:
+        for at in range(max(span.start - 1, start), min(span.end + 1, end)):
+            chars[at - start] = " "
+    return "".join(chars)
+
+
+def _nearby_narration(article: str, spans: Sequence[QuotedSpan], fact: Fact) -> list[str]:
+    """Where the article says who speaks a fact, nearest first.
+
+    Narration: the fact's own sentence. A quotation: the narration right after it and
+    right before it in its paragraphs, then, when it runs off the end of its paragraph
+    unclosed, the first sentence of the next paragraph if that one is narration.
+    """
+    end = fact.offset + len(fact.quote)
+    if not fact.quoted:
+        return [_narration(article, spans, fact.offset, end)]
+    mine = quoted_span_of(spans, article, fact.offset, end)
+    if mine is None:
+        return []
+    parts = [s for s in spans if s.quotation == mine.quotation]
+    first, last = parts[0], parts[-1]
+    after_end = min([s.start for s in spans if s.start > last.end] + [last.paragraph[1]])
+    before_start = max([s.end for s in spans if s.end < first.start] + [first.paragraph[0]])
+    out = [_narration(article, spans, last.end, after_end),
+           _narration(article, spans, before_start, first.start)]
+    if not last.closed:
+        following = article[last.paragraph[1]:].lstrip()
+        if following and following[0] not in "“„‟\"":
+            out.append(re.split(r"(?<=[.!?])\s", following, maxsplit=1)[0])
+    return out
+
+
+def speaker_mismatches(pack: FactPack) -> list[tuple[Fact, str]]:
+    """Facts whose speaker is not the person the article's attribution names for them."""
+    spans = quoted_spans(pack.article)
+    out: list[tuple[Fact, str]] = []
+    for topic in pack.topics:
+        for fact in topic.facts:
+            if fact.speaker is None or fact.offset < 0:
+                continue
+            for narration in _nearby_narration(pack.article, spans, fact):
+                name = attributed_name(narration)
+                if name is None:
+                    continue
+                if _same_person(name, fact.speaker):
+                    break
+                listed = next((s for s in pack.speakers if _same_person(name, s)), None)
+                if listed is not None or _looks_like_person(name, pack):
+                    out.append((fact, listed or name))
+                break
+    return out
+
+
 # --- the whole check -----------------------------------------------------------------------
 
 
@@ -258,6 +427,18 @@ def check_dir(root: Path) -> CheckReport:
         for number, key in _todo_lines(pack.path):
             report.add(WARNING, "todo", pack.path, number,
                        f"{key} is a TODO placeholder: the article did not say; fill it in")
+        for topic in pack.topics:
+            for fact in topic.facts:
+                pointer = None if fact.context else dangling_reference(fact.quote)
+                if pointer is not None:
+                    report.add(WARNING, "context", pack.path, fact.line,
+                               f"a fact of /{topic.command} uses {pointer!r} for something "
+                               f"outside the quote: add `context:` with the article text that "
+                               f"says what it is ({fact.quote[:50]!r}…)")
+        for fact, named in speaker_mismatches(pack):
+            report.add(WARNING, "speaker", pack.path, fact.line,
+                       f"speaker {fact.speaker!r}, but the article attributes these words to "
+                       f"{named!r}: {fact.quote[:50]!r}…")
         for line, text in unreachable(pack):
             report.add(WARNING, "unreachable", pack.path.parent / "article.txt", line,
                        f"no topic quotes this sentence: {text[:70]!r}")

@@ -40,6 +40,16 @@ class Reply:
 
     ``text`` is the plain rendering (the console prints it). Adapters build
     their own markup from the parts and must escape every one of them.
+
+    For a fact: ``quote`` is the article's text, shown in quotation marks (verbatim);
+    ``quoted`` is True when those are the speaker's own words in the article, False
+    when the outlet wrote them (narration, reported speech). ``attribution`` is the
+    line to show under the quote, already in its form: "— Lee Chi-beom, ..." only under
+    the speaker's own words, "Bernama, reporting Lee Chi-beom, ..." under narration,
+    None when nobody is named. ``speaker`` is the speaker and role alone, for
+    reference: adapters show ``attribution``, never ``speaker`` as a quote's author.
+    ``context`` is article text that makes the quote stand alone, shown labelled
+    after the attribution so that it is not read as the speaker's words.
     """
 
     kind: ReplyKind
@@ -48,6 +58,9 @@ class Reply:
     quote: str | None = None
     speaker: str | None = None
     source: str | None = None
+    quoted: bool = False
+    attribution: str | None = None
+    context: str | None = None
     heading: str | None = None
     items: tuple[tuple[str, str], ...] = field(default=())
     # With several packs, /topics groups its items: (the pack's citation, its items).

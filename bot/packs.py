@@ -2,7 +2,10 @@
 
 A pack is a folder with ``pack.yaml`` and ``article.txt``. Loading refuses
 anything doubtful: unknown or missing keys, bad command names, colliding
-aliases, and above all a quote that is not verbatim in the article.
+aliases, and above all a quote (or a quote's context) that is not verbatim in
+the article. Each fact also learns from the article whether it is quoted (the
+person's own words, inside quotation marks) or the outlet's narration, so that
+a reply never puts narration in anyone's mouth.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from bot.text import VerbatimIndex, normalise_quote, words
 
 COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 MAX_QUOTE = 280
+# A quote and the context shown with it, together: a reply stays a short read.
+MAX_QUOTE_WITH_CONTEXT = 500
 MAX_DESCRIPTION = 100
 # A source part or role starting with this is a placeholder a draft left for the curator
 # (`factbot facts new`): accepted, left out of citations, and warned about by `facts check`.
@@ -67,10 +72,24 @@ def _source_line(source: Source) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Fact:
+    """One quote of a topic, as the article spells it.
+
+    ``quoted`` is computed from the article, not written in the YAML: True when the
+    whole quote lies inside quotation marks there (the speaker's own words), False
+    when it is the outlet's narration or reported speech ("Lee said ..."), which
+    must never be shown as the speaker's words. ``context`` is article text shown
+    with the quote so that it stands alone ("It will mark ..." needs to say what
+    "it" is); it is not the fact's own words, and matching should ignore it.
+    ``offset`` is where the quote starts in the article (-1 when unknown).
+    """
+
     quote: str
     speaker: str | None
     keywords: tuple[str, ...]
     line: int
+    quoted: bool = False
+    context: str | None = None
+    offset: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +122,119 @@ class FactPack:
             return None
         role = self.speakers.get(speaker)
         return f"{speaker}, {role}" if role and not is_todo(role) else speaker
+
+
+# --- quotations in the article ------------------------------------------------
+
+# Marks that open a quotation: curly, low-9 and straight double quotes.
+_OPENERS = "“„‟\""
+# Marks that close one. A curly opening mark placed where a quotation ends (``word“ ``)
+# is a reversed closing quote, a common typo; ``_closes`` accepts it there.
+_CLOSERS = "”\""
+_PARAGRAPH = re.compile(r"[^\n]*\S[^\n]*(?:\n[^\n]*\S[^\n]*)*")
+# What may sit between a quote's edge and its quotation marks: spaces and the marks.
+_EDGE = " \t\n“”„‟\"‘’"
+
+
+@dataclass(frozen=True, slots=True)
+class QuotedSpan:
+    """Article text inside quotation marks (marks excluded), within one paragraph.
+
+    A quotation that news style carries over several paragraphs (each reopening
+    with a mark) has one span per paragraph, all with the same ``quotation``.
+    ``closed`` is False when the paragraph ends with the quotation still open.
+    ``paragraph`` is the start and end of the paragraph that holds the span.
+    """
+
+    start: int
+    end: int
+    quotation: int
+    closed: bool
+    paragraph: tuple[int, int]
+
+
+def _opens(text: str, at: int) -> bool:
+    """A mark inside a quotation that opens a nested one: after a space, before a word."""
+    before = text[at - 1] if at > 0 else " "
+    after = text[at + 1] if at + 1 < len(text) else " "
+    return text[at] in "“„‟" and (before.isspace() or before in "([—–-") and not after.isspace()
+
+
+def _closes(text: str, at: int) -> bool:
+    ch = text[at]
+    if ch in _CLOSERS:
+        return True
+    if ch in "“‟":  # reversed: an opening glyph after a word and before a space or a stop
+        before = text[at - 1] if at > 0 else " "
+        after = text[at + 1] if at + 1 < len(text) else " "
+        return not before.isspace() and not after.isalnum()
+    return False
+
+
+def quoted_spans(article: str) -> tuple[QuotedSpan, ...]:
+    """Where the article quotes someone, paragraph by paragraph.
+
+    News style opens a quotation with “ (or "), closes it with ” (or ", or a reversed
+    “). A paragraph that ends inside a quotation continues it into the next paragraph
+    only if that paragraph opens with a mark again; otherwise the next paragraph is
+    narration, unless a mark opens inside it. Marks nested inside a quotation
+    (“a “b” c”) do not end it.
+    """
+    spans: list[QuotedSpan] = []
+    quotation = -1
+    carried = False  # the previous paragraph ended inside a quotation
+    for para in _PARAGRAPH.finditer(article):
+        text, base, bounds = para.group(0), para.start(), (para.start(), para.end())
+        lead = len(text) - len(text.lstrip())
+        depth, start, first = 0, 0, lead
+        if text[lead] in _OPENERS:
+            quotation += 0 if carried else 1
+            depth, start, first = 1, lead + 1, lead + 1
+        for at in range(first, len(text)):
+            if depth == 0:
+                if text[at] in _OPENERS:
+                    quotation += 1
+                    depth, start = 1, at + 1
+            elif _opens(text, at):
+                depth += 1
+            elif _closes(text, at):
+                depth -= 1
+                if depth == 0:
+                    spans.append(QuotedSpan(base + start, base + at, quotation, True, bounds))
+        if depth:
+            spans.append(QuotedSpan(base + start, base + len(text.rstrip()), quotation, False,
+                                    bounds))
+        carried = depth > 0
+    return tuple(spans)
+
+
+def locate(article: str, found: str) -> int:
+    """Where the article's own text ``found`` (from ``VerbatimIndex.find``) starts, or -1.
+
+    Like the verbatim check, a match cut mid-word does not count.
+    """
+    for match in re.finditer(re.escape(found), article):
+        at, end = match.start(), match.end()
+        cut_before = at > 0 and article[at - 1].isalnum() and found[0].isalnum()
+        cut_after = end < len(article) and article[end].isalnum() and found[-1].isalnum()
+        if not (cut_before or cut_after):
+            return at
+    return -1
+
+
+def quoted_span_of(spans: Iterable[QuotedSpan], article: str, start: int, end: int
+                   ) -> QuotedSpan | None:
+    """The quoted span that holds all of ``article[start:end]``, or None.
+
+    Quotation marks and spaces at the edges of the text do not count against it:
+    a quote written with its own marks is still inside the quotation.
+    """
+    text = article[start:end]
+    start += len(text) - len(text.lstrip(_EDGE))
+    end -= len(text) - len(text.rstrip(_EDGE))
+    if end <= start:
+        return None
+    return next((s for s in spans if s.start <= start and end <= s.end), None)
 
 
 # --- YAML with line numbers -------------------------------------------------
@@ -163,6 +295,7 @@ class _Checker:
         self.file = str(path)
         self.article = article
         self.index = VerbatimIndex(article)
+        self.spans = quoted_spans(article)
 
     def fail(self, line: int | None, problem: str) -> PackError:
         return PackError(self.file, line, problem)
@@ -227,7 +360,7 @@ class _Checker:
                       date=values["date"] or "", title=values["title"], byline=values["byline"])
 
     def fact(self, raw: Any, line: int, where: str, speakers: dict[str, str]) -> Fact:
-        fact = self.mapping(raw, line, where, {"quote"}, {"speaker", "keywords"})
+        fact = self.mapping(raw, line, where, {"quote"}, {"speaker", "keywords", "context"})
         quote = self.text(fact, "quote", where, limit=MAX_QUOTE) or ""
         # Show the article's own characters (curly quotes, dashes), not the YAML's.
         quote = self.verbatim(quote, fact.key_lines["quote"], f"{where}.quote")
@@ -238,8 +371,22 @@ class _Checker:
         if speaker is not None and speaker not in speakers:
             raise self.fail(fact.key_lines["speaker"],
                             f"{where}.speaker {speaker!r} is not listed under 'speakers'")
+        context = self.text(fact, "context", where, optional=True)
+        if context is not None:
+            line = fact.key_lines["context"]
+            context = self.verbatim(context, line, f"{where}.context")
+            if normalise_quote(quote) in normalise_quote(context):
+                raise self.fail(line, f"{where}.context holds the quote itself; give the "
+                                      f"text before it that says who or what it means")
+            if len(quote) + len(context) > MAX_QUOTE_WITH_CONTEXT:
+                raise self.fail(line, f"{where}.context and quote are {len(quote) + len(context)}"
+                                      f" characters together; the limit is "
+                                      f"{MAX_QUOTE_WITH_CONTEXT}")
+        offset = locate(self.article, quote)
+        quoted = offset >= 0 and quoted_span_of(self.spans, self.article, offset,
+                                                offset + len(quote)) is not None
         return Fact(quote=quote, speaker=speaker, keywords=self.text_list(fact, "keywords", where),
-                    line=fact.line)
+                    line=fact.line, quoted=quoted, context=context, offset=offset)
 
     def topic(self, raw: Any, line: int, index: int, speakers: dict[str, str],
               pack: str) -> Topic:

@@ -5,21 +5,49 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.messages import Reply, ReplyKind
-from bot.packs import Fact, FactPack, Topic
+from bot.packs import Fact, FactPack, Topic, is_todo
 
 MAX_REPLY = 500
 
 
-def render_fact(pack: FactPack, topic: Topic, fact: Fact, score: float = 1.0) -> Reply:
-    """A quote in quotation marks, its speaker and its source line."""
+def attribution_line(pack: FactPack, fact: Fact) -> str | None:
+    """The line under a fact that says whose words it holds.
+
+    A bot that quotes must never put words in someone's mouth: the quotation form
+    ("— Lee Chi-beom, ...") goes only under the speaker's own words, inside quotation
+    marks in the article. Narration that reports a speaker names the outlet that wrote
+    it ("Bernama, reporting Lee Chi-beom, ..."); narration naming nobody gets no line.
+    """
     speaker = pack.speaker_line(fact.speaker)
+    if speaker is None:
+        return None
+    if fact.quoted:
+        return f"— {speaker}"
+    outlet = pack.source.outlet
+    if not outlet or is_todo(outlet):
+        return f"Reported speech of {speaker}"
+    return f"{outlet}, reporting {speaker}"
+
+
+def render_fact(pack: FactPack, topic: Topic, fact: Fact, score: float = 1.0) -> Reply:
+    """A fact in quotation marks, whose words it holds, its context and its source line.
+
+    The marks say "verbatim from the article", for narration too; the line under the
+    quote says whose words they are (see ``attribution_line``). The context comes
+    after that line, labelled, so that it is never read as the speaker's words.
+    """
+    speaker = pack.speaker_line(fact.speaker)
+    attribution = attribution_line(pack, fact)
     source = pack.source.line()
     lines = [f"“{fact.quote}”"]
-    if speaker:
-        lines.append(f"— {speaker}")
+    if attribution:
+        lines.append(attribution)
+    if fact.context:
+        lines.append(f"Context: {fact.context}")
     lines.append(f"Source: {source}")
     return Reply(kind=ReplyKind.FACT, text="\n".join(lines), topic=topic.command,
-                 quote=fact.quote, speaker=speaker, source=source, score=score)
+                 quote=fact.quote, speaker=speaker, source=source, score=score,
+                 quoted=fact.quoted, attribution=attribution, context=fact.context)
 
 
 def _topic_items(packs: Sequence[FactPack], enabled: set[str] | None) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.checks import check_dir
+from bot.checks import attributed_name, check_dir, dangling_reference
 from bot.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,11 +157,145 @@ def test_too_many_commands_for_a_platform_menu_is_an_error(tmp_path: Path) -> No
 
 
 def test_the_shipped_and_curated_packs_check_clean(tmp_path: Path) -> None:
+    """Clean but for the curated packs' quotes that open with a pronoun and have no context."""
     for folder in [ROOT / "facts" / "korea-malaysia", *sorted(PACKS.iterdir())]:
         shutil.copytree(folder, tmp_path / folder.name)
     report = check_dir(tmp_path)
-    assert report.errors == [] and report.warnings == []
+    assert report.errors == []
+    found = {(Path(f.file).parent.name, f.line, f.check) for f in report.warnings}
+    assert found == {
+        ("harbourside-redmoor", 65, "context"),  # "He has trained with the first team ..."
+        ("harbourside-redmoor", 89, "context"),  # "He added that losing Whitcombe ..."
+        ("larkspur-tern2", 31, "context"),  # "Its battery lasts 14 hours ..."
+        ("larkspur-tern2", 33, "context"),  # "It is faster, it runs longer ..."
+        ("larkspur-tern2", 48, "context"),  # "We spent three years on this machine."
+        ("larkspur-tern2", 51, "context"),  # "I think it is the best thing ..."
+        ("larkspur-tern2", 85, "context"),  # "He added that the robot's cameras ..."
+    }
     assert len(report.packs) == 3
+
+
+def test_the_shipped_pack_checks_clean(tmp_path: Path) -> None:
+    report = check_dir(ROOT / "facts")
+    assert report.errors == [] and report.warnings == []
+
+
+# --- quotes that stand alone, speakers the article agrees with ---------------------------
+
+PRONOUN_ARTICLE = ARTICLE + """
+Mayor Ann Lake said the library plan was approved after a long debate.
+
+“It will change the town,” she said.
+"""
+PRONOUN_TOPIC = LIBRARY + BUS + """  - command: mayor
+    description: The mayor on the library
+    keywords: [mayor, change]
+    facts:
+      - quote: Mayor Ann Lake said the library plan was approved after a long debate.
+        speaker: Ann Lake
+      - quote: It will change the town,
+        speaker: Ann Lake
+"""
+
+
+def test_a_fact_opening_with_a_pronoun_and_no_context_is_a_warning(tmp_path: Path) -> None:
+    folder = write_pack(tmp_path / "town", PRONOUN_TOPIC, article=PRONOUN_ARTICLE,
+                        extra="speakers: {Ann Lake: Mayor}\n")
+    report = check_dir(folder)
+    [warning] = report.findings
+    assert (warning.level, warning.check, warning.line) == ("warning", "context", 24)
+    assert warning.where() == f"{folder / 'pack.yaml'}:24"
+    assert "'It'" in warning.message and "context:" in warning.message
+    with_context = PRONOUN_TOPIC.replace(
+        "      - quote: It will change the town,\n",
+        "      - quote: It will change the town,\n        context: the library plan\n")
+    assert check_dir(write_pack(tmp_path / "town", with_context, article=PRONOUN_ARTICLE,
+                                extra="speakers: {Ann Lake: Mayor}\n")).findings == []
+
+
+@pytest.mark.parametrize(("quote", "pointer"), [
+    ("It will mark a new momentum", "It"),
+    ("He added as South Korea seeing growth", "He"),
+    ("This importance comes greatly today", "This importance"),
+    ("I think it will continue to bring positive impacts", "it"),
+    ("As we work hand-in-hand on this particular front, I am sure", "this particular front"),
+    ("Their fans came too.", "Their"),
+    ("This year marks the 62nd year of relations.", None),
+    ("I think the positive effects are not limited.", None),
+    ("The Korean Wave was able to gain this much popularity.", None),
+    ("Throughout his tenure, Lee highlighted the wave.", None),
+    ("Such as it was, the plan held.", None),
+])
+def test_pointing_words_at_the_start_are_found(quote: str, pointer: str | None) -> None:
+    assert dangling_reference(quote) == pointer
+
+
+TWO_SPEAKERS = """HARBOURTOWN, June 2 (Quay Post) — The council met on Tuesday.
+
+“We will build the bridge by 2027,” said Mayor Ann Lake.
+
+“The budget for the bridge is tight,” Treasurer Bob Stone told the council.
+
+Stone said the council would borrow the rest.
+"""
+
+
+def _speaker_pack(tmp_path: Path, budget_speaker: str, borrow_speaker: str) -> Path:
+    folder = tmp_path / "bridge"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "article.txt").write_text(TWO_SPEAKERS, encoding="utf-8")
+    (folder / "pack.yaml").write_text(f"""\
+name: bridge
+source: {{outlet: Quay Post, dateline: HARBOURTOWN, date: June 2}}
+speakers:
+  Ann Lake: Mayor
+  Bob Stone: Treasurer
+topics:
+  - command: bridge
+    description: The new bridge
+    keywords: [bridge, budget, council]
+    facts:
+      - quote: The council met on Tuesday.
+      - quote: We will build the bridge by 2027,
+        speaker: Ann Lake
+      - quote: The budget for the bridge is tight,
+        speaker: {budget_speaker}
+      - quote: Stone said the council would borrow the rest.
+        speaker: {borrow_speaker}
+""", encoding="utf-8")
+    return folder
+
+
+def test_a_quote_given_to_the_wrong_listed_speaker_is_a_warning(tmp_path: Path) -> None:
+    report = check_dir(_speaker_pack(tmp_path, "Ann Lake", "Bob Stone"))
+    assert [(f.level, f.check, f.line) for f in report.findings] == [("warning", "speaker", 14)]
+    assert "'Ann Lake'" in report.findings[0].message
+    assert "'Bob Stone'" in report.findings[0].message
+    assert report.errors == []
+
+
+def test_narration_given_to_the_wrong_speaker_is_a_warning(tmp_path: Path) -> None:
+    report = check_dir(_speaker_pack(tmp_path, "Bob Stone", "Ann Lake"))
+    assert [(f.check, f.line) for f in report.findings] == [("speaker", 16)]
+
+
+def test_the_right_speakers_surname_alone_is_the_same_person(tmp_path: Path) -> None:
+    assert check_dir(_speaker_pack(tmp_path, "Bob Stone", "Bob Stone")).findings == []
+
+
+@pytest.mark.parametrize(("narration", "name"), [
+    (", Lee told Bernama in conjunction with the day.", "Lee"),
+    (", added Lee.", "Lee"),
+    (" Harbourside manager Elena Marsh said.", "Elena Marsh"),
+    ("Ingrid Solberg, Halvorsen's regional head of operations, said the pilot worked.",
+     "Ingrid Solberg"),
+    ("According to Mei Chen, the robot is fast.", "Mei Chen"),
+    (", he said.", None),
+    ("The company said it would hire.", None),
+    ("No attribution at all here.", None),
+])
+def test_attributions_name_the_person_speaking(narration: str, name: str | None) -> None:
+    assert attributed_name(narration) == name
 
 
 def test_a_missing_directory_is_an_error(tmp_path: Path,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import PackError
-from bot.packs import load_pack
+from bot.packs import Fact, FactPack, load_pack
 from bot.text import normalise_quote
 
 from .conftest import FACTS
@@ -158,3 +158,111 @@ def test_every_sentence_of_substance_is_reachable(packs: tuple) -> None:
 def test_a_copy_of_the_default_pack_still_loads(tmp_path: Path) -> None:
     shutil.copytree(FACTS / "korea-malaysia", tmp_path / "copy")
     assert load_pack(tmp_path / "copy").name == "korea-malaysia"
+
+
+# --- quoted words against narration, and context ---------------------------------------
+
+
+def _km_fact(packs: tuple[FactPack, ...], start: str) -> Fact:
+    return next(f for t in packs[0].topics for f in t.facts if f.quote.startswith(start))
+
+
+@pytest.mark.parametrize("start", [
+    "It will mark a new momentum", "After agreeing in principle", "In addition, we need",
+    "I am confident", "I think the positive effects", "The popularity", "Unlike other",
+    "The Korean Wave was able", "I think it will continue", "This importance",
+    "As we work hand-in-hand",
+])
+def test_the_ambassadors_own_words_are_marked_quoted(packs: tuple, start: str) -> None:
+    assert _km_fact(packs, start).quoted is True
+
+
+@pytest.mark.parametrize("start", [
+    "Lee Chi-beom said the establishment", "Lee said along with", "He added as South Korea",
+    "Throughout his three-year tenure", "To further promote cultural exchange",
+    "On the international sphere", "Lee told Bernama in conjunction",
+    "The governments of South Korea",
+])
+def test_the_outlets_narration_is_not_marked_quoted(packs: tuple, start: str) -> None:
+    """"Lee highlighted that ... the “Korean Wave” ..." holds a quoted phrase: still narration."""
+    assert _km_fact(packs, start).quoted is False
+
+
+QUOTE_STYLES = """\
+PLACE, May 1 — Straight: "We open on Monday," said Ann Lee. Curly: “We close late.”
+
+“The first paragraph of a quotation that goes on.
+
+“Its second paragraph, reopened with a mark.
+
+A narrated paragraph after it, with a “short phrase” in it.
+
+“A quotation closed with a reversed mark.“ Then narration again.
+
+“A quotation that is not carried on.
+
+Narration, because this paragraph opens with no mark.
+
+“Outer words and “inner words” and more outer words,” she said.
+"""
+
+
+@pytest.mark.parametrize(("quote", "quoted"), [
+    ("We open on Monday,", True),
+    ("We close late.", True),
+    ("“We close late.”", True),  # a quote written with its own marks
+    ("The first paragraph of a quotation that goes on.", True),
+    ("Its second paragraph, reopened with a mark.", True),
+    ("A narrated paragraph after it", False),
+    ("short phrase", True),
+    ("A narrated paragraph after it, with a “short phrase” in it.", False),
+    ("A quotation closed with a reversed mark.", True),
+    ("Then narration again.", False),
+    ("A quotation that is not carried on.", True),
+    ("Narration, because this paragraph opens with no mark.", False),
+    ("Outer words and “inner words” and more outer words,", True),
+    ("Straight: \"We open on Monday,\" said Ann Lee.", False),
+])
+def test_quoted_is_read_from_the_articles_quotation_marks(
+        tmp_path: Path, quote: str, quoted: bool) -> None:
+    text = GOOD.replace("      - quote: We are glad,", f"      - quote: '{quote}'")
+    pack = load_pack(write_pack(tmp_path, text, f"{ARTICLE}\n{QUOTE_STYLES}"))
+    assert pack.topics[0].facts[1].quoted is quoted
+
+
+def test_a_context_keeps_the_articles_characters(packs: tuple) -> None:
+    fact = _km_fact(packs, "It will mark")
+    assert fact.context == ("Lee Chi-beom said the establishment of the partnership is beyond a "
+                            "mere declaration")
+    assert _km_fact(packs, "As we work").context is not None
+    assert _km_fact(packs, "The popularity").context is None
+
+
+CONTEXT_ARTICLE = ARTICLE + "\nThe plan was agreed. It starts in May.\n"
+WITH_CONTEXT = GOOD + """\
+      - quote: It starts in May.
+        context: The plan was agreed.
+"""
+
+
+def test_a_context_must_be_verbatim_and_names_its_line(tmp_path: Path) -> None:
+    assert load_pack(write_pack(tmp_path, WITH_CONTEXT, CONTEXT_ARTICLE)).topics[0].facts[2] \
+        .context == "The plan was agreed."
+    error = error_for(tmp_path, WITH_CONTEXT.replace("was agreed", "was signed"), CONTEXT_ARTICLE)
+    assert error.line == 18
+    assert str(error).startswith(f"{tmp_path / 'tiny' / 'pack.yaml'}:18: ")
+    assert "context is not verbatim" in str(error)
+
+
+def test_a_context_and_its_quote_over_500_characters_are_refused(tmp_path: Path) -> None:
+    long_sentence = "A long sentence of many words " * 17 + "ends here."  # 520 characters
+    article = CONTEXT_ARTICLE + long_sentence + "\n"
+    text = WITH_CONTEXT.replace("context: The plan was agreed.", f"context: {long_sentence}")
+    error = error_for(tmp_path, text, article)
+    assert error.line == 18 and "limit is 500" in str(error)
+
+
+def test_a_context_that_repeats_the_quote_is_refused(tmp_path: Path) -> None:
+    text = WITH_CONTEXT.replace("context: The plan was agreed.", "context: It starts in May.")
+    error = error_for(tmp_path, text, CONTEXT_ARTICLE)
+    assert error.line == 18 and "holds the quote itself" in str(error)

@@ -14,6 +14,7 @@ from adapters.telegram_render import MAX_MESSAGE, render_html
 from bot.core import FactBot
 from bot.messages import Reply, ReplyKind
 from bot.packs import load_packs
+from bot.render import render_fact
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.test_telegram import started
 
@@ -79,6 +80,29 @@ async def test_a_quote_with_markup_characters_renders_literally(markup_bot: Fact
     assert f"“{QUOTE}”" in seen.text
     assert "— Kim <Jr> & co, a fan_club *lead*" in seen.text
     assert "Source: Test <News> & Co, Seoul, Jan 1" in seen.text
+    assert set(seen.tags) == {"blockquote", "i", "b"}
+
+
+def test_reported_speech_and_context_are_escaped_and_never_signed_as_a_quote(
+        tmp_path: Path) -> None:
+    """Narration reporting a speaker names the outlet; the context is labelled, all escaped."""
+    folder = tmp_path / "markup-test"
+    folder.mkdir()
+    narrated = PACK + """\
+      - quote: Kim <Jr> & co, a fan_club *lead*, said
+        speaker: Kim <Jr> & co
+        context: 'Another line: K-pop fans keep coming back for more.'
+"""
+    (folder / "pack.yaml").write_text(narrated, encoding="utf-8")
+    (folder / "article.txt").write_text(ARTICLE, encoding="utf-8")
+    [pack] = load_packs(tmp_path)
+    [topic] = pack.topics
+    rendered = render_html(render_fact(pack, topic, topic.facts[1]))
+    seen = _read(rendered)
+    assert "Test <News> & Co, reporting Kim <Jr> & co, a fan_club *lead*" in seen.text
+    assert "— Kim" not in seen.text
+    assert "Context: Another line: K-pop fans keep coming back for more." in seen.text
+    assert "&lt;News&gt; &amp; Co, reporting Kim &lt;Jr&gt; &amp; co" in rendered
     assert set(seen.tags) == {"blockquote", "i", "b"}
 
 
