@@ -178,7 +178,7 @@ def test_the_ambassadors_own_words_are_marked_quoted(packs: tuple, start: str) -
 
 
 @pytest.mark.parametrize("start", [
-    "Lee Chi-beom said the establishment", "Lee said along with", "He added as South Korea",
+    "South Korea’s ambassador to Malaysia, Lee", "Lee said along with", "He added as South Korea",
     "Throughout his three-year tenure", "To further promote cultural exchange",
     "On the international sphere", "Lee told Bernama in conjunction",
     "The governments of South Korea",
