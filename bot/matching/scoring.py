@@ -33,6 +33,7 @@ SPEAKER_ALONE = 2.2  # "what did Dewar say": the speaker is the whole question
 NO_REASON = 0.75  # a "why" question and a sentence that gives no reason
 SHAPE = 0.6  # a sentence of the shape asked for: a number for "how many", a date for "when"
 ALTERNATIVE = 0.75  # a synonym's or a second translation's match, against the word's own
+OWN_WORDS = 0.4  # "what did X say": X's own words before a sentence that reports them
 NAMED = 1.6  # "who is the ambassador": the sentence that names him
 
 
@@ -106,6 +107,8 @@ def score_docs(index: Index, query: Query, limit: int = 6) -> list[Candidate]:
             evidence += SHAPE
         if kind == WHO and doc.names_person and own:
             evidence += NAMED
+        if query.framed and doc.fact.quoted and n in speaker:
+            evidence += OWN_WORDS
         explained = covered[n] | prior_units[owner] if n in covered else prior_units[owner]
         if multi:
             # A word only another pack knows is as unknown to this fact as a word nobody knows.
