@@ -4,17 +4,31 @@ The draft is built only from text cut out of the article, so every quote is
 verbatim by construction. Steps:
 
 1. ``read_header``: title, byline, dateline, date and outlet, where the article
-   has them. A part it lacks becomes a ``TODO`` placeholder, never a guess
-   (the loader accepts placeholders; ``facts check`` warns about them).
-2. ``split_article``: paragraphs into sentences. Quotation marks are tracked
-   across paragraphs (news style reopens a quotation on every paragraph and
-   closes it once), so a quotation spanning paragraphs stays one quotation
-   and all its sentences get the speaker its attribution names ("said Lee",
-   "he added", "Lee told Bernama"). Attribution clauses are not facts.
+   has them: a dateline prefix ("KUALA LUMPUR, Oct 2 —"), a date on a line of its
+   own ("Thursday, February 23, 2023"), a credit line at the end ("Source:
+   Wikinews, "...", ... Licensed under ...") or a sign-off ("— Bernama"). These
+   are metadata, never facts. A part the article lacks becomes a ``TODO``
+   placeholder, never a guess (the loader accepts placeholders; ``facts check``
+   warns about them).
+2. ``split_article``: paragraphs into whole sentences, and who says each one.
+   Quotation marks are tracked across paragraphs (news style reopens a quotation
+   on every paragraph and closes it once), so a quotation spanning paragraphs is
+   one quotation with one speaker. A speaker is read only from what the article
+   says: an attribution ("said Lee", "Lee told Bernama", "according to Lee",
+   "Lee's statement added", "Lee issued a statement"), a lead-in ("Lee told GB
+   News:", "In a statement, Lee said:", even when the quotation opens the next
+   paragraph), the one person speaking in the same paragraph, or the one person
+   whose speech fills the paragraph just before a quotation that opens its own
+   paragraph. A quotation none of these names gets no speaker: the draft never
+   falls back to whoever spoke last. Titles are not names: "Agency Administrator
+   Ana Ruiz" is Ana Ruiz, her role "Agency Administrator". Attribution clauses
+   are not facts, and a sentence over the quote limit is cut only at "; ".
 3. ``suggest_topics``: paragraphs (a quotation counts as one) are cut into
    runs of related text where neighbouring paragraphs share the fewest words,
-   and each run gets a command name, a description and keywords from the
-   words that set it apart from the other runs.
+   and each run gets a command named after a noun that sets it apart (a thing,
+   place, person or organisation, never a verb, unit or adjective), a
+   description that is a phrase from its text, and keywords, speakers' names
+   among them.
 """
 
 from __future__ import annotations
@@ -24,6 +38,7 @@ import json
 import math
 import re
 import shutil
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,21 +48,29 @@ from bot.errors import ConfigError, PackError
 from bot.packs import BUILTIN_COMMANDS, COMMAND_RE, MAX_DESCRIPTION, MAX_QUOTE, TODO, alias_key
 from bot.settings import Settings
 from bot.text import normalise_quote, stem, words
-from bot.vocab import STOPWORDS
+from bot.vocab import FOREIGN_PLACES, STOPWORDS
 
 # --- header -------------------------------------------------------------------
 
 _MONTHS = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
            r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
+_WEEKDAY = r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
+_YEAR_DATE = rf"(?:{_MONTHS}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+{_MONTHS},?\s+\d{{4}})"
 # "KUALA LUMPUR, Oct 2 —", "PORTHAVEN, March 14 (Northline Sport) —",
-# "LONDON, May 3, 2024 (Reuters) -"
+# "LONDON, 3 May 2024 (Reuters) -", "COLUMBUS, Ohio, May 3 (Lakeside Wire) —"
 _DATELINE = re.compile(
     r"^(?P<place>[A-Z][A-Z'’.\- ]*[A-Z](?:,\s+[A-Z][A-Za-z.]+)?),\s+"
-    rf"(?P<date>{_MONTHS}\s+\d{{1,2}}(?:,\s+\d{{4}})?)\s*"
+    rf"(?P<date>{_MONTHS}\s+\d{{1,2}}(?:,\s+\d{{4}})?|\d{{1,2}}\s+{_MONTHS}(?:\s+\d{{4}})?)\s*"
     r"(?:\((?P<outlet>[^()\n]{2,60})\)\s*)?[—–-]{1,2}\s+")
+# A date on a line of its own under the title: "Thursday, February 23, 2023".
+_DATE_LINE = re.compile(rf"^(?:{_WEEKDAY},?\s+)?(?P<date>{_YEAR_DATE})\.?$")
 _BYLINE = re.compile(r"^By\s+(?P<name>[A-Z][^,|\n]{2,60}?)\s*(?:[,|]\s*(?P<outlet>[^\n]{2,60}))?$")
 # A closing "— Bernama" after the last sentence names the outlet.
 _SIGN_OFF = re.compile(r"\s+[—–-]{1,2}\s*(?P<outlet>[A-Z][\w&.' ]{1,40}?)\s*$")
+# Source: Wikinews, "Title", August 15, 2008, https://... Licensed under CC BY 2.5 (...).
+_CREDIT = re.compile(r"^Source:\s*(?P<outlet>[^,\"“”\n]{2,60}?),\s*[\"“](?P<title>[^\"“”\n]{2,200})"
+                     rf"[\"”](?:,\s*(?P<date>{_YEAR_DATE}))?")
+_METADATA = re.compile(r"^Source:\s|\bLicen[sc]ed under\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,15 +98,21 @@ def paragraphs(article: str) -> list[Paragraph]:
 
 
 def _parse_header(paras: list[Paragraph]) -> tuple[Header, list[Paragraph]]:
-    """Split the header off the body: the body starts after the dateline, if any."""
+    """Split the header and any credit line off the body; the body starts after the
+    dateline or the date line, if any."""
     title = byline = dateline = date = outlet = None
     body_at = 0
-    for i, para in enumerate(paras[:4]):
+    for i, para in enumerate(paras[:5]):
         text = para.text.strip()
         by = _BYLINE.match(text)
         if by and "\n" not in text:
             byline = by.group("name").strip()
             outlet = outlet or (by.group("outlet") or "").strip() or None
+            body_at = i + 1
+            continue
+        on_its_own = _DATE_LINE.match(text)
+        if on_its_own:
+            date = date or on_its_own.group("date")
             body_at = i + 1
             continue
         found = _DATELINE.match(text)
@@ -98,7 +127,17 @@ def _parse_header(paras: list[Paragraph]) -> tuple[Header, list[Paragraph]]:
                 and len(paras) > 1:
             title = text
             body_at = 1
+            continue
+        break  # the body has begun
     body = paras[body_at:]
+    # A credit line closes wire copy and Wikinews articles: metadata, not a fact.
+    while body and len(body) > 1 and _METADATA.search(body[-1].text.strip()):
+        credit = _CREDIT.match(body[-1].text.strip())
+        if credit:
+            outlet = outlet or credit.group("outlet").strip()
+            title = title or credit.group("title").strip()
+            date = date or credit.group("date")
+        body = body[:-1]
     if body:
         last = body[-1]
         sign = _SIGN_OFF.search(last.text)
@@ -112,6 +151,247 @@ def read_header(article: str) -> Header:
     return _parse_header(paragraphs(article))[0]
 
 
+# --- names and titles ------------------------------------------------------------------
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_NAME_TOKEN = r"[A-Z][\w\-]*(?:['’][A-Za-z]+)?"
+_NAME = rf"{_NAME_TOKEN}(?:\s+(?:(?:de|van|der|von|bin|binti|al)\s+)?{_NAME_TOKEN}){{0,5}}"
+_RUN = re.compile(rf"(?<![\w’'\-]){_NAME}")
+_PRONOUNS = {"he", "she", "they"}
+# Words that make a phrase a role, in front of a name ("Environment Minister John Baird",
+# "port manager Linh Tran") or in apposition ("Paul Dewar, an Ottawa New Democrat MP").
+_ROLE_WORDS = _wordset("""
+minister secretary administrator governor president premier chancellor director executive chief
+head chair chairman chairwoman chairperson manager officer official ambassador envoy mayor
+senator congressman congresswoman representative commissioner councillor councilor mp mep msp
+mla leader founder co-founder cofounder coach captain analyst economist professor lecturer
+researcher scientist lawyer attorney solicitor barrister judge justice adviser advisor inspector
+superintendent constable sergeant detective general colonel commander admiral lieutenant editor
+reporter correspondent historian spokesperson spokeswoman spokesman deputy assistant treasurer
+secretary-general attorney-general ceo cfo cto coo boss supervisor organiser organizer
+coordinator principal curator trustee bishop archbishop sheriff prosecutor king queen prince
+princess vice-president president-elect goalkeeper striker midfielder defender centre-back
+substitute winger skipper chef author campaigner activist member resident student teacher nurse
+doctor engineer pilot worker owner partner head spokespeople
+""")
+# Words in front of a name that are courtesy, not a role and not the name.
+_HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr", "sir", "dame", "lord", "lady", "baroness",
+               "baron", "rev", "prof"}
+_ORG_WORDS = {"robotics", "logistics", "fc", "united", "rovers", "city", "sport", "sports",
+              "wire", "group", "inc", "ltd", "bank", "ministry", "government", "club", "company",
+              "corp", "corporation", "holdings", "fund", "airlines", "university", "council",
+              "association", "news", "times", "post", "press", "agency", "board", "athletic",
+              "albion", "school", "institute", "foundation", "party", "league", "division",
+              "office", "department", "authority", "commission", "service", "services",
+              "police", "court", "parliament", "senate", "congress", "committee", "campaign",
+              "charity", "trust", "network", "coalition", "alliance", "federation", "union",
+              "guard", "navy", "army", "force", "organisation", "organization", "centre",
+              "center", "hospital", "museum", "library", "channel", "radio", "television",
+              "tv", "international", "national", "nations", "road", "street", "avenue", "park",
+              "square", "station", "airport", "river", "lake", "sound", "island", "bay", "hall",
+              "house", "stadium", "ground", "lane", "system", "database", "act", "bill"}
+# Capitalised words that start sentences but name nobody.
+_NOT_NAMES = {"The", "A", "An", "This", "That", "These", "Those", "It", "Its", "In", "On", "At",
+              "With", "From", "For", "After", "Before", "When", "While", "Throughout", "To",
+              "January", "February", "March", "April", "May", "June", "July", "August",
+              "September", "October", "November", "December", "Monday", "Tuesday", "Wednesday",
+              "Thursday", "Friday", "Saturday", "Sunday", "Founded", "Currently", "But", "And",
+              "However", "Meanwhile", "According", "If", "As", "Asked", "Speaking", "His", "Her",
+              "Their", "Our", "We", "They", "He", "She", "I", "Elaborating", "Source"}
+_PREPOSITIONS = {"of", "for", "to", "from", "with", "by", "at", "in", "on", "about", "against",
+                 "and", "or", "&", "between", "than", "like", "under", "over", "into"}
+
+
+def _tokens(run: str) -> list[str]:
+    return re.sub(r"['’]s\b", "", run).split()
+
+
+def _is_role_word(token: str) -> bool:
+    return token.casefold().strip(".,") in _ROLE_WORDS
+
+
+def _strip_titles(run: str) -> str | None:
+    """The name in a capitalised run: "Environment Minister John Baird" -> "John Baird",
+    "Ms Braverman" -> "Braverman". A role word counts as a title only with a name after it
+    ("Stephen King" keeps its King)."""
+    raw = run.split()
+    owners = [i for i, t in enumerate(raw[:-1]) if re.search(r"['’]s$", t)]
+    toks = _tokens(" ".join(raw[owners[-1] + 1:] if owners else raw))  # "Labour's Yvette Cooper"
+    while toks and (toks[0] in _NOT_NAMES or toks[0].casefold().rstrip(".") in _HONORIFICS):
+        toks.pop(0)
+    titles = [i for i, t in enumerate(toks[:-1]) if _is_role_word(t)]
+    if titles:
+        toks = toks[titles[-1] + 1:]
+    while toks and toks[0].casefold().rstrip(".") in _HONORIFICS:
+        toks.pop(0)
+    return " ".join(toks) or None
+
+
+def _is_org(name: str) -> bool:
+    toks = name.split()
+    if name.casefold() in FOREIGN_PLACES:
+        return True
+    return any(t.casefold() in _ORG_WORDS or t.casefold() in FOREIGN_PLACES
+               or (len(t) >= 2 and t.isupper()) for t in toks)
+
+
+def _trailing_person(part: str) -> str | None:
+    """The person a clause ends with ("... spokesperson Julie Hahn"), or None when it ends
+    with a common noun ("the club"), an object ("a spokesperson for Rishi Sunak") or a list."""
+    found = re.search(rf"(?<![\w’'\-])(?P<run>{_NAME})$", part.strip())
+    if found is None:
+        return None
+    toks = _tokens(found.group("run"))
+    before = part.strip()[:found.start()].split()
+    prev = before[-1].casefold() if before else ""
+    if prev in ("of", "for") and len(before) >= 2 and _is_role_word(before[-2]):
+        # "Governor of Ohio Jane Miller": the place runs into the name; the name is the end.
+        return " ".join(toks[-2:]) if len(toks) >= 3 else None
+    if prev in _PREPOSITIONS:
+        return None
+    return _strip_titles(found.group("run"))
+
+
+def _leading_person(part: str) -> str | None:
+    """The person a phrase starts with or is: "Enver Solomon, chief executive of ..."."""
+    found = re.match(rf"(?P<run>{_NAME})$", part.strip())
+    if found is None:
+        return None
+    return _strip_titles(found.group("run"))
+
+
+# --- speech ----------------------------------------------------------------------------
+
+_SPEECH_VERBS = ("said", "says", "added", "adds", "told", "tells", "stated", "states",
+                 "continued", "continues", "highlighted", "stressed", "noted", "explained",
+                 "insisted", "admitted", "expressed", "warned", "asked", "recalled", "wrote",
+                 "writes", "argued", "claimed", "commented", "replied", "responded",
+                 "announced", "acknowledged", "confirmed", "declared", "urged", "tweeted",
+                 "remarked", "reiterated", "emphasised", "emphasized", "conceded", "cautioned")
+# "issued a statement", "released a brief statement", "put out a statement"
+_STATEMENT = (r"(?:issued|released|published|put\s+out|gave|made)\s+(?:a|an|the|her|his|their|its)"
+              r"\s+(?:[\w\-]+\s+){0,2}?statement")
+_SPEECH = rf"(?:{_STATEMENT}|{'|'.join(_SPEECH_VERBS)})"
+_VERB = re.compile(rf"(?<![\w’'\-]){_SPEECH}(?![\w’'\-])")
+# Before a verb these make it passive or subordinate: "was told", "when asked".
+_NOT_SPEAKING = {"was", "were", "been", "being", "be", "is", "are", "when", "if", "as", "who",
+                 "which", "that", "not"}
+_ACCORDING = re.compile(r"\b[Aa]ccording\s+to\s+(?P<np>[^.;:“”\"()]+)")
+_STATEMENT_OF = re.compile(rf"(?P<who>{_NAME})['’]s?\s+(?:[\w\-]+\s+)?statement\s+(?:said|says|"
+                           r"added|adds|read|reads|continued|continues|stated|states|went\s+on)\b")
+_INVERTED = re.compile(rf"^(?:{_SPEECH})\s+(?P<np>.+)$", re.S)
+# Words that end a subject without being part of it: "Ruiz has", "Lee also",
+# "Okafor on Monday evening", "Cooper in a statement".
+_ADVERBIAL_END = re.compile(
+    r"(?:^|\s+)(?:has|have|had|also|later|then|further|previously|again|earlier|once|today|"
+    r"yesterday|tonight|recently|"
+    rf"(?:on|last|this|late|early)\s+{_WEEKDAY}(?:\s+(?:morning|afternoon|evening|night))?|"
+    r"in\s+(?:a|an|the|her|his|their|its)\s+(?:[\w\-]+\s+)?(?:statement|interview|letter|post|"
+    r"tweet|video|speech|report)|"
+    r"at\s+(?:a|the)\s+(?:[\w\-]+\s+)?(?:briefing|conference|meeting|rally|hearing|event))$")
+# Words an attribution may hold besides the speaker, the verb and proper names:
+# "told reporters on Tuesday", "said in a statement", "told the BBC in an interview".
+_ATTRIBUTION_FILLER = {"statement", "interview", "reporters", "journalists", "press",
+                       "conference", "briefing", "morning", "afternoon", "evening", "night",
+                       "earlier", "later", "saying", "elaborating", "speaking", "asked",
+                       "separately", "meanwhile", "written", "emailed", "brief", "short",
+                       "issued", "released", "published", "put", "gave", "made", "read", "went",
+                       "according", "yesterday", "tonight", "week", "separate"}
+
+
+def _first_verb(text: str) -> re.Match[str] | None:
+    for verb in _VERB.finditer(text):
+        before = text[:verb.start()].split()
+        if before and before[-1].casefold().strip(",") in _NOT_SPEAKING:
+            continue
+        return verb
+    return None
+
+
+def _np_person(np: str) -> str | None:
+    """Who a noun phrase after "said" or "according to" names."""
+    parts = [p.strip() for p in re.split(r",\s*", np.strip(" ,.;:")) if p.strip()]
+    if not parts:
+        return None
+    first = _leading_person(parts[0])
+    if first:
+        return first
+    if len(parts) >= 2:
+        second = _leading_person(parts[1])
+        if second:
+            return second  # "the chief executive of the Refugee Council, Enver Solomon"
+    return _trailing_person(parts[0])
+
+
+def _subject(before: str) -> str | None:
+    """The speaker a clause names before its verb: "Ana Ruiz", "Haddad, who signed ...,",
+    "The chief executive of X, Enver Solomon,", "In a statement, Ruiz", "he"."""
+    text, prev = before.rstrip(), None
+    while prev != text:
+        prev, text = text, _ADVERBIAL_END.sub("", text).rstrip()
+    appositive = text.endswith(",")
+    parts = [p.strip() for p in re.split(r",\s+", text.rstrip(" ,")) if p.strip()]
+    if not parts:
+        return None
+    last = parts[-1]
+    if last.casefold() in _PRONOUNS:
+        return last.casefold()
+    if appositive and len(parts) >= 2:
+        whole = _leading_person(last)
+        if whole:
+            return whole
+        for part in reversed(parts[:-1]):
+            whole = _leading_person(part)
+            if whole:
+                return whole  # "Mei Chen, Larkspur's co-founder and chief executive,"
+        return _trailing_person(parts[0])
+    return _trailing_person(last)
+
+
+def _speaks(text: str) -> bool:
+    """Whether a clause is speech at all (said, told, according to, a statement ...)."""
+    return bool(_first_verb(text) or _ACCORDING.search(text) or _STATEMENT_OF.search(text))
+
+
+def _speaker_phrase(text: str) -> str | None:
+    """The surface name (or pronoun) of whoever speaks in a clause or sentence, or None."""
+    text = text.strip(" \n,;:—–-")
+    head = _INVERTED.match(text)
+    if head:
+        return _np_person(head.group("np"))  # ", said Haddad", "added Lee"
+    statement = _STATEMENT_OF.search(text)
+    verb = _first_verb(text)
+    according = _ACCORDING.search(text)
+    if statement and (verb is None or statement.start() <= verb.start()):
+        return _strip_titles(statement.group("who"))  # "Ruiz's statement added"
+    if according and (verb is None or according.start() < verb.start()):
+        return _np_person(according.group("np"))
+    if verb is not None and verb.start() <= 240:
+        if text[:verb.start()].rstrip().endswith(","):
+            # "The plan would work, said Environment Minister Ian Holt."
+            inverted = _np_person(text[verb.end():])
+            if inverted:
+                return inverted
+        return _subject(text[:verb.start()])
+    return None
+
+
+def _attribution_only(text: str) -> bool:
+    """Whether a clause only says who speaks ("Culture Secretary Maya Linton told GB News",
+    "In a statement, Ruiz said"), with nothing of its own worth quoting."""
+    leftover = 0
+    for raw in re.findall(r"[\w’'\-]+", text):
+        w = raw.casefold()
+        if raw[:1].isupper() or w in STOPWORDS or w in _ATTRIBUTION_FILLER \
+                or w in _SPEECH_VERBS or w in _PRONOUNS or _is_role_word(w) or w.isdigit():
+            continue
+        leftover += 1
+    return leftover <= 1
+
+
 # --- sentences and quotations ------------------------------------------------------
 
 _OPEN = "“\""
@@ -119,23 +399,6 @@ _CLOSE = "”\""
 _ABBREV = {"mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "no", "vs", "inc", "ltd", "co",
            "corp", "gen", "gov", "sen", "rep", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
            "sep", "sept", "oct", "nov", "dec", "mt", "ft", "approx", "etc", "e.g", "i.e", "u.s"}
-_SPEECH = (r"said|says|added|told|highlighted|stressed|noted|explained|insisted|admitted|"
-           r"expressed|warned|asked|recalled|continued")
-_NAME_TOKEN = r"[A-Z][\w\-]*(?:['’][A-Za-z]+)?"
-_NAME = rf"{_NAME_TOKEN}(?:\s+(?:(?:de|van|der|von|bin|binti|al)\s+)?{_NAME_TOKEN}){{0,3}}"
-_PRONOUN = r"[Hh]e|[Ss]he|[Tt]hey"
-# The clause that follows or precedes a quotation: ", Lee told Bernama ...", ", said Lee."
-_ATTR_AFTER = re.compile(rf"^\W*(?:(?P<pre>[^“”\"]{{0,80}}?)\s)?(?P<who>{_NAME}|{_PRONOUN})\s+"
-                         rf"(?:{_SPEECH})\b")
-_ATTR_INV = re.compile(rf"^\W*(?:{_SPEECH})\s+(?P<who>{_NAME}|{_PRONOUN})\b")
-_REPORTED = re.compile(rf"^(?P<subj>.{{0,160}}?)\s(?:{_SPEECH})\b")
-_RUN = re.compile(_NAME)
-_ORG_WORDS = {"robotics", "logistics", "fc", "united", "rovers", "city", "sport", "sports",
-              "wire", "group", "inc", "ltd", "bank", "ministry", "government", "club", "company",
-              "corp", "corporation", "holdings", "fund", "airlines", "university", "council",
-              "association", "news", "times", "post", "press", "agency", "board", "athletic",
-              "albion", "school", "institute", "foundation", "party", "league", "division"}
-_PRONOUNS = {"he", "she", "they"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +408,7 @@ class Sentence:
     text: str  # verbatim; one line; quotation marks and attribution cut off
     line: int  # where it starts in the article
     paragraph: int
-    speaker: str | None = None  # full name as the article spells it
+    speaker: str | None = None  # full name as the article spells it, titles left out
     quotation: int | None = None  # sentences of one quotation share this number
 
 
@@ -166,12 +429,28 @@ class _Raw:
     who: str | None = None  # surface name or pronoun that says it, before resolution
 
 
-def _quote_spans(paras: list[Paragraph]) -> list[list[_Piece]]:
+@dataclass
+class _Quotes:
+    """What the sentences say about each quotation and paragraph, before resolution."""
+
+    said_by: dict[int, str | None] = field(default_factory=dict)  # None: said, by nobody named
+    opens: dict[int, int] = field(default_factory=dict)  # quotation -> paragraph it opens
+    first_paragraph: dict[int, int] = field(default_factory=dict)
+    lead_in: dict[int, str | None] = field(default_factory=dict)  # paragraph ending "X said:"
+
+
+def _is_closing(text: str, j: int) -> bool:
+    """A reversed “ used as a closing mark: after a word, before a space or punctuation."""
+    return j > 0 and not text[j - 1].isspace() and (j + 1 == len(text)
+                                                    or not text[j + 1].isalnum())
+
+
+def _quote_spans(paras: list[Paragraph], quotes: _Quotes) -> list[list[_Piece]]:
     """Quoted and unquoted stretches of every paragraph; quotations may span paragraphs."""
     out: list[list[_Piece]] = []
     open_qid: int | None = None
     next_qid = 0
-    for para in paras:
+    for index, para in enumerate(paras):
         text = para.text
         pieces: list[_Piece] = []
         i = 0
@@ -182,21 +461,25 @@ def _quote_spans(paras: list[Paragraph]) -> list[list[_Piece]]:
         start = i
         for j in range(i, len(text)):
             ch = text[j]
-            if open_qid is None and ch in _OPEN:
-                pieces.append(_Piece(text[start:j], para.start + start, False, None))
-                open_qid, next_qid, start = next_qid, next_qid + 1, j + 1
-            elif open_qid is not None and ch in _CLOSE:
+            if open_qid is not None and (ch in _CLOSE or (ch == "“" and _is_closing(text, j))):
                 pieces.append(_Piece(text[start:j], para.start + start, True, open_qid))
                 open_qid, start = None, j + 1
+            elif open_qid is None and ch in _OPEN:
+                pieces.append(_Piece(text[start:j], para.start + start, False, None))
+                open_qid, next_qid, start = next_qid, next_qid + 1, j + 1
+                quotes.first_paragraph[open_qid] = index
+                if not text[:j].strip():
+                    quotes.opens[open_qid] = index
         pieces.append(_Piece(text[start:], para.start + start, open_qid is not None, open_qid))
         out.append([p for p in pieces if p.text.strip()])
     return out
 
 
 def _sentence_ends(text: str) -> list[int]:
-    """Offsets where sentences end in a paragraph."""
+    """Offsets where sentences end in a paragraph; a closing mark, straight, curly or
+    reversed, ends the sentence with the full stop it follows."""
     ends: list[int] = []
-    for match in re.finditer(r"[.!?][”\"’)]*(?=\s+[“\"A-Z0-9])", text):
+    for match in re.finditer(r"[.!?][”“\"’)]*(?=\s+[“\"A-Z0-9])", text):
         before = re.search(r"([\w.]+)[.!?]$", text[:match.start() + 1])
         token = before.group(1).casefold() if before else ""
         if token in _ABBREV or re.fullmatch(r"[a-z]", token):
@@ -218,14 +501,15 @@ def _word_count(text: str) -> int:
     return len(words(text))
 
 
-def _raw_sentences(paras: list[Paragraph]) -> tuple[list[_Raw], dict[int, str]]:
-    """Facts before speaker resolution, and the attribution found for each quotation."""
-    spans = _quote_spans(paras)
+def _raw_sentences(paras: list[Paragraph]) -> tuple[list[_Raw], _Quotes]:
+    """Facts before speaker resolution, and what attributes each quotation."""
+    quotes = _Quotes()
+    spans = _quote_spans(paras, quotes)
     facts: list[_Raw] = []
-    attribution: dict[int, str] = {}
     for index, (para, pieces) in enumerate(zip(paras, spans, strict=True)):
         offset = 0
-        for end in _sentence_ends(para.text):
+        ends = _sentence_ends(para.text)
+        for end in ends:
             s_start, s_end = para.start + offset, para.start + end
             offset = end
             parts = []
@@ -234,142 +518,147 @@ def _raw_sentences(paras: list[Paragraph]) -> tuple[list[_Raw], dict[int, str]]:
                 if b > a:
                     parts.append(_Piece(p.text[a - p.start:b - p.start], a, p.quoted, p.qid))
             sentence_text = para.text[s_start - para.start:s_end - para.start]
-            facts.extend(_classify(parts, sentence_text, s_start, index, attribution))
-    return facts, attribution
+            found = _classify(parts, sentence_text, s_start, index, quotes)
+            if end == ends[-1] and sentence_text.rstrip().endswith(":") and found \
+                    and found[-1].qid is None and index + 1 < len(paras) \
+                    and paras[index + 1].text[:1] in _OPEN:
+                # "Finch told the BBC:" and the quotation opens the next paragraph.
+                lead = found[-1]
+                quotes.lead_in[index] = lead.who if _speaks(lead.text) else None
+                if lead.who is not None and _attribution_only(lead.text):
+                    found = found[:-1]
+            facts.extend(found)
+    return facts, quotes
 
 
 def _classify(parts: list[_Piece], sentence: str, start: int, paragraph: int,
-              attribution: dict[int, str]) -> list[_Raw]:
+              quotes: _Quotes) -> list[_Raw]:
     """Cut one sentence into facts: quoted pieces, lead-ins, or the whole narrative sentence."""
     whole = _trim(sentence, start)
     if not any(p.quoted and words(p.text) for p in parts):
-        return [_Raw(whole[0], whole[1], paragraph, None)] if words(whole[0]) else []
+        if not words(whole[0]):
+            return []
+        who = _speaker_phrase(whole[0]) if _speaks(whole[0]) else None
+        return [_Raw(whole[0], whole[1], paragraph, None, who)]
     roles: list[tuple[_Piece, str, str | None]] = []  # piece, role, who
     for n, part in enumerate(parts):
         if part.quoted or not words(part.text):
             roles.append((part, "quote" if part.quoted else "empty", None))
             continue
         text = _trim(part.text, part.start)[0]
-        near_quote = any(p.quoted for p in parts[max(0, n - 1):n + 2])
-        attr = _ATTR_INV.match(text) or _ATTR_AFTER.match(text)
-        if part.text.rstrip().endswith(":") and _word_count(text) >= 4:
-            roles.append((part, "lead", _reported_subject(text)))
-        elif attr and near_quote and _word_count(text) <= 25:
-            roles.append((part, "attribution", attr.group("who")))
+        after_quote = n > 0 and parts[n - 1].quoted
+        before_quote = n + 1 < len(parts) and parts[n + 1].quoted
+        ending = part.text.rstrip()[-1:]
+        # A quotation the clause attributes ends with its punctuation or is followed by a
+        # comma or dash: "“We will act,” she said", "“We will act”, she said"; not the
+        # scare quotes of "the “stop the boats” pledge, which Sunak said ...".
+        closed = after_quote and (re.search(r"[,.!?—–-]\s*$", parts[n - 1].text)
+                                  or re.match(r"^\s*[,—–]", part.text))
+        if closed and (re.match(rf"^\W*(?:\S+\s+){{0,12}}?(?:{_SPEECH})\b", text)
+                       or re.match(r"^\W*according\s+to\b", text)):
+            # "…,” Lee told Bernama in conjunction with …", "…,” said Haddad."
+            roles.append((part, "attribution", _speaker_phrase(text)))
+        elif before_quote and ending in ":," and (_speaks(text) or ending == ":"):
+            # "He added that losing Whitcombe was a blow: “…”", "According to Ruiz, “…”"
+            who = _speaker_phrase(text) if _speaks(text) else None
+            keep = ending == ":" and not (who is not None and _attribution_only(text))
+            roles.append((part, "lead" if keep else "lead-in", who))
         else:
             # Narrative text around short quotations: keep the sentence whole.
-            return [_Raw(whole[0], whole[1], paragraph, None)]
+            who = _speaker_phrase(whole[0]) if _speaks(whole[0]) else None
+            return [_Raw(whole[0], whole[1], paragraph, None, who)]
     out: list[_Raw] = []
-    lead_who: str | None = None
     for n, (part, role, who) in enumerate(roles):
         if role == "quote":
             text, at = _trim(part.text, part.start)
             if words(text):
                 out.append(_Raw(text, at, paragraph, part.qid))
-            if lead_who and part.qid is not None:
-                attribution.setdefault(part.qid, lead_who)
-                lead_who = None
-        elif role == "lead":
+            continue
+        if role == "lead":
             text, at = _trim(part.text, part.start)
             out.append(_Raw(text, at, paragraph, None, who))
-            lead_who = who
-        elif role == "attribution" and who:
+        if role in ("lead", "lead-in", "attribution"):
             prev_q = next((p.qid for p, r, _ in reversed(roles[:n]) if r == "quote"), None)
             next_q = next((p.qid for p, r, _ in roles[n + 1:] if r == "quote"), None)
-            qid = prev_q if prev_q is not None else next_q
+            qid = prev_q if role == "attribution" and prev_q is not None else next_q
             if qid is not None:
-                attribution.setdefault(qid, who)
+                quotes.said_by.setdefault(qid, who)
     return out
 
 
-# Capitalised words that start sentences but name nobody.
-_NOT_NAMES = {"The", "A", "An", "This", "That", "These", "Those", "It", "Its", "In", "On", "At",
-              "With", "From", "For", "After", "Before", "When", "While", "Throughout", "To",
-              "January", "February", "March", "April", "May", "June", "July", "August",
-              "September", "October", "November", "December", "Monday", "Tuesday", "Wednesday",
-              "Thursday", "Friday", "Saturday", "Sunday", "Founded", "Currently", "But", "And"}
+# --- who speaks -------------------------------------------------------------------------
 
 
-def _runs(text: str) -> list[str]:
-    """Capitalised name runs in text, possessives cut off and sentence openers dropped."""
-    out = []
-    for match in _RUN.finditer(text):
-        tokens = re.sub(r"['’]s\b", "", match.group(0)).split()
-        while tokens and tokens[0] in _NOT_NAMES:
-            tokens.pop(0)
-        if tokens:
-            out.append(" ".join(tokens))
-    return out
+def _people(article: str) -> tuple[Counter[str], set[str]]:
+    """Full names of the people the article mentions (titles left out), with how often,
+    and the words of organisations' names."""
+    flat = re.sub(r"\s+", " ", article)
+    people: Counter[str] = Counter()
+    org_words: set[str] = set()
+    for match in _RUN.finditer(flat):
+        toks = _tokens(match.group(0))
+        before = flat[:match.start()].split()[-2:]
+        if len(before) == 2 and before[1] in ("of", "for") and _is_role_word(before[0]):
+            toks = toks[-2:] if len(toks) >= 3 else []
+        name = _strip_titles(" ".join(toks))
+        if not name:
+            continue
+        if _is_org(name):
+            org_words.update(t for t in name.split() if t.casefold() not in _ORG_WORDS)
+        elif len(name.split()) >= 2:
+            people[name] += 1
+    return people, org_words
 
 
-def _reported_subject(text: str) -> str | None:
-    """Who a narrative sentence reports: "Marsh said ...", "He added ...", "X, who ..., said"."""
-    match = _REPORTED.match(text)
-    if match is None:
+class _Resolver:
+    """Surface names to full names: "Baird" -> "John Baird"; organisations -> None."""
+
+    def __init__(self, article: str, strong: set[str]) -> None:
+        self.people, self.org_words = _people(article)
+        self.lower = {w.casefold() for w in re.findall(r"(?<![.!?]\s)\b[a-z][\w\-]*", article)}
+        self.strong = strong  # single names the article attributes a quotation to
+
+    def __call__(self, surface: str | None) -> str | None:
+        if not surface or surface.casefold() in _PRONOUNS:
+            return None
+        name = _strip_titles(surface)
+        if not name or _is_org(name):
+            return None
+        toks = name.split()
+        if len(toks) >= 2:
+            return name
+        if toks[0] in self.org_words:
+            return None  # "Larkspur" of "Larkspur Robotics" is a company
+        # "Lee" is "Lee Chi-beom", "Chen" is "Mei Chen": the longer name that holds it.
+        holders = [p for p in self.people if toks[0] in p.split()]
+        if holders:
+            return max(holders, key=lambda p: (self.people[p], -len(p)))
+        if surface in self.strong and name not in _NOT_NAMES and name.casefold() not in self.lower:
+            return name
         return None
-    subj = match.group("subj").strip()
-    last = subj.split()[-1] if subj.split() else ""
-    if last.casefold() in _PRONOUNS:
-        return last
-    trailing = re.search(rf"({_NAME})$", subj)
-    if trailing:
-        runs = _runs(trailing.group(1))
-        if runs:
-            return runs[-1]
-    runs = _runs(subj)
+
+
+def _opener(text: str) -> str | None:
+    """The person a narrative sentence is about, when it opens with them."""
+    runs = [r for r in (_strip_titles(m.group(0)) for m in _RUN.finditer(" ".join(
+        text.split()[:6]))) if r]
     return runs[0] if runs else None
 
 
-def _name_runs(article: str) -> Counter[str]:
-    runs: Counter[str] = Counter()
-    for run in _runs(article):
-        if len(run.split()) >= 2:
-            runs[run] += 1
-    return runs
-
-
-def _is_org(name: str) -> bool:
-    return any(t.casefold() in _ORG_WORDS for t in name.split())
-
-
-def _resolver(article: str, surfaces: Iterable[str], strong: set[str]
-              ) -> dict[str, str | None]:
-    """Map each surface name to a person's full name, or None for organisations."""
-    runs = _name_runs(article)
-    out: dict[str, str | None] = {}
-    for surface in surfaces:
-        if surface.casefold() in _PRONOUNS:
-            continue
-        if _is_org(surface):
-            out[surface] = None
-        elif len(surface.split()) >= 2:
-            out[surface] = surface
-        else:
-            # "Lee" is "Lee Chi-beom", "Chen" is "Mei Chen": the longer run that holds it.
-            people = [r for r in runs if surface in r.split()]
-            if any(_is_org(r) for r in people):
-                out[surface] = None  # "Larkspur" of "Larkspur Robotics" is a company
-            elif people:
-                out[surface] = max(people, key=lambda r: (runs[r], -len(r)))
-            else:
-                out[surface] = surface if surface in strong else None
-    return out
-
-
 def _split_long(text: str, start: int) -> list[tuple[str, int]]:
-    """Cut a sentence over the quote limit at clause boundaries, each piece verbatim."""
+    """Cut a sentence over the quote limit at "; " only, each piece verbatim; [] when it
+    cannot be cut so (a cut at a comma would split "However, ..." from its sentence)."""
     if len(text) <= MAX_QUOTE:
         return [(text, start)]
     out: list[tuple[str, int]] = []
     rest, at = text, start
     while len(rest) > MAX_QUOTE:
-        cuts = [m.end() for m in re.finditer(r"[;,—–]\s", rest[:MAX_QUOTE])]
-        cut = cuts[-1] if cuts else rest.rfind(" ", 0, MAX_QUOTE) + 1
-        if cut <= 0:
-            cut = MAX_QUOTE
-        piece, piece_at = _trim(rest[:cut], at)
+        cuts = [m.end() for m in re.finditer(r";\s", rest[:MAX_QUOTE + 1])]
+        if not cuts:
+            return []
+        piece, piece_at = _trim(rest[:cuts[-1]], at)
         out.append((piece, piece_at))
-        rest, at = rest[cut:], at + cut
+        rest, at = rest[cuts[-1]:], at + cuts[-1]
     piece, piece_at = _trim(rest, at)
     if words(piece):
         out.append((piece, piece_at))
@@ -378,34 +667,59 @@ def _split_long(text: str, start: int) -> list[tuple[str, int]]:
 
 def split_article(article: str) -> list[Sentence]:
     """The article's quotable sentences, in order, each with its speaker where known."""
+    return _split(article)[0]
+
+
+def _split(article: str) -> tuple[list[Sentence], list[str]]:
+    """Sentences, and notes on the sentences left out."""
     _, body = _parse_header(paragraphs(article))
-    raw, attribution = _raw_sentences(body)
-    for fact in raw:
-        if fact.qid is None and fact.who is None:
-            fact.who = _reported_subject(fact.text)
-    strong = {w for w in attribution.values() if w}
-    openers = {id(f): runs[0] for f in raw if f.qid is None
-               for runs in [_runs(" ".join(f.text.split()[:4]))] if runs}
-    names = _resolver(article, strong | {f.who for f in raw if f.who} | set(openers.values()),
-                      strong)
-    speakers = {names.get(w) for w in strong | {f.who for f in raw if f.who}} - {None}
+    raw, quotes = _raw_sentences(body)
+    strong = {w for w in quotes.said_by.values() if w}
+    resolve = _Resolver(article, strong)
+    recent: list[tuple[int, str]] = []  # people named as speakers or subjects, in order
+
+    def person(surface: str | None, paragraph: int) -> str | None:
+        if surface and surface.casefold() in _PRONOUNS:
+            # "he said" is the last person named in this paragraph or the one before.
+            return next((p for at, p in reversed(recent) if at >= paragraph - 1), None)
+        return resolve(surface)
+
+    speakers: list[str | None] = [None] * len(raw)
+    by_quote: dict[int, str | None] = {}
+    for paragraph in sorted({f.paragraph for f in raw}):
+        here = [i for i, f in enumerate(raw) if f.paragraph == paragraph]
+        for i in here:  # first what the article says outright, in order
+            fact = raw[i]
+            if fact.qid is not None:
+                if fact.qid not in by_quote and fact.qid in quotes.said_by:
+                    by_quote[fact.qid] = person(quotes.said_by[fact.qid], paragraph)
+                speakers[i] = by_quote.get(fact.qid)
+            else:
+                speakers[i] = person(fact.who, paragraph)
+                opener = resolve(_opener(fact.text))
+                if speakers[i] is None and opener:
+                    recent.append((paragraph, opener))  # "Chen declined ..." then "she said"
+            if speakers[i]:
+                recent.append((paragraph, speakers[i] or ""))
+        for i in here:  # then quotations that name nobody, from their surroundings
+            qid = raw[i].qid
+            if qid is None or qid in quotes.said_by:
+                continue
+            if qid not in by_quote:
+                by_quote[qid] = _unattributed(qid, raw, speakers, quotes, resolve)
+                if by_quote[qid]:
+                    recent.append((paragraph, by_quote[qid] or ""))
+            speakers[i] = by_quote[qid]
     out: list[Sentence] = []
-    context: str | None = None  # the last person who spoke: "he said" means them
-    for fact in raw:
-        who = attribution.get(fact.qid) if fact.qid is not None else fact.who
-        speaker: str | None = None
-        if who and who.casefold() in _PRONOUNS:
-            speaker = context
-        elif who:
-            speaker = names.get(who)
-        elif fact.qid is not None:
-            speaker = context  # an unattributed quotation continues the last speaker
-        if speaker:
-            context = speaker
-        elif names.get(openers.get(id(fact), "")) in speakers:
-            context = names[openers[id(fact)]]  # "Chen declined ..." then "she said"
+    notes: list[str] = []
+    for fact, speaker in zip(raw, speakers, strict=True):
         text = re.sub(r"\s+", " ", fact.text)
-        for piece, at in _split_long(text, fact.start):
+        pieces = _split_long(text, fact.start)
+        if not pieces:
+            notes.append(f"left out: article line {article.count(chr(10), 0, fact.start) + 1} "
+                         f"is {len(text)} characters, over the {MAX_QUOTE} limit, and has no "
+                         f"'; ' to cut it at: {text[:60]!r}")
+        for piece, at in pieces:
             # Glue a very short quoted sentence ("That hurts.") to the one before it,
             # when only spaces lie between them in the article.
             if out and fact.qid is not None and out[-1].quotation == fact.qid \
@@ -418,7 +732,36 @@ def split_article(article: str) -> list[Sentence]:
                     continue
             out.append(Sentence(piece, article.count("\n", 0, at) + 1, fact.paragraph,
                                 speaker, fact.qid))
-    return out
+    return out, notes
+
+
+def _unattributed(qid: int, raw: list[_Raw], speakers: list[str | None], quotes: _Quotes,
+                  resolve: _Resolver) -> str | None:
+    """The speaker of a quotation that names none, from its paragraph or the one before;
+    None when neither says it for certain."""
+    paragraph = quotes.first_paragraph[qid]
+    here = [i for i, f in enumerate(raw) if f.paragraph == paragraph and f.qid != qid]
+    # "“…,” Pryce told Northline Sport. “We came here to win …”": the paragraph's one voice.
+    unnamed = [q for q in (raw[i].qid for i in here) if q is not None
+               and q in quotes.said_by and quotes.said_by[q] is None]
+    if not unnamed:
+        voices = {speakers[i] for i in here} - {None}
+        if len(voices) == 1 and any(raw[i].qid is not None or raw[i].who for i in here):
+            return voices.pop()
+    if quotes.opens.get(qid) != paragraph:
+        return None
+    # "Finch told the BBC:" closing the paragraph before.
+    if paragraph - 1 in quotes.lead_in:
+        return resolve(quotes.lead_in[paragraph - 1]) if quotes.lead_in[paragraph - 1] \
+            else None
+    # The paragraph before is one person's speech, whole ("Okafor issued a statement.",
+    # "“…,” Reyes said."): a quotation opening the next paragraph goes on with it. Any
+    # other paragraph in between, or another voice in it, and the quotation stays unsigned.
+    before = [i for i, f in enumerate(raw) if f.paragraph == paragraph - 1]
+    voices = {speakers[i] for i in before}
+    if before and len(voices) == 1 and None not in voices:
+        return speakers[before[-1]]
+    return None
 
 
 def _offset_of(article: str, sentence: Sentence) -> int:
@@ -432,46 +775,120 @@ def _offset_of(article: str, sentence: Sentence) -> int:
 # --- speakers' roles -------------------------------------------------------------
 
 
+def _role_ok(role: str) -> bool:
+    return any(_is_role_word(t) for t in re.split(r"[\s’']+", role)) \
+        and len(role.split()) <= 12
+
+
 def speaker_role(article: str, name: str) -> str | None:
-    """The role the article gives a speaker, cut verbatim from it, or None."""
+    """The role the article gives a speaker, cut verbatim from it, or None. The first
+    mention with a role wins."""
     flat = re.sub(r"\s+", " ", article)
     esc = re.escape(name)
-    # "Mei Chen, Larkspur's co-founder and chief executive."
-    for match in re.finditer(rf"{esc}, (?P<role>[^,.;“”\"]{{3,80}}?)[,.]", flat):
+    found: list[tuple[int, str]] = []
+    # "Mei Chen, Larkspur's co-founder and chief executive." "X, a spokesperson for Y,"
+    for match in re.finditer(rf"\b{esc}, (?P<role>[^,.;“”\"]{{3,80}}?)[,.;]", flat):
         role = match.group("role").strip()
         first = role.split()[0]
-        if first in ("who", "which", "whose", "said", "told") or not role:
+        if first in ("who", "which", "whose", "said", "told", "says") or not role:
             continue
-        if first[0].islower() or "'s " in role or "’s " in role:
-            return role
-    # "South Korea’s ambassador to Malaysia, Lee Chi-beom said"
-    for match in re.finditer(rf"(?:^|[.!?”\"]\s|\n)(?P<role>[A-Z][^,.;“”\"]{{2,80}}), {esc}\b",
-                             article):
-        role = match.group("role").strip()
-        if any(w[0].islower() for w in role.split()) and len(role.split()) <= 10:
-            return role
-    # "Harbourside manager Elena Marsh said", "Chief technology officer Arjun Nair said"
-    for match in re.finditer(rf"(?:^|[.!?,”\"]\s|\n)(?P<role>(?:[A-Z][\w\-]*\s)?(?:[a-z][\w\-]*\s)"
-                             rf"{{1,4}}){esc}\b", article):
-        role = match.group("role").strip()
-        if role.split()[-1] not in STOPWORDS:
-            return role
-    return None
+        if first[0].islower() or "'s " in role or "’s " in role or _role_ok(role):
+            found.append((match.start(), role))
+    # "South Korea’s ambassador to Malaysia, Lee Chi-beom said",
+    # "The chief executive of the Refugee Council, Enver Solomon, said"
+    for match in re.finditer(rf"(?:^|[.!?”\"]\s|, |\bsaid |\bto )(?P<role>[^,.;:“”\"]{{2,80}}), "
+                             rf"{esc}\b", flat):
+        role = re.sub(r"^(?:[Aa]ccording\s+to\s+)?(?:[Tt]he|[Aa]n?)\s+", "",
+                      match.group("role").strip())
+        if role and _role_ok(role) and any(w[0].islower() for w in role.split()):
+            found.append((match.start("role"), role))
+    # "Environment Minister John Baird", "Governor of Ohio Jane Miller",
+    # "Harbourside manager Elena Marsh", "according to port manager Linh Tran"
+    for match in re.finditer(rf"\b{esc}\b", flat):
+        role = _title_before(flat[:match.start()])
+        if role:
+            found.append((match.start() - len(role), role))
+    return min(found)[1] if found else None
+
+
+def _title_before(text: str) -> str | None:
+    """The role words right in front of a name, verbatim, or None."""
+    toks = re.findall(r"\S+", text[-120:])
+    taken: list[str] = []
+    for tok in reversed(toks):
+        bare = tok.strip()
+        if re.search(r"[,.;:!?”“\"()]$", bare) or re.match(r"^[“\"(]", bare) \
+                or not re.search(r"\w", bare):
+            break
+        low = bare.casefold()
+        if low in ("of", "for") and taken and taken[-1][:1].isupper():
+            taken.append(bare)  # "Governor of Ohio", "Minister for Housing"
+            continue
+        if low in STOPWORDS or low in _SPEECH_VERBS:
+            break
+        taken.append(bare)
+    taken.reverse()
+    # Leading words that describe the action, not the person: "sending goalkeeper X".
+    while taken and not taken[0][:1].isupper() and not _is_role_word(taken[0]) \
+            and (taken[0].endswith(("ing", "ed")) or len(taken) == 1):
+        taken.pop(0)
+    while taken and taken[0].casefold() in ("of", "for"):
+        taken.pop(0)
+    role = " ".join(taken)
+    if not role or not _role_ok(role) or any(c.isdigit() for c in role):
+        return None
+    return role
 
 
 # --- topics ------------------------------------------------------------------------
 
 FACTS_PER_TOPIC = 4  # a draft topic's size; a curator merges or splits from there
 KEYWORDS_PER_TOPIC = 12
-# Words a topic should not be named after: they say nothing about what it is about.
-_WEAK = set(_SPEECH.split("|")) | {
+# Words that say nothing about what a topic is about.
+_WEAK = set(_SPEECH_VERBS) | {
     "year", "years", "week", "weeks", "time", "first", "last", "one", "two", "three", "four",
     "five", "six", "seven", "eight", "nine", "ten", "new", "today", "day", "days", "month",
     "months", "per", "cent", "percent", "since", "still", "around", "next", "told", "make",
     "made", "would", "could", "every", "even", "well", "long", "used", "went", "came", "come",
     "including", "compared", "between", "against", "without", "think", "though", "although",
     "able", "already", "while", "after", "before", "among", "least", "saying", "him", "her",
-    "going", "way", "ever", "never", "them", "our", "us", "we", "they", "its", "their"}
+    "going", "way", "ever", "never", "them", "our", "us", "we", "they", "its", "their",
+    "however", "also", "may", "might", "must", "shall", "should", "yet", "thing", "things",
+    "lot", "part", "number", "people", "ones", "other", "others", "another", "much", "many",
+    "whether", "say", "tell", "add", "state", "stated", "provide", "provided", "dont"}
+# Units, amounts and times: "/hour" or "/centimetres" names no subject.
+_UNITS = _wordset("""
+hour hours minute minutes second seconds day days week weeks month months year years decade
+decades century centuries centimetre centimetres centimeter centimeters metre metres meter meters
+millimetre millimetres kilometre kilometres kilometer kilometers mile miles foot feet inch inches
+kg kilogram kilograms gram grams tonne tonnes ton tons litre litres liter liters per cent percent
+dollar dollars pound pounds euro euros ringgit yen won rupee rupees million millions billion
+billions thousand thousands hundred hundreds dozen dozens times morning afternoon evening night
+tonight today yesterday tomorrow weekend am pm degree degrees unit units item items
+""")
+# Common adjectives and other words that qualify a noun without naming a thing.
+_ADJECTIVES = _wordset("""
+old new young big small large little long short high low good bad great best better worse worst
+early late full free hard easy clear main major minor key top huge real whole same other own
+last next first second third fourth fifth wrong right serious sensitive various possible likely
+able certain local national international global public private political economic social
+cultural regional official special general current former recent previous further strong weak
+wide narrow fast slow quick average single double total extra positive negative particular
+entire senior junior available open closed ready sure true false safe unsafe secure poor rich
+simple complex direct modern ancient deep far near close mere potential existing strategic
+mutual various rainy wet dry hot cold warm cool dark light heavy busy empty whole half only
+north south east west northern southern eastern western
+lowest highest biggest largest smallest fastest oldest newest latest greatest second-lowest
+important significant different difficult likely unlikely undeniable
+such less more most few several both each every all any some enough rather quite very
+""")
+_ADJ_SUFFIX = re.compile(r"(?:ous|ful|less|able|ible|ive|ical|ish|ic|al|ary|ian|ese)$")
+_DETERMINERS = {"the", "a", "an", "this", "that", "these", "those", "its", "their", "his", "her",
+                "our", "my", "your", "every", "each", "any", "some", "no", "many", "several",
+                "few", "both", "all", "another", "such", "more", "most"}
+_VERB_CUES = {"to", "will", "would", "can", "could", "should", "must", "may", "might",
+              "shall", "cannot", "not", "never", "they", "we", "i", "you", "he", "she", "it",
+              "did", "does", "do", "don't", "didn't", "won't", "who", "which"}
 
 
 @dataclass
@@ -493,8 +910,13 @@ class Draft:
     notes: list[str] = field(default_factory=list)
 
 
+def _plain(text: str) -> str:
+    """Backquotes as apostrophes ("don`t" is one word, not "don")."""
+    return text.replace("`", "’")
+
+
 def _content_stems(text: str) -> list[str]:
-    return [stem(w) for w in words(text)
+    return [stem(w) for w in words(_plain(text))
             if w not in STOPWORDS and w not in _WEAK and not w.isdigit() and len(w) > 2]
 
 
@@ -517,15 +939,16 @@ def _cosine(a: Counter[str], b: Counter[str]) -> float:
     return dot / (na * nb) if na and nb else 0.0
 
 
-def _segment(units: list[list[Sentence]], generic: set[str]) -> list[list[list[Sentence]]]:
+def _segment(units: list[list[Sentence]], common: set[str]) -> list[list[list[Sentence]]]:
     """Cut the units into runs of about FACTS_PER_TOPIC facts, where neighbours share the
-    fewest words (TextTiling-like), by dynamic programming over the cut points."""
+    fewest words (TextTiling-like), by dynamic programming over the cut points. Words in
+    many paragraphs (``common``) join every pair, so they do not count here."""
     n = len(units)
     total = sum(len(u) for u in units)
     k = max(1, min(n, 12, round(total / FACTS_PER_TOPIC)))
     if k == 1:
         return [units]
-    bags = [Counter(s for sent in u for s in _content_stems(sent.text) if s not in generic)
+    bags = [Counter(s for sent in u for s in _content_stems(sent.text) if s not in common)
             for u in units]
     cut_cost = [0.0] * (n + 1)  # cost of a cut before unit i
     for i in range(1, n):
@@ -571,7 +994,7 @@ def _segment(units: list[list[Sentence]], generic: set[str]) -> list[list[list[S
 def _surfaces(sentences: Iterable[Sentence]) -> dict[str, Counter[str]]:
     forms: dict[str, Counter[str]] = defaultdict(Counter)
     for s in sentences:
-        for raw in re.findall(r"[\w’'\-]+", s.text):
+        for raw in re.findall(r"[\w’'\-]+", _plain(s.text)):
             raw = re.sub(r"['’]s$", "", raw).strip("-’'")
             for w in words(raw):
                 forms[stem(w)][raw if raw.casefold().replace("-", "") == w else w] += 1
@@ -585,84 +1008,323 @@ def _pick_form(forms: Counter[str]) -> str:
     return lower[0] if lower else best[0][0]
 
 
+@dataclass
+class _WordUse:
+    """How the article uses each word stem: as a noun, a verb or a name."""
+
+    noun: Counter[str] = field(default_factory=Counter)
+    verb: Counter[str] = field(default_factory=Counter)
+    named: Counter[str] = field(default_factory=Counter)  # capitalised inside a sentence
+    lower: Counter[str] = field(default_factory=Counter)  # written in lower case
+
+    def proper(self, st: str) -> bool:
+        return bool(self.named[st]) and not self.lower[st]
+
+    def nounish(self, st: str, form: str) -> bool:
+        """Whether a word can name a subject: a name, or a noun that is not a unit, an
+        adjective or a verb ("/provide", "/old", "/hour" name nothing)."""
+        low = form.casefold()
+        if form in _NOT_NAMES or form.capitalize() in _NOT_NAMES:
+            return False  # "March", "Friday", "However"
+        if self.proper(st):
+            return True
+        if "-" in form or any(c.isdigit() for c in form) or len(low) <= 3 or low.endswith("ly") \
+                or low in _WEAK or low in _UNITS or low in _ADJECTIVES or low in STOPWORDS \
+                or low in _ROLE_WORDS:
+            return False
+        noun, verb = self.noun[st], self.verb[st]
+        if _ADJ_SUFFIX.search(low) or low.endswith(("ed", "ing")):
+            return noun >= 2 and noun > verb
+        return noun >= 1 and noun > verb
+
+
+def _word_use(sentences: Sequence[Sentence]) -> _WordUse:
+    use = _WordUse()
+    for s in sentences:
+        toks = re.findall(r"[A-Za-z][\w’'\-]*|\d[\d,.]*|[^\w\s]", _plain(s.text))
+        for i, tok in enumerate(toks):
+            ws = words(tok)
+            if not ws or not tok[0].isalpha():
+                continue
+            st = stem("".join(ws))
+            if tok[0].isupper():
+                if i > 0 and toks[i - 1] not in ".!?“\"”:" and toks[i - 1][0].isalpha():
+                    use.named[st] += 1
+            else:
+                use.lower[st] += 1
+            prev = toks[i - 1].casefold() if i else ""
+            if prev in _VERB_CUES:
+                use.verb[st] += 1
+                continue
+            for j in range(i - 1, max(-1, i - 4), -1):
+                t = toks[j].casefold()
+                if t in _DETERMINERS or t[:1].isdigit() or re.search(r"['’]s$", t) \
+                        or (j == i - 1 and t in _PREPOSITIONS and t not in ("to", "and", "or")):
+                    use.noun[st] += 1
+                    break
+                if not t[:1].isalpha() or t in STOPWORDS or t in _VERB_CUES or not (
+                        toks[j][:1].isupper() or "-" in t or t in _ADJECTIVES
+                        or _ADJ_SUFFIX.search(t) or t.endswith(("ed", "ing"))):
+                    break  # only adjectives and names stand between a determiner and its noun
+    return use
+
+
+def _noun_form(st: str, forms: Counter[str], use: _WordUse) -> str | None:
+    """The most used form of a word that can name a topic ("importance", not
+    "important"), or None."""
+    for form, _ in forms.most_common():
+        if use.nounish(st, form):
+            return form.casefold() if not use.proper(st) else form
+    return None
+
+
 def _command_name(word: str, used: set[str]) -> str | None:
-    name = re.sub(r"[^a-z0-9_]+", "_", word.casefold()).strip("_")[:32]
+    ascii_word = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()
+    name = re.sub(r"[^a-z0-9_]+", "_", ascii_word.casefold()).strip("_")[:32]
     if not name or not COMMAND_RE.match(name) or name in BUILTIN_COMMANDS or name in used:
         return None
     return name
 
 
-def suggest_topics(sentences: Sequence[Sentence], taken: Iterable[str] = ()
-                   ) -> tuple[list[TopicDraft], list[str]]:
-    """Group sentences into topics; return them and the pack's generic terms."""
+def _surname(name: str, sentences: Sequence[Sentence]) -> str:
+    """The word the article calls a person by: "Baird", or "Lee" for "Lee Chi-beom"."""
+    text = " ".join(s.text for s in sentences).replace(name, "")
+    toks = name.split()
+    # Used on its own, not as part of another name ("Julie" of "Julie Couillard").
+    alone = {run[0] for run in (_tokens(m.group(0)) for m in _RUN.finditer(text))
+             if len(run) == 1}
+    used = [t for t in toks if t in alone]
+    return used[0] if len(used) == 1 else toks[-1]
+
+
+def _subject_stems(sentences: Sequence[Sentence], title: str | None, use: _WordUse,
+                   forms: dict[str, Counter[str]]) -> list[str]:
+    """What the article is about: the nouns of its title (or first sentence), most
+    frequent first."""
+    head = title or (sentences[0].text if sentences else "")
+    # A word inside the name of an organisation or a title ("Harbour" of "Harbour Office",
+    # "Harbour Secretary Ana Vale") is that name's, not the article's subject.
+    def outside(text: str) -> str:
+        return re.sub(rf"{_NAME_TOKEN}(?:\s+{_NAME_TOKEN})+", lambda m: " " if _is_org(
+            m.group(0)) or any(_is_role_word(t) for t in m.group(0).split()) else m.group(0),
+                      text)
+
+    df = Counter(st for s in sentences for st in set(_content_stems(outside(s.text))))
+    cands = {stem(w) for w in words(_plain(head)) if w not in STOPWORDS}
+    cands = {st for st in cands if st in forms and use.nounish(st, _pick_form(forms[st]))}
+    if title is None:
+        # A first sentence names places and parties in passing ("The governments of South
+        # Korea and Malaysia are in discussions ..."): its common nouns say what it is about.
+        return sorted(cands, key=lambda st: (use.proper(st), -df[st], st))
+    # On a tie a name wins ("Tern" over "robot"): members type the product, the place.
+    return sorted(cands, key=lambda st: (-df[st], not use.proper(st), st))
+
+
+def suggest_topics(sentences: Sequence[Sentence], taken: Iterable[str] = (),
+                   title: str | None = None) -> tuple[list[TopicDraft], list[str]]:
+    """Group sentences into topics; return them and the pack's generic terms (none: the
+    article's own frequent words are what it is about, evidence for its topics)."""
     units = _units(sentences)
     unit_bags = [set(s for sent in u for s in _content_stems(sent.text)) for u in units]
     unit_df: Counter[str] = Counter(s for bag in unit_bags for s in bag)
-    # Words in a third or more of the paragraphs say which article, not which topic.
-    generic = {s for s, n in unit_df.items() if n >= max(3, len(units) / 4)}
-    runs = _segment(units, generic)
+    common = {s for s, n in unit_df.items() if n >= max(3, len(units) / 4)}
+    runs = _segment(units, common)
     forms = _surfaces(sentences)
-    bags = [Counter(s for u in run for sent in u for s in _content_stems(sent.text)
-                    if s not in generic) for run in runs]
+    use = _word_use(sentences)
+    # How many of a run's sentences use a word: a name said twice in one sentence
+    # ("... System and Intelligence System") is not twice the evidence.
+    bags = [Counter(s for u in run for sent in u for s in set(_content_stems(sent.text)))
+            for run in runs]
     df: Counter[str] = Counter(s for bag in bags for s in bag)
+    flats = [[s for u in run for s in u] for run in runs]
+    ranked_all = []
+    for bag, flat in zip(bags, flats, strict=True):
+        # A word a sentence opens with is what that sentence is about ("Deliveries begin
+        # in September, starting with customers in ... Australia").
+        opening = {st for s in flat for st in _content_stems(" ".join(
+            _SCENE.sub("", s.text).split()[:3]))}
+        ranked = sorted((s for s in bag if s in forms),
+                        key=lambda s: (-(bag[s] + 0.5 * (s in opening))
+                                       * math.log(1 + len(runs) / df[s]), -len(s), s))
+        ranked_all.append(ranked)
     used = set(taken)
+    commands: list[str | None] = [None] * len(runs)
+    # The article's subject names the topic that speaks of it most: /document, /asylum.
+    for st in _subject_stems(sentences, title, use, forms)[:1]:
+        at = next((i for i, flat in enumerate(flats)
+                   if any(st in _content_stems(s.text) for s in flat)), 0)
+        name = _command_name(_pick_form(forms[st]), used) if bags[at][st] else None
+        if name:
+            commands[at] = name
+            used.add(name)
+    # A person who carries one topic names it: /baird, /dewar.
+    dominant = [_dominant(flat) for flat in flats]
+    carried = Counter(d for d in dominant if d)
+    by_speaker: set[str] = set()
+    for i, who in enumerate(dominant):
+        if commands[i] is None and who and carried[who] == 1:
+            name = _command_name(_surname(who, sentences), used)
+            if name:
+                commands[i] = name
+                used.add(name)
+                by_speaker.add(name)
+    # First names name nobody on their own: "/ollie" for Ollie Brandt.
+    people = {s.speaker for s in sentences if s.speaker} | set(_people(
+        " ".join(s.text for s in sentences))[0])
+    given = {t for p in people for t in p.split()[:-1]}
     topics: list[TopicDraft] = []
-    for run, bag in zip(runs, bags, strict=True):
-        flat = [s for u in run for s in u]
-        ranked = sorted(bag, key=lambda s: (-bag[s] * math.log(1 + len(runs) / df[s]),
-                                            -len(s), s))
-        ranked = [s for s in ranked if s in forms]
-        command = None
+    for i, (flat, ranked) in enumerate(zip(flats, ranked_all, strict=True)):
+        command = commands[i]
         for s in ranked:
-            form = _pick_form(forms[s])
-            if any(c.isdigit() for c in form) or form.endswith("ly") or form in _NOT_NAMES:
-                continue  # "18-year-old", "particularly", "March" name no subject
-            command = _command_name(form, used)
             if command is not None:
                 break
+            form = _noun_form(s, forms[s], use)
+            if form and form not in given:
+                command = _command_name(form, used)
         if command is None:
-            command = _command_name(f"topic_{len(topics) + 1}", used) or f"t{len(topics) + 1}"
+            command = _command_name(f"topic_{i + 1}", used) or f"t{i + 1}"
         used.add(command)
-        keywords = [_pick_form(forms[s]) for s in ranked[:KEYWORDS_PER_TOPIC]]
-        # People ask "what did Mei Chen say": a topic's main speaker is one of its keywords.
-        speakers = Counter(s.speaker for s in flat if s.speaker)
-        keywords += [name for name, n in speakers.most_common() if n * 2 >= len(flat)]
-        topics.append(TopicDraft(command, _description(keywords, flat), keywords, flat,
+        own = {stem(w) for w in words(command.replace("_", " "))}
+        # Words in most topics tell them apart from nothing, unless this topic is named so.
+        spread = [s for s in ranked if df[s] * 2 <= len(runs) or s in own or len(runs) < 3]
+        spread.sort(key=lambda s: not use.nounish(s, _pick_form(forms[s])))
+        # People ask "what did Baird say": the topic's speakers are among its keywords,
+        # by surname and full name, rather than a first name on its own.
+        voices = list(dict.fromkeys(s.speaker for s in flat if s.speaker))
+        name_parts = {stem(w) for v in voices for w in words(v)}
+        keywords = [_pick_form(forms[s]) for s in spread if s not in name_parts]
+        keywords = keywords[:KEYWORDS_PER_TOPIC]
+        for voice in voices:
+            for name in (_surname(voice, sentences), voice):
+                if name.casefold() not in {k.casefold() for k in keywords}:
+                    keywords.append(name)
+        who = dominant[i]
+        description = _description(flat, command, who, command in by_speaker)
+        topics.append(TopicDraft(command, description, keywords, flat,
                                  (flat[0].line, flat[-1].line)))
-    generic_terms = {_pick_form(forms[s]).casefold() for s in generic if s in forms}
-    # A generic name with a number ("Tern 2", "Galaxy S24") is generic as a whole; else the
-    # number alone would read as a word the pack does not know.
-    text = " ".join(s.text for s in sentences)
-    for name, n in Counter(re.findall(r"\b([A-Z][\w\-]+ [A-Z]?\d{1,4})\b", text)).items():
-        if n >= 3 and stem(words(name)[0]) in generic:
-            generic_terms.add(name.casefold())
-    return topics, sorted(generic_terms)
+    return topics, []
 
 
-def _description(keywords: list[str], sentences: list[Sentence]) -> str:
-    heads = keywords[:3] or ["facts"]
-    heads[0] = heads[0][:1].upper() + heads[0][1:]
-    text = heads[0] if len(heads) == 1 else ", ".join(heads[:-1]) + f" and {heads[-1]}"
+def _dominant(sentences: Sequence[Sentence]) -> str | None:
+    """The person who says at least half of a topic's facts, if one does."""
     speakers = Counter(s.speaker for s in sentences if s.speaker)
-    if speakers:
-        name, n = speakers.most_common(1)[0]
-        if n * 2 >= len(sentences) and len(text) + len(name) + 3 <= MAX_DESCRIPTION:
-            text += f" — {name}"
-    return text[:MAX_DESCRIPTION]
+    if not speakers:
+        return None
+    name, n = speakers.most_common(1)[0]
+    return name if n * 2 >= len(sentences) else None
+
+
+# Openers that set a scene rather than say what the sentence is about.
+_SCENE = re.compile(r"^(?:According to [^,]{1,80}(?:, [A-Z][\w\-]*(?: [A-Z][\w\-]*)*)?,\s+|"
+                    r"(?:However|But|And|Meanwhile|Currently|Also|Still|Yet|Instead|"
+                    r"Elaborating further|In addition|Separately),\s+|"
+                    r"(?:In|On|At|During|Throughout|After|Before|Since|Until|Last|With|"
+                    r"To|For)\b[^,]{0,60},\s+)")
+# Words a phrase cannot end on.
+_DANGLING = _DETERMINERS | _PREPOSITIONS | {
+    "the", "a", "an", "to", "and", "or", "but", "that", "which", "who", "is", "are", "was",
+    "were", "be", "been", "has", "have", "had", "as", "so", "than", "not", "it", "will",
+    "would", "can", "could", "should", "may", "might", "must", "very", "such", "also", "up",
+    "out", "off", "if", "when", "while", "because", "i", "we", "you", "he", "she", "they",
+    "after", "before", "since", "until", "during", "among", "its", "their", "his", "her"}
+_JOINTS = {"after", "before", "when", "while", "because", "since", "until", "where", "which",
+           "who", "that", "with", "as", "whose", "although", "though", "unless"}
+_SUBORDINATE = re.compile(r"^(?:If|When|Although|Though|While|Unless|Because|As|Since|Whether)\b")
+_CLAUSE_END = re.compile(r",\s|;\s|\s[—–]\s|:\s|\s\(|\s(?:which|who|whose|because|but|while|"
+                         r"although|when|where|that|if|by)\s")
+_REPORTED = re.compile(r"^(?P<subj>[^“”\"]{0,120}?)\s(?:said|says|told\s+(?:[A-Z][\w.]*\s+)"
+                       r"{1,3}|stated|added|warned|argued|insisted|explained|noted)\s+"
+                       r"(?:that\s+)?(?P<content>[a-zA-Z].*)$")
+
+
+def _clause(text: str, limit: int = 80, capital: bool = True) -> str:
+    """A phrase from a sentence: its main clause, without scene-setting, under ``limit``."""
+    text = _SCENE.sub("", text.strip())
+    text = text.strip(" “”\"")
+    toks = text.split()
+    for match in _CLAUSE_END.finditer(text):
+        before = text[:match.start()]
+        need = 4 if match.group(0).strip() in ",;—–:(" else 8
+        if len(before.split()) >= need:
+            text = before
+            break
+    else:
+        text = " ".join(toks)
+    truncated = len(text) > limit
+    if truncated:
+        text = text[:limit].rsplit(" ", 1)[0]
+    # No dangling words or quotation marks at the end, nor an adjective cut from its noun.
+    cut = text.split()
+    if truncated:
+        # Back to where a subordinate part began: "... minister after it became" -> "... minister".
+        joints = [n for n, w in enumerate(cut) if n >= 5 and w in _JOINTS]
+        if joints:
+            cut = cut[:joints[-1]]
+    while len(cut) > 3 and (cut[-1].casefold().strip(",;:") in _DANGLING or (
+            truncated and cut[-1].casefold() in _ADJECTIVES)):
+        cut.pop()
+    text = " ".join(cut).rstrip(" ,;:.—–-")
+    if text.count("\"") % 2 or text.count("“") > text.count("”"):
+        text = text[:max(text.rfind("\""), text.rfind("“"))].rstrip(" ,;:")
+    return text[:1].upper() + text[1:] if capital else text
+
+
+def _description(flat: Sequence[Sentence], command: str, speaker: str | None,
+                 named_for_speaker: bool = False) -> str:
+    """A phrase saying what a topic is about, from its own text: the sentence that names
+    its command, cut to its main clause; a speaker's topic says who speaks, and what."""
+    own = {stem(w) for w in words(command.replace("_", " "))}
+    narrative = [s for s in flat if s.quotation is None]
+    quoted = [s for s in flat if s.quotation is not None and s.speaker == speaker]
+    if named_for_speaker and speaker and quoted:
+        return f"{speaker}: “{_clause(quoted[0].text, 70)}”"[:MAX_DESCRIPTION]
+
+    def names(s: Sentence) -> bool:
+        return bool(own & {stem(w) for w in words(_plain(s.text))})
+
+    def position(s: Sentence) -> int:
+        stems = [stem(w) for w in words(_plain(_SCENE.sub("", s.text)))]
+        return next((n for n, st in enumerate(stems) if st in own), len(stems))
+
+    candidates = [s for s in narrative if names(s) and not _SUBORDINATE.match(s.text)] \
+        or [s for s in flat if names(s)]
+    order = {id(s): n for n, s in enumerate(flat)}
+    key = min(candidates, key=lambda s: position(s) + 3 * order[id(s)]) if candidates \
+        else (narrative or list(flat))[0]
+    if key.speaker and (speaker is None or key.speaker == speaker):
+        reported = _REPORTED.match(key.text)
+        if key.quotation is not None:
+            text = f"{key.speaker}: “{_clause(key.text, 70)}”"
+        elif reported and _speaker_phrase(reported.group("subj") + " said"):
+            text = f"{key.speaker}: {_clause(reported.group('content'), 70, capital=False)}"
+        else:
+            at = key.text.find(key.speaker)
+            text = _clause(key.text[at:] if at > 0 else key.text)
+    else:
+        text = _clause(key.text)
+    return text[:MAX_DESCRIPTION] if text else command
 
 
 def draft(article: str, name: str, taken: Iterable[str] = ()) -> Draft:
     """Everything ``facts new`` writes, before it becomes YAML."""
     header = read_header(article)
-    sentences = split_article(article)
+    sentences, notes = _split(article)
     if not sentences:
         raise ConfigError("the article has no sentences to quote")
-    topics, generic = suggest_topics(sentences, taken)
+    topics, generic = suggest_topics(sentences, taken, header.title)
     speakers: dict[str, str | None] = {}
     for s in sentences:
         if s.speaker and s.speaker not in speakers:
             speakers[s.speaker] = speaker_role(article, s.speaker)
-    return Draft(name, header, speakers, generic, topics)
+    return Draft(name, header, speakers, generic, topics, notes)
+
+
+def _fact_keywords(sentence: Sentence, sentences: Sequence[Sentence]) -> list[str]:
+    """A speaker's fact is found by the speaker's surname and full name."""
+    if not sentence.speaker:
+        return []
+    surname = _surname(sentence.speaker, sentences)
+    return [surname, sentence.speaker] if surname != sentence.speaker else [surname]
 
 
 # --- YAML -----------------------------------------------------------------------------
@@ -717,7 +1379,10 @@ def render_yaml(d: Draft) -> str:
     if d.generic_terms:
         lines.append("# Words all over the article: understood, but they point to no topic.")
         lines.append(f"generic_terms: {_flow(d.generic_terms, 0)}")
+    for note in d.notes:
+        lines.append(f"# {note}")
     lines.append("topics:")
+    every = [s for t in d.topics for s in t.sentences]
     for topic in d.topics:
         lines.append(f"  # article lines {topic.lines[0]}-{topic.lines[1]}")
         lines.append(f"  - command: {topic.command}")
@@ -733,6 +1398,7 @@ def render_yaml(d: Draft) -> str:
             lines.append(f"      - quote: {_scalar(s.text)}")
             if s.speaker:
                 lines.append(f"        speaker: {_scalar(s.speaker)}")
+                lines.append(f"        keywords: {_flow(_fact_keywords(s, every), 8)}")
     return "\n".join(lines) + "\n"
 
 

@@ -49,7 +49,8 @@ STOPWORDS: frozenset[str] = frozenset((ENGLISH + MALAY + KOREAN).split())
 # Unless a topic uses them too.
 _SHIFT = """
 before previous former predecessor successor next upcoming future sebelum sebelumnya bekas
-worst favourite favorite replace replaces replaced replacement succeed succeeds 전임 후임 이전 다음
+worst favourite favorite ago lalu replace replaces replaced replacement succeed succeeds
+전임 후임 이전 다음
 """
 SHIFT_WORDS: frozenset[str] = frozenset(_SHIFT.split())
 

@@ -44,7 +44,7 @@ _SAY_FRAME = re.compile(r"\b(?:did|does|do|has|have|would|will)\s+((?:[\w'-]+\s+
 
 # Time fillers of chat: "these days", "at the moment" ask about no time of their own.
 _FILLER = re.compile(r"\b(?:these days|nowadays|at the moment|right now|as of now|"
-                     r"for now|again|actually|exactly|currently|"
+                     r"for now|again|actually|exactly|currently|quick one|just one|"
                      r"how(?:'s| is| was) your day(?: going)?|have a (?:nice|good|great) day|"
                      r"good (?:morning|afternoon|evening|night))\b")
 

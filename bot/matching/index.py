@@ -304,7 +304,7 @@ class _Builder:
         ignore = frozenset(w for p in self.packs for name in (*p.speakers, *p.places,
                                                              *(x for v in p.places.values()
                                                                for x in v))
-                           for w in fold(name).split())
+                           for w in re.split(r"[\s\-]+", fold(name)) if w)
         docs = []
         for n, fact in enumerate(doc_facts):
             pack = self.packs[doc_pack[n]]

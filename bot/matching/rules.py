@@ -24,6 +24,7 @@ WHERE = "where"
 WHY = "why"
 DATE = "date"  # "what date": a condition will not do
 LONG = "long"  # "how long": a duration or a date since when
+RANK = "rank"  # "what rank", "nombor berapa": a place in a ranking
 
 # What each kind of question says, as words and word pairs (one set test each, no
 # scanning: the matcher reads every message), and as Korean pieces found inside words.
@@ -31,6 +32,7 @@ _ASK_WORDS: dict[str, frozenset[str]] = {
     COUNT: frozenset({"berapa"}),
     DATE: frozenset({"tarikh"}),
     LONG: frozenset(),
+    RANK: frozenset({"ranked", "ranks", "ranking"}),
     WHEN: frozenset({"when", "bila", "bilakah"}),
     WHO: frozenset({"who", "whom", "whose", "siapa", "siapakah", "nama"}),
     WHERE: frozenset({"where"}),
@@ -44,6 +46,8 @@ _ASK_PAIRS: dict[str, frozenset[str]] = {
                      "what time"}),
     WHEN: frozenset({"what year", "which year", "what month", "which month", "bila masa"}),
     LONG: frozenset({"how long", "since when", "berapa lama", "how old"}),
+    RANK: frozenset({"what rank", "which rank", "what position", "which position",
+                     "what place", "nombor berapa", "tempat ke", "kedudukan ke"}),
     WHO: frozenset({"which person", "which official", "which minister", "which people",
                     "which organisation", "which organization", "which group", "which company",
                     "which charity", "full name", "his name", "her name", "the name"}),
@@ -58,6 +62,7 @@ _ASK_HANGUL: dict[str, tuple[str, ...]] = {
     DATE: ("날짜", "며칠", "무슨 요일"),
     WHEN: ("언제", "몇 년도", "몇년도"),
     LONG: ("얼마나 오래", "몇 년째", "몇 년 동안"),
+    RANK: ("몇 위", "몇위", "몇 번째", "몇번째", "순위"),
     WHO: ("누구", "누가", "이름"),
     WHERE: ("어디",),
     WHY: ("왜", "이유", "덕분"),
@@ -71,7 +76,7 @@ _HOW_AUX = frozenset({"how did", "how does", "how do", "how has", "how have", "h
 _HOW_WHY = frozenset({"become", "became", "get", "got", "gain", "gained", "grow", "grew",
                       "come", "manage", "managed"})
 _TOKENS = re.compile(r"[^\w]+")
-_ORDER = (LONG, COUNT, DATE, WHEN, WHO, WHERE, WHY)
+_ORDER = (RANK, LONG, COUNT, DATE, WHEN, WHO, WHERE, WHY)
 
 
 def _kind(tokens: list[str], folded: str) -> str | None:
@@ -195,6 +200,8 @@ class Shape:
             return self.time
         if kind == LONG:
             return self.duration or self.date
+        if kind == RANK:
+            return bool(self.ranks)
         if kind == DATE:
             return self.date
         if kind == COUNT:

@@ -198,7 +198,9 @@ def _which(index: Index, query: Query, doc: Doc) -> str | None:
     which = query.demands.which
     if which is None:
         return None
-    if not doc.instances or not index.known(stem(which)):
+    # The kind of thing asked for, or a word for it, must be known at all.
+    forms = (stem(which), *index.synonyms.get(which, ()))
+    if not doc.instances or not any(index.known(f) for f in forms):
         return "asks which"
     return None
 
