@@ -24,7 +24,8 @@ say said says saying think thinks thought believe believes believed feel feels f
 mentioned mentions talk talked talks talking speak spoke speaks comment comments commented
 view views opinion opinions stance position claim claims claimed argue argued argues tell
 told tells describe described call called state stated add added highlight highlighted note
-noted express expressed hope hopes hoped reckon reckons want wants wanted warn warned kata
+noted express expressed hope hopes hoped reckon reckons want wants wanted warn warned according
+take reaction react reacted response respond responded kata
 berkata cakap fikir pendapat pandangan sebut menyebut beritahu 말 말했 생각 의견 입장 발언
 """
 SAY_WORDS = frozenset(_SAY.split())
@@ -126,7 +127,8 @@ class Analyser:
         if frame_here and not names:
             # "what did the spokeswoman say": a role only one speaker has names them.
             for w in raw:
-                for r in (stem(w), *(g[0] for g in self._gloss(w))):
+                typo = self._resolved(w)[0] if len(w) <= MAX_WORD else None
+                for r in (stem(w), *(g[0] for g in self._gloss(w)), *((typo,) if typo else ())):
                     found = self.index.roles.get(r)
                     if found and len(found) == 1:
                         names = (*names, *found)
