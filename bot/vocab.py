@@ -69,3 +69,18 @@ north_korean 북한 pyongyang tokyo osaka shanghai london paris berlin moscow ne
 washington sydney
 """
 FOREIGN_PLACES: frozenset[str] = frozenset(w.replace("_", " ") for w in _FOREIGN.split())
+
+# Common English verbs and adjectives: a sentence that shares only one of them with a
+# question ("I think…") says little about it. Their rarity in a pack counts half.
+_LIGHT = """
+think thought know knew get got make made take took go went come came see saw look want
+give gave use used find found tell told ask asked work seem feel felt try leave left call
+keep kept let begin began show hear play run move live believe bring brought happen write
+provide sit stand lose lost pay meet include continue set learn change lead understand watch
+follow stop create speak spoke read allow add spend grow open walk win offer remember love
+consider appear buy wait serve die send expect build stay fall cut reach remain suggest
+raise pass sell require report decide pull good new first last long great little own other
+old right big high different small large next early young important few public bad same
+able way thing time year day part place case point fact
+"""
+LIGHT_WORDS: frozenset[str] = frozenset(_LIGHT.split())

@@ -19,7 +19,7 @@ from bot.matching.glossary import ENGLISH, KOREAN, MALAY
 from bot.matching.rules import Shape, names_instances, shape_of
 from bot.packs import Fact, FactPack, Topic
 from bot.text import _DIGIT_GROUP, fold, is_hangul, malay_stem, stem, word_tuple, words
-from bot.vocab import STOPWORDS
+from bot.vocab import LIGHT_WORDS, STOPWORDS
 
 # Built-in commands can be asked for in words too ("what topics do you know?").
 BUILTIN_PHRASES: dict[str, tuple[str, ...]] = {
@@ -285,7 +285,9 @@ class _Builder:
         for stems in doc_words:
             for s in stems:
                 df[s] += 1
-        rarity = {s: math.log((count + 1) / (d + 0.5)) for s, d in df.items()}
+        light = {stem(w) for w in LIGHT_WORDS}
+        rarity = {s: math.log((count + 1) / (d + 0.5)) * (0.5 if s in light else 1.0)
+                  for s, d in df.items()}
         generic = self._generic()
         word_table: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for n, stems in enumerate(doc_words):
