@@ -104,6 +104,8 @@ class Analyser:
                for n in (place, *names)}
         self._foreign = FOREIGN_PLACES - own
         self._foreign_heads = {f.split()[0] for f in self._foreign if " " in f}
+        # Every token that could start a foreign place, "japans" ("japan's") included.
+        self._foreign_any = self._foreign | self._foreign_heads | {f"{f}s" for f in self._foreign}
         self._foreign_hangul = tuple(sorted((f for f in self._foreign if not f.isascii()),
                                             key=len, reverse=True))
         self._name_stems = frozenset(index.speakers)
@@ -117,8 +119,9 @@ class Analyser:
         text = text[:MAX_CHARS]
         raw = word_tuple(_FILLER.sub(" ", text.casefold()))[:MAX_TOKENS]
         typed = set(raw)
-        said = frozenset(stem(w) for w in raw if len(w) <= MAX_WORD)
-        names = tuple(s for s in dict.fromkeys(stem(w) for w in raw) if s in self._name_stems)
+        raw_stems = [stem(w) if len(w) <= MAX_WORD else w for w in raw]
+        said = frozenset(raw_stems)
+        names = tuple(s for s in dict.fromkeys(raw_stems) if s in self._name_stems)
         speaker_words = self.index.speaker_words
         saying = bool(said & SAY_WORDS or typed & SAY_WORDS)
         frame_here = framing and saying and bool(
@@ -138,15 +141,15 @@ class Analyser:
         glosses: list[tuple[tuple[str, ...], ...]] = []
         extra: list[Unit] = []
         unknown: list[str] = []
-        for token in raw:
-            s0 = stem(token)
-            gloss = self._gloss(token)
-            glosses.append(gloss)
+        for token, s0 in zip(raw, raw_stems, strict=True):
             if token in STOPWORDS or (len(token) == 1 and token.isdigit()):
+                glosses.append(())
                 stems.append(s0)
                 stops.append(True)
                 scales.append(1.0)
                 continue
+            gloss = self._gloss(token)
+            glosses.append(gloss)
             if s0 in self._name_stems:
                 # The speaker table takes names; a name alone may still be a topic's alias.
                 stems.append(None if frame_here else s0)
@@ -184,8 +187,7 @@ class Analyser:
                      places=places_in(text, self.index.places) if placed else frozenset(),
                      foreign=self._foreign_in(raw), shifts=tuple(typed & SHIFT_WORDS),
                      other_speaker=saying and not names and self._other_speaker(text),
-                     years=frozenset(_YEAR_RE.findall(text)) if any(
-                         c.isdigit() for c in text) else frozenset(), said=said)
+                     years=frozenset(_YEAR_RE.findall(text)), said=said)
 
     def _glossed(self, token: str) -> tuple[tuple[str, ...], ...]:
         """English for a known Malay word too: "duta" is a pack keyword and "ambassador"."""
@@ -297,6 +299,9 @@ class Analyser:
         return units
 
     def _foreign_in(self, tokens: tuple[str, ...]) -> tuple[str, ...]:
+        typed = set(tokens)
+        if typed.isdisjoint(self._foreign_any) and all(t.isascii() for t in tokens):
+            return ()  # most messages name no country: one set test
         found: list[str] = []
         for i, token in enumerate(tokens):
             if token in self._foreign_heads and i + 1 < len(tokens) \

@@ -348,13 +348,15 @@ def demands_of(text: str) -> Demands:
     tokens = [t for t in _TOKENS.split(folded) if t]
     kind = _kind(tokens, folded)
     present = set(tokens)
-    which = _WHICH.search(folded)
+    which = _WHICH.search(folded) if kind is None and "which" in present else None
     parts = present if "-" not in folded else set(_TOKENS.split(folded.replace("-", " ")))
+    hangul = not folded.isascii()
     return Demands(kind=kind, ranks=ranks_in(folded, parts), scopes=scopes_in(folded, present),
                    future=kind in (WHEN, DATE) and bool(_FUTURE_ASK.search(folded)),
-                   which=_plural(which.group(1).split()[-1]) if which and kind is None else None,
+                   which=_plural(which.group(1).split()[-1]) if which else None,
                    yesno=bool(_YESNO.match(folded)),
-                   compares=bool(_COMPARES.search(folded)))
+                   compares=("than" in present or "lebih" in present or hangul)
+                   and bool(_COMPARES.search(folded)))
 
 
 def names_instances(sentence: str, ignore: frozenset[str]) -> bool:

@@ -50,7 +50,7 @@ class Candidate:
     refused: str | None = None  # the rule that refused it, if any
 
 
-def score_docs(index: Index, query: Query, limit: int = 6) -> list[Candidate]:
+def score_docs(index: Index, query: Query, limit: int = 4) -> list[Candidate]:
     """The facts and built-ins with the most evidence, best first, refused ones too."""
     sentence: dict[int, float] = defaultdict(float)
     keyword: dict[int, float] = defaultdict(float)
