@@ -300,7 +300,7 @@ class Analyser:
 
     def _foreign_in(self, tokens: tuple[str, ...]) -> tuple[str, ...]:
         typed = set(tokens)
-        if typed.isdisjoint(self._foreign_any) and all(t.isascii() for t in tokens):
+        if typed.isdisjoint(self._foreign_any) and all(map(str.isascii, tokens)):
             return ()  # most messages name no country: one set test
         found: list[str] = []
         for i, token in enumerate(tokens):

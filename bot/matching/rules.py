@@ -76,15 +76,20 @@ _HOW_AUX = frozenset({"how did", "how does", "how do", "how has", "how have", "h
 _HOW_WHY = frozenset({"become", "became", "get", "got", "gain", "gained", "grow", "grew",
                       "come", "manage", "managed"})
 _TOKENS = re.compile(r"[^\w]+")
+# Some word of a question kind: without one, no kind is asked (the pairs hold one too).
+_CUES = frozenset().union(*_ASK_WORDS.values(), {p.split()[0] for ps in _ASK_PAIRS.values()
+                                                  for p in ps}, _COUNT_NOUNS, {"how"})
 _ORDER = (RANK, LONG, COUNT, DATE, WHEN, WHO, WHERE, WHY)
 
 
 def _kind(tokens: list[str], folded: str) -> str | None:
-    if "어디에 쓰" in folded or "어디에 사용" in folded:
-        return None  # "where is it used" in Korean asks what for
     present = set(tokens)
-    pairs = {f"{a} {b}" for a, b in itertools.pairwise(tokens)}
     hangul = not folded.isascii()
+    if present.isdisjoint(_CUES) and not hangul:
+        return None  # no question word at all: one set test
+    if hangul and ("어디에 쓰" in folded or "어디에 사용" in folded):
+        return None  # "where is it used" in Korean asks what for
+    pairs = {f"{a} {b}" for a, b in itertools.pairwise(tokens)}
     for kind in _ORDER:
         if not present.isdisjoint(_ASK_WORDS[kind]) or not pairs.isdisjoint(_ASK_PAIRS[kind]) \
                 or (hangul and any(h in folded for h in _ASK_HANGUL[kind])):
@@ -258,6 +263,7 @@ _KOREAN_RANK = re.compile(r"(\d+) ?위|(첫|두|세|네|다섯) ?번째")
 _RANK_WORDS = frozenset(_SUPERLATIVES) | frozenset(_ORDINALS) | {
     "largest", "biggest", "greatest", "highest", "lowest", "smallest", "best", "worst", "most",
     "oldest", "newest", "latest", "fastest"}
+_ORDINAL_DIGITS = re.compile(r"\d(?:st|nd|rd|th)\b")
 _RANK_HANGUL = ("위", "번째", "가장", "최대", "제일", "최고", "최초")
 
 
@@ -265,8 +271,7 @@ def ranks_in(folded: str, present: set[str] | None = None) -> frozenset[str]:
     """Ranks a text states: {"3"} for "third-largest", {"1"} for "the largest"."""
     if present is None:
         present = set(_TOKENS.split(folded.replace("-", " ")))
-    if present.isdisjoint(_RANK_WORDS) and not any(
-            t.endswith(("st", "nd", "rd", "th")) and t[:1].isdigit() for t in present) and (
+    if present.isdisjoint(_RANK_WORDS) and not _ORDINAL_DIGITS.search(folded) and (
             folded.isascii() or not any(h in folded for h in _RANK_HANGUL)):
         return frozenset()
     found: set[str] = set()
