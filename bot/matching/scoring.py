@@ -26,7 +26,7 @@ from bot.text import stem
 SATURATION = 2.0
 UNCOVERED = 0.45  # per unit of rarity a question word has that the fact does not hold
 UNCOVERED_MAX = 1.2  # one missing word costs at most this
-UNKNOWN = 1.2  # a word nobody knows
+UNKNOWN = 1.6  # a word nobody knows
 UNKNOWN_HANGUL = 0.4  # Korean glues endings on: an unknown Korean word says less
 SPEAKER = 1.2  # a named speaker, times how rare their facts are
 SPEAKER_ALONE = 2.2  # "what did Dewar say": the speaker is the whole question
