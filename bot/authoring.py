@@ -175,7 +175,7 @@ secretary-general attorney-general ceo cfo cto coo boss supervisor organiser org
 coordinator principal curator trustee bishop archbishop sheriff prosecutor king queen prince
 princess vice-president president-elect goalkeeper striker midfielder defender centre-back
 substitute winger skipper chef author campaigner activist member resident student teacher nurse
-doctor engineer pilot worker owner partner head spokespeople
+doctor engineer pilot worker owner partner spokespeople
 """)
 # Words in front of a name that are courtesy, not a role and not the name.
 _HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr", "sir", "dame", "lord", "lady", "baroness",
@@ -596,11 +596,12 @@ def _people(article: str) -> tuple[Counter[str], set[str]]:
     people: Counter[str] = Counter()
     org_words: set[str] = set()
     for match in _RUN.finditer(flat):
-        toks = _tokens(match.group(0))
-        before = flat[:match.start()].split()[-2:]
+        run = match.group(0)
+        before = flat[max(0, match.start() - 80):match.start()].split()[-2:]
         if len(before) == 2 and before[1] in ("of", "for") and _is_role_word(before[0]):
-            toks = toks[-2:] if len(toks) >= 3 else []
-        name = _strip_titles(" ".join(toks))
+            toks = _tokens(run)  # "Governor of Ohio Jane Miller"
+            run = " ".join(toks[-2:]) if len(toks) >= 3 else ""
+        name = _strip_titles(run)
         if not name:
             continue
         if _is_org(name):

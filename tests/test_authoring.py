@@ -21,7 +21,9 @@ DATA = Path(__file__).resolve().parent / "data"
 ARTICLES = DATA / "articles"
 GOLDEN = DATA / "golden"
 KOREA = Path(__file__).resolve().parent.parent / "facts" / "korea-malaysia" / "article.txt"
-ALL_ARTICLES = [*sorted(ARTICLES.glob("*.txt")), KOREA]
+# Held-out material for judging the drafter: never drafted, read or tuned on here.
+HELD_OUT = {"wikinews_uk_asylum.txt"}
+ALL_ARTICLES = [*sorted(a for a in ARTICLES.glob("*.txt") if a.name not in HELD_OUT), KOREA]
 
 
 def _name(article: Path) -> str:
@@ -184,9 +186,9 @@ def test_sentences_split_at_full_stops_but_not_abbreviations() -> None:
                      "They talked for 2.5 hours.", "Was it useful?", "Nobody knows!"]
 
 
-def test_a_sentence_over_the_quote_limit_is_cut_at_clauses_verbatim() -> None:
+def test_a_sentence_over_the_quote_limit_is_cut_at_semicolons_verbatim() -> None:
     clause = "the committee reviewed the budget for the new stadium in great detail"
-    sentence = ", ".join([clause] * 8).capitalize() + "."
+    sentence = "; ".join([clause] * 8).capitalize() + "."
     article = f"PARIS, Jan 5 (Wire) — {sentence}\n"
     pieces = split_article(article)
     assert len(pieces) >= 2
