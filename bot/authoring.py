@@ -168,12 +168,12 @@ minister secretary administrator governor president premier chancellor director 
 head chair chairman chairwoman chairperson manager officer official ambassador envoy mayor
 senator congressman congresswoman representative commissioner councillor councilor mp mep msp
 mla leader founder co-founder cofounder coach captain analyst economist professor lecturer
-researcher scientist lawyer attorney solicitor barrister judge justice adviser advisor inspector
-superintendent constable sergeant detective general colonel commander admiral lieutenant editor
+researcher scientist lawyer attorney solicitor barrister adviser advisor inspector
+superintendent constable sergeant detective colonel commander admiral lieutenant editor
 reporter correspondent historian spokesperson spokeswoman spokesman deputy assistant treasurer
 secretary-general attorney-general ceo cfo cto coo boss supervisor organiser organizer
-coordinator principal curator trustee bishop archbishop sheriff prosecutor king queen prince
-princess vice-president president-elect goalkeeper striker midfielder defender centre-back
+coordinator principal curator trustee archbishop sheriff prosecutor vice-president
+president-elect goalkeeper striker midfielder defender centre-back
 substitute winger skipper chef author campaigner activist member resident student teacher nurse
 doctor engineer pilot worker owner partner spokespeople
 """)
@@ -215,8 +215,8 @@ def _is_role_word(token: str) -> bool:
 
 def _strip_titles(run: str) -> str | None:
     """The name in a capitalised run: "Environment Minister John Baird" -> "John Baird",
-    "Ms Braverman" -> "Braverman". A role word counts as a title only with a name after it
-    ("Stephen King" keeps its King)."""
+    "Ms Braverman" -> "Braverman". A run that is only a title ("The Home Secretary") comes
+    back as the title, for ``_Resolver`` to look up."""
     raw = run.split()
     owners = [i for i, t in enumerate(raw[:-1]) if re.search(r"['’]s$", t)]
     toks = _tokens(" ".join(raw[owners[-1] + 1:] if owners else raw))  # "Labour's Yvette Cooper"
@@ -228,6 +228,11 @@ def _strip_titles(run: str) -> str | None:
     while toks and toks[0].casefold().rstrip(".") in _HONORIFICS:
         toks.pop(0)
     return " ".join(toks) or None
+
+
+def _is_title(name: str) -> bool:
+    """Whether a capitalised run is a title with no name: "Home Secretary", "Governor"."""
+    return _is_role_word(name.split()[-1])
 
 
 def _is_org(name: str) -> bool:
@@ -270,11 +275,12 @@ _SPEECH_VERBS = ("said", "says", "added", "adds", "told", "tells", "stated", "st
                  "insisted", "admitted", "expressed", "warned", "asked", "recalled", "wrote",
                  "writes", "argued", "claimed", "commented", "replied", "responded",
                  "announced", "acknowledged", "confirmed", "declared", "urged", "tweeted",
-                 "remarked", "reiterated", "emphasised", "emphasized", "conceded", "cautioned")
+                 "remarked", "reiterated", "emphasised", "emphasized", "conceded", "cautioned",
+                 "posted")
 # "issued a statement", "released a brief statement", "put out a statement"
 _STATEMENT = (r"(?:issued|released|published|put\s+out|gave|made)\s+(?:a|an|the|her|his|their|its)"
               r"\s+(?:[\w\-]+\s+){0,2}?statement")
-_SPEECH = rf"(?:{_STATEMENT}|{'|'.join(_SPEECH_VERBS)})"
+_SPEECH = rf"(?:{_STATEMENT}|went\s+on|{'|'.join(_SPEECH_VERBS)})"
 _VERB = re.compile(rf"(?<![\w’'\-]){_SPEECH}(?![\w’'\-])")
 # Before a verb these make it passive or subordinate: "was told", "when asked".
 _NOT_SPEAKING = {"was", "were", "been", "being", "be", "is", "are", "when", "if", "as", "who",
@@ -398,7 +404,8 @@ _OPEN = "“\""
 _CLOSE = "”\""
 _ABBREV = {"mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "no", "vs", "inc", "ltd", "co",
            "corp", "gen", "gov", "sen", "rep", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
-           "sep", "sept", "oct", "nov", "dec", "mt", "ft", "approx", "etc", "e.g", "i.e", "u.s"}
+           "sep", "sept", "oct", "nov", "dec", "mt", "ft", "approx", "etc", "e.g", "i.e", "u.s",
+           "u.k", "u.n", "e.u", "u.s.a"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,6 +452,11 @@ def _is_closing(text: str, j: int) -> bool:
                                                     or not text[j + 1].isalnum())
 
 
+def _is_opening(text: str, j: int) -> bool:
+    """A reversed ” used as an opening mark: after a space, before a word."""
+    return (j == 0 or text[j - 1].isspace()) and j + 1 < len(text) and text[j + 1].isalnum()
+
+
 def _quote_spans(paras: list[Paragraph], quotes: _Quotes) -> list[list[_Piece]]:
     """Quoted and unquoted stretches of every paragraph; quotations may span paragraphs."""
     out: list[list[_Piece]] = []
@@ -464,7 +476,7 @@ def _quote_spans(paras: list[Paragraph], quotes: _Quotes) -> list[list[_Piece]]:
             if open_qid is not None and (ch in _CLOSE or (ch == "“" and _is_closing(text, j))):
                 pieces.append(_Piece(text[start:j], para.start + start, True, open_qid))
                 open_qid, start = None, j + 1
-            elif open_qid is None and ch in _OPEN:
+            elif open_qid is None and (ch in _OPEN or (ch == "”" and _is_opening(text, j))):
                 pieces.append(_Piece(text[start:j], para.start + start, False, None))
                 open_qid, next_qid, start = next_qid, next_qid + 1, j + 1
                 quotes.first_paragraph[open_qid] = index
@@ -602,7 +614,7 @@ def _people(article: str) -> tuple[Counter[str], set[str]]:
             toks = _tokens(run)  # "Governor of Ohio Jane Miller"
             run = " ".join(toks[-2:]) if len(toks) >= 3 else ""
         name = _strip_titles(run)
-        if not name:
+        if not name or _is_title(name):
             continue
         if _is_org(name):
             org_words.update(t for t in name.split() if t.casefold() not in _ORG_WORDS)
@@ -618,11 +630,25 @@ class _Resolver:
         self.people, self.org_words = _people(article)
         self.lower = {w.casefold() for w in re.findall(r"(?<![.!?]\s)\b[a-z][\w\-]*", article)}
         self.strong = strong  # single names the article attributes a quotation to
+        self.flat = re.sub(r"\s+", " ", article)
+        self._titles: dict[str, set[str]] = {}
+
+    def titles(self, person: str) -> set[str]:
+        """The titles the article puts in front of a person's name, folded."""
+        if person not in self._titles:
+            found = (_title_before(self.flat[:m.start()])
+                     for m in re.finditer(rf"\b{re.escape(person)}\b", self.flat))
+            self._titles[person] = {t.casefold() for t in found if t}
+        return self._titles[person]
 
     def __call__(self, surface: str | None) -> str | None:
         if not surface or surface.casefold() in _PRONOUNS:
             return None
         name = _strip_titles(surface)
+        if name and _is_title(name):
+            # "The Home Secretary added": the one person the article gives that title.
+            titled = {p for p in self.people if name.casefold() in self.titles(p)}
+            return titled.pop() if len(titled) == 1 else None
         if not name or _is_org(name):
             return None
         toks = name.split()
@@ -799,7 +825,7 @@ def speaker_role(article: str, name: str) -> str | None:
     # "The chief executive of the Refugee Council, Enver Solomon, said"
     for match in re.finditer(rf"(?:^|[.!?”\"]\s|, |\bsaid |\bto )(?P<role>[^,.;:“”\"]{{2,80}}), "
                              rf"{esc}\b", flat):
-        role = re.sub(r"^(?:[Aa]ccording\s+to\s+)?(?:[Tt]he|[Aa]n?)\s+", "",
+        role = re.sub(rf"^(?:[Aa]ccording\s+to\s+|(?:{_SPEECH})\s+)?(?:[Tt]he|[Aa]n?)\s+", "",
                       match.group("role").strip())
         if role and _role_ok(role) and any(w[0].islower() for w in role.split()):
             found.append((match.start("role"), role))

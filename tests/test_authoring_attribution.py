@@ -193,6 +193,8 @@ def test_a_title_is_the_role_not_part_of_the_name() -> None:
     ("Minister for Ports Rosa Vale said the plan would work.", "Rosa Vale",
      "Minister for Ports"),
     ("Labour's Ruth Amos said the plan would work.", "Ruth Amos", None),
+    ("“The plan would work,” said the chief executive of the Shipping Council, Enver Cole.",
+     "Enver Cole", "chief executive of the Shipping Council"),
 ])
 def test_speaker_and_role_forms(text: str, name: str, role: str | None) -> None:
     article = f"LONDON, May 3 (Wire) — {text}\n"
@@ -205,6 +207,27 @@ def test_an_honorific_and_a_surname_lead_back_to_the_full_name() -> None:
                "“We will act,” Ms Gray said. “The queues are too long.”\n")
     assert _said(article) == {"Home Secretary Anne Gray visited Dover on Monday.": None,
                               "We will act": "Anne Gray", "The queues are too long.": "Anne Gray"}
+
+
+def test_a_title_alone_is_the_one_person_the_article_gives_it() -> None:
+    article = ("LONDON, May 3 (Wire) — Home Secretary Anne Gray visited Dover on Monday. "
+               "Shadow Home Secretary Ian Roe said the visit was late.\n\n"
+               "The Home Secretary added: “We will act.”\n\n"
+               "“It is too late,” the Shadow Home Secretary said.\n\n"
+               "Gray went on: “The queues will fall.”\n\n"
+               "The Prime Minister said nothing.\n")
+    said = _said(article)
+    assert said["We will act."] == said["The queues will fall."] == "Anne Gray"
+    assert said["It is too late"] == "Ian Roe"
+    # Nobody in the article is the Prime Minister by name.
+    assert said["The Prime Minister said nothing."] is None
+    assert set(draft(article, "dover").speakers) == {"Anne Gray", "Ian Roe"}
+
+
+def test_a_surname_that_is_also_a_title_stays_a_name() -> None:
+    article = ("LONDON, May 3 (Wire) — Stephen King said the queues were long. “I waited for "
+               "hours,” King said.\n")
+    assert set(_said(article).values()) == {"Stephen King"}
 
 
 def test_scare_quotes_keep_their_sentence_whole() -> None:
@@ -267,9 +290,10 @@ def test_a_dateline_prefix_is_not_part_of_the_first_fact() -> None:
     assert next(iter(_said(LAKE))).startswith("A ferry that ran aground")
 
 
-@pytest.mark.parametrize("close", ["”", "\"", "“"])
-def test_a_closing_quote_mark_of_any_kind_ends_the_sentence(close: str) -> None:
-    article = (f"PARIS, Jan 5 (Wire) — “The bridge will open in May.{close} The council "
+@pytest.mark.parametrize(("open_", "close"), [("“", "”"), ("\"", "\""), ("“", "“"),
+                                              ("”", "”")])
+def test_a_closing_quote_mark_of_any_kind_ends_the_sentence(open_: str, close: str) -> None:
+    article = (f"PARIS, Jan 5 (Wire) — {open_}The bridge will open in May.{close} The council "
                f"approved the plan on Monday.\n")
     assert _said(article) == {"The bridge will open in May.": None,
                               "The council approved the plan on Monday.": None}
