@@ -61,7 +61,7 @@ _ASK_HANGUL: dict[str, tuple[str, ...]] = {
     COUNT: ("몇 명", "몇명", "몇 개", "몇개", "얼마나 많"),
     DATE: ("날짜", "며칠", "무슨 요일"),
     WHEN: ("언제", "몇 년도", "몇년도"),
-    LONG: ("얼마나 오래", "몇 년째", "몇 년 동안"),
+    LONG: ("얼마나 오래", "몇 년째", "몇 년 동안", "몇 년", "몇년"),
     RANK: ("몇 위", "몇위", "몇 번째", "몇번째", "순위"),
     WHO: ("누구", "누가", "이름"),
     WHERE: ("어디",),
@@ -79,6 +79,9 @@ _TOKENS = re.compile(r"[^\w]+")
 # Some word of a question kind: without one, no kind is asked (the pairs hold one too).
 _CUES = frozenset().union(*_ASK_WORDS.values(), {p.split()[0] for ps in _ASK_PAIRS.values()
                                                   for p in ps}, _COUNT_NOUNS, {"how"})
+# "How many years", "berapa tahun", "몇 년": how long, in a count of time.
+_COUNT_SPANS = frozenset({f"{a} {b}" for a in ("many", "berapa") for b in (
+    "years", "months", "decades", "weeks", "tahun", "bulan", "dekad")})
 _ORDER = (RANK, LONG, COUNT, DATE, WHEN, WHO, WHERE, WHY)
 
 
@@ -96,6 +99,8 @@ def _kind(tokens: list[str], folded: str) -> str | None:
             if kind in (WHO, WHERE) and not pairs.isdisjoint(_HOW_AUX) \
                     and not present.isdisjoint(_HOW_WHY):
                 return WHY
+            if kind == COUNT and not pairs.isdisjoint(_COUNT_SPANS):
+                return LONG  # "how many years": a duration answers it
             return kind
         if kind == COUNT and "what" in present and not present.isdisjoint(_COUNT_NOUNS):
             return COUNT
@@ -231,7 +236,7 @@ def shape_of(sentence: str, speaker: str | None, places: frozenset[str]) -> Shap
         duration=bool(_DURATION.search(folded)),
         compares=bool(re.search(r"\b(?:than|unlike|beyond|compared|more|less)\b", folded)),
         future=bool(_FUTURE.search(folded)),
-        number=bool(_NUMBER.search(_DATES.sub(" ", folded))),
+        number=bool(_NUMBER.search(_DURATION.sub(" ", _DATES.sub(" ", folded)))),
         agent=speaker is not None or _names_someone(sentence) or bool(_AGENT_WORDS.search(folded)),
         place=has_place,
         reason=bool(_REASON.search(folded)),
