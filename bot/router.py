@@ -70,6 +70,11 @@ def decide_question(matcher: Matcher, text: str, threshold: float = THRESHOLD) -
     if not allowed or allowed[0].score < threshold:
         return Decision(None, top, score=top.score if top else 0.0)
     best = allowed[0]
+    # Two sentences of one topic equally likely: the one that says more of the question.
+    for other in allowed[1:]:
+        if other.intent == best.intent and best.score - other.score < MARGIN \
+                and other.sentence > best.sentence * 1.5:
+            best = other
     # The sentence that matches best cannot answer what is asked ("when" without a date,
     # "the largest" against "the third-largest"): the article does not say.
     # Another speaker's words are no answer to "what did X say", however close they come.

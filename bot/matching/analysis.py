@@ -126,7 +126,9 @@ class Analyser:
         saying = bool(said & SAY_WORDS or typed & SAY_WORDS)
         frame_here = framing and saying and bool(
             names or typed & FRAME_WORDS or said & speaker_words
-            or any(g[0] in speaker_words for w in raw for g in self._gloss(w)))
+            or any(g[0] in speaker_words for w in raw for g in self._gloss(w))
+            or any(self._resolved(w)[0] in speaker_words for w in raw
+                   if len(w) <= MAX_WORD and w not in STOPWORDS))  # "spokeswomen"
         if frame_here and not names:
             # "what did the spokeswoman say": a role only one speaker has names them.
             for w in raw:
@@ -158,7 +160,8 @@ class Analyser:
                 continue
             if frame_here and (token in SAY_WORDS or token in FRAME_WORDS
                                or s0 in speaker_words
-                               or any(g[0] in speaker_words for g in gloss)):
+                               or any(g[0] in speaker_words for g in gloss)
+                               or self._resolved(token)[0] in speaker_words):
                 stems.append(None)
                 stops.append(True)
                 scales.append(1.0)
