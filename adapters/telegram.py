@@ -29,7 +29,7 @@ from bot.core import FactBot
 from bot.errors import ConfigError
 from bot.messages import IncomingMessage, Reply, ReplyKind
 from bot.render import render_fact
-from bot.settings import Secret, Settings
+from bot.settings import Secret, Settings, mask_log_records, mask_secrets, token_forms
 
 if TYPE_CHECKING:
     from telegram import CallbackQuery, InlineKeyboardMarkup, Update
@@ -50,45 +50,24 @@ DEFAULT_LISTEN = "0.0.0.0:8443"
 # How often serve() looks whether polling died on its own (a token revoked while running).
 WATCH_SECONDS = 1.0
 POLLING_TASK = "Updater:start_polling:polling_task"  # the name PTB gives its polling task
-
-
-def _redact(record: logging.LogRecord, token: str) -> None:
-    try:
-        message = record.getMessage()
-    except Exception:  # a malformed record: the handler reports it; nothing to redact
-        return
-    if token in message:
-        record.msg, record.args = message.replace(token, "<token>"), None
-    if record.exc_info and record.exc_info[1] is not None:
-        text = logging.Formatter().formatException(record.exc_info)
-        if token in text:  # InvalidToken's message holds the token
-            record.exc_text = text.replace(token, "<token>")
+MAX_ERROR_DETAIL = 300  # characters of a server's answer shown in a start-up error
 
 
 def protect_token(token: str) -> Callable[[], None]:
-    """Keep the token out of every log record; returns the undo for shutdown.
+    """Keep the token, whole or its secret part, in any case, out of every log record.
 
-    A record factory sees records from every logger, including ones created later
-    (python-telegram-bot logs its full base URL at DEBUG), and it only runs for
-    records that will be emitted.
+    Returns the undo for shutdown. ``factbot run`` masks every configured secret already;
+    this also covers serve() called on its own (the tests, the benchmarks).
     """
     httpx_logger = logging.getLogger("httpx")
     old_level = httpx_logger.level
     if httpx_logger.getEffectiveLevel() < logging.WARNING:
         # At INFO httpx prints every request URL, and Bot API URLs hold the token.
         httpx_logger.setLevel(logging.WARNING)
-    previous = logging.getLogRecordFactory()
-
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
-        _redact(record, token)
-        return record
-
-    logging.setLogRecordFactory(factory)
+    unmask = mask_log_records(token_forms(token, "telegram"))
 
     def undo() -> None:
-        if logging.getLogRecordFactory() is factory:
-            logging.setLogRecordFactory(previous)
+        unmask()
         httpx_logger.setLevel(old_level)
 
     return undo
@@ -458,6 +437,18 @@ def _polling_stopped(polling: asyncio.Task[Any] | None) -> ConfigError:
                        + (f" ({type(failure).__name__})" if failure else ""))
 
 
+def _api_error(exc: Exception, token: str) -> str:
+    """What the Bot API (or a proxy in front of it) answered, on one line, token masked.
+
+    A server may echo the request path, which holds the token: a proxy's 502 page in
+    full, a 400 description lower-cased by python-telegram-bot.
+    """
+    text = " ".join(mask_secrets(str(exc), token_forms(token, "telegram")).split())
+    if len(text) > MAX_ERROR_DETAIL:  # a whole HTML page is no error line
+        text = text[:MAX_ERROR_DETAIL - 1] + "…"
+    return text or type(exc).__name__
+
+
 def _listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -498,7 +489,7 @@ async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
                                   "(check the token from @BotFather)") from None
             where = config.api_base_url or "https://api.telegram.org"
             raise ConfigError(f"cannot reach the Telegram Bot API at {where} "
-                              f"(TELEGRAM_API_BASE_URL): {exc}") from None
+                              f"(TELEGRAM_API_BASE_URL): {_api_error(exc, token)}") from None
         updater = application.updater
         assert updater is not None  # the builder always makes one
         polling: asyncio.Task[Any] | None = None

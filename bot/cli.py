@@ -10,12 +10,12 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError, FactbotError
-from bot.settings import Settings, load_settings
+from bot.settings import Settings, load_settings, mask_log_records, mask_secrets, secret_forms
 
 log = logging.getLogger(__name__)
 EXIT_USAGE = 2
@@ -208,8 +208,11 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    hidden: tuple[str, ...] = ()  # every form of every token, masked in all we show
+    unmask: Callable[[], None] | None = None
     try:
         settings = _settings(args)
+        hidden = secret_forms(settings)
         level = settings.log_level.upper() or ("INFO" if args.command == "run" else "WARNING")
         if level not in logging.getLevelNamesMapping():
             raise ConfigError(f"log_level {settings.log_level!r} is not a logging level "
@@ -218,6 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         # At INFO httpx prints every request URL, and Bot API URLs hold the token.
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        unmask = mask_log_records(hidden)
         if args.command == "chat":
             return asyncio.run(_until_signal(_chat(args, settings)))
         if args.command == "ask":
@@ -247,7 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "eval":
             return _eval(args, settings)
     except FactbotError as exc:
-        print(f"factbot: error: {exc}", file=sys.stderr)
+        # A server's answer quoted in an error may repeat a token, in any letter case.
+        print(f"factbot: error: {mask_secrets(str(exc), hidden)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -255,6 +260,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:
+        # Not ours to explain (a platform outage, a bug): the traceback goes to the log,
+        # whose records are masked, never straight to stderr where a token would show.
+        if unmask is None:
+            unmask = mask_log_records(hidden)
+        log.critical("factbot %s failed", args.command, exc_info=True)
+        line = " ".join(mask_secrets(f"{type(exc).__name__}: {exc}", hidden).split())
+        print(f"factbot: error: {line}", file=sys.stderr)
+        return 1
+    finally:
+        if unmask is not None:
+            unmask()
     parser.error(f"unknown command {args.command!r}")
     return EXIT_USAGE
 

@@ -3,15 +3,19 @@
 Sources, later ones winning: built-in defaults, the YAML file named by
 ``--config`` or ``FACTBOT_CONFIG``, environment variables, command-line flags.
 Tokens come from the environment or the file and are never printed: their
-``repr`` is masked.
+``repr`` is masked, and ``mask_secrets`` takes them out of error lines and log
+records in whatever letter case a server echoed them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import logging
 import os
+import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +40,95 @@ class Secret(str):  # immutable, so safe as a dataclass default
 
     def reveal(self) -> str:
         return str.__str__(self)
+
+
+MASK = "<token>"
+# A token's secret part shorter than this is no real token's: masking it would garble
+# ordinary words in every line and protect nothing.
+_MIN_PART = 8
+
+
+def token_forms(token: str, kind: str = "") -> tuple[str, ...]:
+    """The forms of a token that must never be shown: the whole and its secret part.
+
+    A Telegram token is ``BOT_ID:SECRET``; a URL-encoded colon (``%3A``) leaves only the
+    secret part to find. A Discord token is ``USER_ID.TIME.HMAC``: the HMAC is the secret.
+    """
+    whole = str.__str__(token)
+    if not whole:
+        return ()
+    part = ""
+    if kind == "telegram":
+        part = whole.partition(":")[2]
+    elif kind == "discord":
+        part = whole.rpartition(".")[2]
+    return (whole, part) if len(part) >= _MIN_PART and part != whole else (whole,)
+
+
+def secret_forms(settings: Settings) -> tuple[str, ...]:
+    """Every form of every secret in ``settings``, for :func:`mask_secrets`."""
+    return (*token_forms(settings.telegram.token, "telegram"),
+            *token_forms(settings.discord.token, "discord"),
+            *token_forms(settings.telegram.webhook_secret), *token_forms(settings.salt))
+
+
+@functools.lru_cache(maxsize=16)
+def _secret_pattern(forms: tuple[str, ...]) -> re.Pattern[str] | None:
+    unique = sorted({str.__str__(f) for f in forms if f}, key=len, reverse=True)
+    if not unique:
+        return None
+    return re.compile("|".join(re.escape(f) for f in unique), re.IGNORECASE)
+
+
+def mask_secrets(text: str, forms: Iterable[str]) -> str:
+    """``text`` with every form of a secret replaced by ``<token>``, in any letter case.
+
+    Any case, because servers and libraries change it: python-telegram-bot capitalises an
+    API error's description, which lower-cases a token the server echoed in it.
+    """
+    pattern = _secret_pattern(tuple(forms))
+    return text if pattern is None else pattern.sub(MASK, text)
+
+
+def _mask_record(record: logging.LogRecord, forms: tuple[str, ...]) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # a malformed record: the handler reports it; nothing to mask
+        return
+    masked = mask_secrets(message, forms)
+    if masked != message:
+        record.msg, record.args = masked, None
+    if record.exc_info and record.exc_info[1] is not None:
+        text = logging.Formatter().formatException(record.exc_info)
+        masked = mask_secrets(text, forms)
+        if masked != text:  # an exception's message may hold the token (InvalidToken's does)
+            record.exc_text = masked
+    if record.stack_info:
+        record.stack_info = mask_secrets(record.stack_info, forms)
+
+
+def mask_log_records(forms: Iterable[str]) -> Callable[[], None]:
+    """Mask the secrets in every log record from now on; returns the undo.
+
+    A record factory sees records from every logger, including ones created later
+    (python-telegram-bot logs its full base URL at DEBUG), and it only runs for
+    records that will be emitted.
+    """
+    frozen = tuple(forms)
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        _mask_record(record, frozen)
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+    def undo() -> None:
+        if logging.getLogRecordFactory() is factory:
+            logging.setLogRecordFactory(previous)
+
+    return undo
 
 
 @dataclass(frozen=True, slots=True)

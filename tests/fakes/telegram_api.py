@@ -3,8 +3,9 @@
 It keeps an update queue served by long-polling ``getUpdates`` (honouring
 ``offset``, ``limit`` and ``timeout``), records every call the bot makes, and can
 fail chosen methods with a status code (429 with ``retry_after``, 500) to test
-recovery. Like Telegram it refuses a message over 4096 characters and an edit that
-leaves a message's text as it was (it remembers the texts it sent, edited or was
+recovery, or answer them as a proxy or server that repeats the request path, token and
+all (``fail_echoing_path``). Like Telegram it refuses a message over 4096 characters and
+an edit that leaves a message's text as it was (it remembers the texts it sent, edited or was
 told about with ``chose_inline``). Point the bot at it with ``base_url=api.base_url``.
 """
 
@@ -51,6 +52,7 @@ class Failure:
     retry_after: int | None
     times: int
     description: str | None = None
+    echo: str = ""  # "html": a proxy's 502 page; "json": a 400 description; both show the path
 
 
 class ApiError(Exception):
@@ -118,6 +120,7 @@ class FakeBotAPI:
         self.texts: dict[tuple[int, int], str] = {}  # (chat_id, message_id) -> current text
         self.inline_texts: dict[str, str] = {}  # inline_message_id -> current text
         self._failures: dict[str, list[Failure]] = {}
+        self.echoed: list[str] = []  # bodies of the answers that repeated the request path
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._changed = asyncio.Condition()
@@ -171,6 +174,17 @@ class FakeBotAPI:
         """Answer the next ``times`` calls of ``method`` with an error."""
         self._failures.setdefault(method, []).append(
             Failure(status, retry_after, times, description))
+
+    def fail_echoing_path(self, method: str, echo: str, *, times: int = 1) -> None:
+        """Answer ``method`` with an error that repeats the request path, token included.
+
+        ``echo="html"``: a reverse proxy's 502 HTML page; ``echo="json"``: a 400 Bot API
+        error whose description quotes the path. Each body sent is kept in ``echoed``.
+        """
+        if echo not in ("html", "json"):
+            raise ValueError(f"echo must be 'html' or 'json', not {echo!r}")
+        status = 502 if echo == "html" else 400
+        self._failures.setdefault(method, []).append(Failure(status, None, times, echo=echo))
 
     def chose_inline(self, result: dict[str, Any], inline_message_id: str = "inline-msg-1"
                      ) -> str:
@@ -338,6 +352,8 @@ class FakeBotAPI:
             if failure.times <= 0:
                 failures.pop(0)
             call.status = failure.status
+            if failure.echo:
+                return self._echo(request, failure)
             if failure.retry_after is not None:
                 return _error(failure.status, f"Too Many Requests: retry after "
                                               f"{failure.retry_after}",
@@ -353,6 +369,19 @@ class FakeBotAPI:
             return _error(exc.status, exc.description)
         self.ok_counts[method] = self.ok_counts.get(method, 0) + 1
         return web.json_response({"ok": True, "result": result})
+
+    def _echo(self, request: web.Request, failure: Failure) -> web.Response:
+        path = request.raw_path  # as it came over the wire, token and all
+        if failure.echo == "html":
+            body = (f"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+                    f"<center><h1>502 Bad Gateway</h1></center>\r\n"
+                    f"<p>The upstream server failed for {request.method} {path}</p>\r\n"
+                    f"<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+            self.echoed.append(body)
+            return web.Response(status=failure.status, text=body, content_type="text/html")
+        description = f"Bad Request: no such route: {request.method} {path}"
+        self.echoed.append(description)
+        return _error(failure.status, description)
 
     async def _api_getMe(self, params: dict[str, Any]) -> Any:
         return {**self.bot_user(), "can_join_groups": True,
