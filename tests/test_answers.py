@@ -36,6 +36,8 @@ async def quote(bot: FactBot, text: str) -> str | None:
     ("Is Malaysia Korea's biggest trading partner in ASEAN?", "third-largest trading partner"),
     # Malay reaches the English sentence through the glossary.
     ("pertukaran budaya", "promote cultural exchange"),
+    # Initials written as one word are the keyword.
+    ("cooperation in A.I.?", "artificial intelligence (AI)"),
 ])
 async def test_a_question_gets_the_sentence_that_answers_it(factbot: FactBot, text: str,
                                                             words: str) -> None:
@@ -54,6 +56,8 @@ async def test_a_question_gets_the_sentence_that_answers_it(factbot: FactBot, te
     "what did the Malaysian prime minister say about the partnership?",
     # Lee never said it: Bernama did.
     "what did Lee say about the Korean community?",
+    # Two letters apart are no "A.I.".
+    "is it a i think",
 ])
 async def test_a_question_the_article_does_not_answer_gets_no_fact(factbot: FactBot,
                                                                    text: str) -> None:
@@ -200,3 +204,10 @@ FROZEN = {
 @pytest.mark.parametrize("name", sorted(FROZEN))
 def test_the_frozen_blind_sets_are_unchanged(name: str) -> None:
     assert hashlib.sha256((DATA / name).read_bytes()).hexdigest() == FROZEN[name]
+
+
+def test_two_letters_apart_are_no_initials(packs: tuple[FactPack, ...]) -> None:
+    """"is it a i think" holds no "A.I."; "A.I." written as one word does."""
+    matcher = Matcher(packs)
+    assert not any(len(u.term) > 1 for u in matcher.analyse("is it a i think").units)
+    assert ("ai",) in [u.term for u in matcher.analyse("what about A.I.?").units]

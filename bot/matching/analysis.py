@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from bot.matching.index import PLACE_WORDS, Index, places_in
+from bot.matching.index import PLACE_WORDS, Index, close_initials, places_in
 from bot.matching.rules import Demands, demands_of
 from bot.text import _YEAR_RE, is_hangul, malay_stem, stem, word_tuple
 from bot.vocab import FOREIGN_PLACES, SHIFT_WORDS, STOPWORDS
@@ -117,7 +117,7 @@ class Analyser:
 
     def analyse(self, text: str, framing: bool = True) -> Query:
         text = text[:MAX_CHARS]
-        raw = word_tuple(_FILLER.sub(" ", text.casefold()))[:MAX_TOKENS]
+        raw = word_tuple(_FILLER.sub(" ", close_initials(text).casefold()))[:MAX_TOKENS]
         typed = set(raw)
         raw_stems = [stem(w) if len(w) <= MAX_WORD else w for w in raw]
         said = frozenset(raw_stems)

@@ -123,6 +123,14 @@ def term(text: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in word_tuple(text))
 
 
+_INITIALS = re.compile(r"\b(?:[^\W\d_]\.){2,}", re.UNICODE)
+
+
+def close_initials(text: str) -> str:
+    """"A.I." is one word, "ai"; two letters apart ("is it a i think") are not."""
+    return _INITIALS.sub(lambda m: m.group(0).replace(".", ""), text)
+
+
 def sentence_stems(text: str) -> set[str]:
     """A sentence's evidence: content stems, hyphen parts, and neighbours closed up."""
     return set(sentence_counts(text))
@@ -209,6 +217,7 @@ class _Builder:
     def variants(self, text: str) -> list[tuple[str, ...]]:
         """A term and, for a phrase of content words, its closed-up form."""
         self.add_surface(text)
+        text = close_initials(text)
         t = term(text)
         if len(t) < 2:
             return [t] if t else []
