@@ -33,6 +33,8 @@ PAIRS = [
      ["dev_korea_malaysia.jsonl", "frozen_korea_malaysia.jsonl"]),
     (DATA / "articles" / "wikinews_canada_document.txt", "wikinews-canada-document",
      ["dev_wikinews_canada_document.jsonl"]),
+    (DATA / "articles" / "wikinews_brown_remarks.txt", "wikinews-brown-remarks",
+     ["dev_wikinews_brown_remarks.jsonl"]),
     (DATA / "articles" / "wikinews_uk_asylum.txt", "wikinews-uk-asylum",
      ["frozen_wikinews_uk_asylum.jsonl"]),
 ]
