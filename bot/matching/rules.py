@@ -45,7 +45,7 @@ _ASK_PAIRS: dict[str, frozenset[str]] = {
     DATE: frozenset({"what date", "which date", "exact date", "what day", "which day",
                      "what time"}),
     WHEN: frozenset({"what year", "which year", "what month", "which month", "bila masa"}),
-    LONG: frozenset({"how long", "since when", "berapa lama", "how old"}),
+    LONG: frozenset({"how long", "since when", "berapa lama", "how old"}),  # or an age
     RANK: frozenset({"what rank", "which rank", "what position", "which position",
                      "what place", "nombor berapa", "tempat ke", "kedudukan ke"}),
     WHO: frozenset({"which person", "which official", "which minister", "which people",
@@ -208,8 +208,8 @@ class Shape:
     def answers(self, kind: str | None) -> bool:
         if kind == WHEN:
             return self.time
-        if kind == LONG:
-            return self.duration or self.date
+        if kind == LONG:  # "how old" too: a duration, a date, or an age
+            return self.duration or self.date or self.number
         if kind == RANK:
             return bool(self.ranks)
         if kind == DATE:
