@@ -9,7 +9,11 @@ kept in memory and written in one transaction every ``flush_interval``
 seconds and on close. A crash loses at most that window; a committed row is
 never lost. Settings and the daily-fact send time are written at once.
 If the database fails while the bot runs, the store logs once, keeps
-working from memory and retries at the next flush.
+working from memory and retries at the next flush; only then does it cap the
+unanswered questions it holds, and it logs how many it dropped. Before every
+flush and settings write it checks that the file at the path is still the one
+it has open: a file removed while open would take writes nobody can read again,
+so the store writes it again at the path, with everything in it so far.
 """
 
 from __future__ import annotations
@@ -87,6 +91,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 MAX_PENDING_UNMATCHED = 1_000  # while the database is failing, keep only this many
+# What can go wrong writing: the database, the store closed under us, the file system.
+_WRITE_ERRORS = (sqlite3.Error, ValueError, StorageError, OSError)
 
 
 def resolve_db_path(db: str | os.PathLike[str] | None, settings: Settings) -> Path:
@@ -113,6 +119,15 @@ def _probe_open(path: Path, timeout: float) -> None:
     sqlite3.connect(path, timeout=timeout).close()
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file is at ``path`` (device and inode), or None when there is none."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
 def _ts(when: datetime) -> float:
     return when.timestamp()
 
@@ -126,8 +141,11 @@ def _parse_time(text: str) -> time:
     return time(int(hour), int(minute or 0))
 
 
-async def _migrate(db: aiosqlite.Connection, path: Path) -> int:
-    """Bring the file to SCHEMA_VERSION; return the version it had."""
+async def _migrate(db: aiosqlite.Connection, path: Path, salt: str | None = None) -> int:
+    """Bring the file to SCHEMA_VERSION; return the version it had.
+
+    ``salt`` is the one a new file gets (default: a fresh random one); a file keeps its own.
+    """
     await db.create_function("question_key", 1, question_key, deterministic=True)
     version = int(await _scalar(db, "PRAGMA user_version"))
     if version > SCHEMA_VERSION:
@@ -152,7 +170,7 @@ async def _migrate(db: aiosqlite.Connection, path: Path) -> int:
                  SCHEMA_VERSION)
     # Prove we can write now, at start-up, rather than failing later mid-chat.
     await _transaction(db, [("INSERT OR IGNORE INTO meta (key, value) VALUES ('salt', ?)",
-                             (secrets.token_hex(16),))])
+                             (salt or secrets.token_hex(16),))])
     return version
 
 
@@ -209,11 +227,19 @@ class SqliteStore(BaseStore):
         self._loaded: set[ChatKey] = set()  # chats whose rotation positions are in memory
         self._salt: str | None = None
         self._failing = False
+        self._opened = False  # between open() and close(), even while reopening fails
+        self._identity: tuple[int, int] | None = None  # the file open, as device and inode
+        self._journals: dict[Path, tuple[int, int] | None] = {}  # its -wal and -shm files
+        self._moved_reported = False
+        self._ready = asyncio.Event()  # clear while the file is being written again
+        self._ready.set()
+        self.dropped_unmatched = 0  # unanswered questions dropped while the database failed
+        self._dropping = 0  # ... since it last worked
 
     # --- life cycle ------------------------------------------------------------------
 
     async def open(self) -> None:
-        if self._db is not None:
+        if self._opened:
             return
         path = self.path
         if path.is_dir():
@@ -225,6 +251,15 @@ class SqliteStore(BaseStore):
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StorageError(f"{path}: cannot create its folder ({exc.strerror})") from None
+        self.opened_version = await self._connect()
+        self._opened = True
+        await self._prune()
+        self._stop = asyncio.Event()
+        self._flusher = asyncio.create_task(self._flush_loop(), name=f"flush {path.name}")
+
+    async def _connect(self) -> int:
+        """Open the file at the path, bring it up to date and remember which file it is."""
+        path = self.path
         try:
             # A plain connect first: when aiosqlite's connect fails, its worker thread
             # outlives the event loop and prints a traceback on the way out.
@@ -234,8 +269,9 @@ class SqliteStore(BaseStore):
             raise StorageError(f"{path}: {_reason(exc)}") from None
         try:
             await db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            self.opened_version = await _migrate(db, path)
-            self._salt = str(await _scalar(db, "SELECT value FROM meta WHERE key = 'salt'"))
+            version = await _migrate(db, path, self._salt)
+            if self._salt is None:  # reopened at the path: the hashes keep their salt
+                self._salt = str(await _scalar(db, "SELECT value FROM meta WHERE key = 'salt'"))
         except StorageError:
             await db.close()
             raise
@@ -243,12 +279,69 @@ class SqliteStore(BaseStore):
             await db.close()
             raise StorageError(f"{path}: {_reason(exc)}") from None
         self._db = db
-        await self._prune()
-        self._stop = asyncio.Event()
-        self._flusher = asyncio.create_task(self._flush_loop(), name=f"flush {path.name}")
+        self._identity = _identity(path)
+        self._journals = {Path(f"{path}{suffix}"): _identity(Path(f"{path}{suffix}"))
+                          for suffix in ("-wal", "-shm")}
+        return version
+
+    def _moved(self) -> bool:
+        """Whether the file at the path is not the one open (removed, replaced, or lost)."""
+        return self._opened and (self._db is None or _identity(self.path) != self._identity)
+
+    async def _follow_file(self) -> None:
+        """Make the next write go to the file at the path; called with the lock held.
+
+        SQLite keeps writing to a file removed while open, into an inode nobody can open
+        again: every reply would confirm a change that a restart loses. So a removed
+        file is written again at the path from the open copy, with everything in it, and
+        a file replaced by another is followed. Either way the old file's -wal and -shm
+        go: a new file would take them for its own and replay the old pages into it.
+        """
+        if self._db is not None:
+            now = _identity(self.path)
+            if now == self._identity:
+                return
+            if not self._moved_reported:
+                self._moved_reported = True
+                if now is None:
+                    log.warning("%s: the database file was removed while factbot ran; writing "
+                                "it again there, with everything in it so far", self.path)
+                else:
+                    log.warning("%s: the database file was replaced by another while factbot "
+                                "ran; writing to the new file from now on", self.path)
+            copy = self.path.with_name(self.path.name + ".recovering")
+            if now is None:
+                copy.unlink(missing_ok=True)
+                await self._db.execute("VACUUM INTO ?", (str(copy),))
+            self._ready.clear()  # readers wait: the old file closes before the new one opens
+            try:
+                old, self._db = self._db, None
+                try:
+                    await old.close()
+                except sqlite3.Error:
+                    log.exception("%s: closing the old database file failed", self.path)
+                for journal, identity in self._journals.items():
+                    if identity is not None and _identity(journal) == identity:
+                        journal.unlink(missing_ok=True)
+                if now is None:
+                    os.replace(copy, self.path)
+                # The file may hold other settings than those cached from the old one.
+                self._positions = {k: v for k, v in self._positions.items() if k in self._dirty}
+                self._loaded.clear()
+                for chat in list(self._chats):
+                    self._forget(chat)
+                await self._connect()
+            finally:
+                self._ready.set()
+        else:  # a reopen failed before: try again
+            copy = self.path.with_name(self.path.name + ".recovering")
+            if _identity(self.path) is None and copy.exists():
+                os.replace(copy, self.path)
+            await self._connect()
+        self._moved_reported = False
 
     async def close(self) -> None:
-        if self._db is None:
+        if not self._opened:
             return
         if self._flusher is not None:
             # Stop between flushes, never in the middle of one: a cancelled transaction
@@ -259,7 +352,14 @@ class SqliteStore(BaseStore):
         async with self._lock:
             pass  # let a flush still in flight (its caller was cancelled) finish first
         await self.flush()
+        if self.pending or self._dropping:  # the failure itself was logged when it began
+            log.warning("%s: closing with %d writes the database never took (and %d "
+                        "unanswered questions dropped while it failed): they are lost",
+                        self.path, self.pending, self._dropping)
+        self._opened = False
         db, self._db = self._db, None
+        if db is None:
+            return
         try:
             await db.close()
         except sqlite3.Error:
@@ -283,8 +383,29 @@ class SqliteStore(BaseStore):
 
     def _recovered(self) -> None:
         if self._failing:
-            log.info("%s: storage works again", self.path)
+            if self._dropping:
+                log.warning("%s: storage works again; %d unanswered questions were dropped "
+                            "while it failed", self.path, self._dropping)
+            else:
+                log.info("%s: storage works again", self.path)
             self._failing = False
+            self._dropping = 0
+
+    def _cap_unmatched(self) -> None:
+        """While the database fails, hold only the newest unanswered questions; count the rest.
+
+        Never while it works: a healthy database takes every question at the next flush.
+        """
+        excess = len(self._unmatched) - MAX_PENDING_UNMATCHED
+        if excess <= 0:
+            return
+        del self._unmatched[:excess]
+        if not self._dropping:
+            log.warning("%s: the database is failing: holding only the newest %d unanswered "
+                        "questions until it works again, dropping older ones", self.path,
+                        MAX_PENDING_UNMATCHED)
+        self._dropping += excess
+        self.dropped_unmatched += excess
 
     # --- batched writes ------------------------------------------------------------
 
@@ -295,25 +416,34 @@ class SqliteStore(BaseStore):
 
     async def flush(self) -> None:
         """Write buffered changes in one transaction; on failure keep them for the next try."""
-        if self._db is None or not self.pending:
+        if not self._opened or (not self.pending and not self._moved()):
             return
         # Shielded: a caller being cancelled must not cut a transaction in half.
         await asyncio.shield(self._flush_now())
 
     async def _flush_now(self) -> None:
         async with self._lock:
+            try:
+                await self._follow_file()
+            except _WRITE_ERRORS:
+                self._failed("opening the database file again")
+                self._cap_unmatched()
+                return
+            if not self.pending:
+                return
             dirty, self._dirty = self._dirty, {}
             usage, self._usage = self._usage, Counter()
             unmatched, self._unmatched = self._unmatched, []
             try:
                 await self._write(dirty, usage, unmatched)
-            except (sqlite3.Error, ValueError, StorageError):
+            except _WRITE_ERRORS:
                 # Put it back, newer values first; a later flush retries.
                 for key, value in dirty.items():
                     self._dirty.setdefault(key, value)
                 self._usage.update(usage)
-                self._unmatched = (unmatched + self._unmatched)[-MAX_PENDING_UNMATCHED:]
+                self._unmatched = unmatched + self._unmatched
                 self._failed("writing to the database")
+                self._cap_unmatched()
                 return
         self._recovered()
 
@@ -354,6 +484,7 @@ class SqliteStore(BaseStore):
     async def _run(self, statements: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
         """Run statements in one transaction and commit now (settings, daily sends)."""
         async with self._lock:
+            await self._follow_file()  # confirm nothing that a removed file would swallow
             await _transaction(self._conn(), statements)
 
     # --- rotation, usage, unmatched ----------------------------------------------
@@ -379,7 +510,8 @@ class SqliteStore(BaseStore):
         # A lone surrogate cannot be stored, and one bad row would block the whole batch.
         text = text.encode("utf-8", "replace").decode("utf-8")
         self._unmatched.append((when, platform, text, user_hash, question_key(text)))
-        del self._unmatched[:-MAX_PENDING_UNMATCHED]
+        if self._failing:
+            self._cap_unmatched()
 
     async def top_topics(self, limit: int = 10) -> list[TopicCount]:
         await self.flush()
@@ -422,6 +554,7 @@ class SqliteStore(BaseStore):
     async def _load_chat(self, chat: ChatKey) -> ChatSettings:
         """Read a chat's settings and rotation positions in one round trip, and cache them."""
         key = (chat.platform, chat.chat_id)
+        await self._ready.wait()  # not while the file is being written again
         version = self._versions.get(chat, 0)
         rows = await self._conn().execute_fetchall(
             "SELECT 'chat', daily, daily_time, tz, last_daily, user_per_minute, chat_per_minute"
@@ -494,6 +627,7 @@ class SqliteStore(BaseStore):
         return await self.chat_settings(chat)
 
     async def daily_chats(self, platform: str) -> list[tuple[str, ChatSettings]]:
+        await self._ready.wait()  # not while the file is being written again
         rows = await self._conn().execute_fetchall(
             "SELECT chat_id FROM chats WHERE platform = ? AND daily = 1 ORDER BY chat_id",
             (platform,))
