@@ -25,11 +25,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+import aiohttp
 import discord
 from discord import app_commands
 
-from adapters.discord_render import NEXT_PREFIX, clip, next_custom_id, render_embed
-from bot.errors import ConfigError
+from adapters.discord_render import NEXT_TEMPLATE, clip, next_custom_id, render_embed
+from adapters.lifecycle import STOP_GRACE, unless_stopped
+from bot.errors import ConfigError, FactbotError, UnreachableError
 from bot.messages import IncomingMessage, Reply, ReplyKind
 from bot.packs import BUILTIN_COMMANDS
 from bot.settings import DiscordSettings, Settings
@@ -130,7 +132,7 @@ def default_sync_state(settings: Settings, db: str | None = None) -> Path:
 
 
 class NextFactButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-                     template=re.escape(NEXT_PREFIX) + r"(?P<topic>[a-z0-9_]{1,32})"):
+                     template=NEXT_TEMPLATE):
     """Another fact on the same topic; the topic rides in the custom_id, so restarts keep it."""
 
     def __init__(self, topic: str) -> None:
@@ -402,7 +404,8 @@ class DiscordAdapter:
     async def setup(self) -> None:
         """After login, before the gateway: sync the commands if they changed."""
         if self.sync_on_start:
-            await self.sync()
+            with startup_errors("syncing the slash commands"):
+                await self.sync()
 
     async def on_reload(self) -> None:
         """Packs were reloaded: re-declare the commands and sync if the set changed."""
@@ -510,29 +513,66 @@ class DiscordAdapter:
             self.bot.reload_listeners.remove(self.on_reload)
 
     async def _serve(self, token: str, stop: asyncio.Event) -> None:
+        tasks: set[asyncio.Task[Any]] = set()
+        connect: asyncio.Task[None] | None = None
         with discord_endpoints(self.settings):
-            async with self.client:
-                await _login(self.client, token)
+            gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+            try:
+                # Racing the stop: discord.py retries a 5xx for 25 s, and aiohttp waits
+                # 300 s for a Discord that never answers.
+                if not await unless_stopped(_login(self.client, token), stop):
+                    return
                 connect = asyncio.create_task(self.client.connect(), name="discord-gateway")
                 stopping = asyncio.create_task(stop.wait(), name="discord-stop")
                 daily = self._start_daily()
                 tasks = {t for t in (connect, stopping, daily) if t is not None}
-                try:
-                    await asyncio.wait({connect, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    stopping.cancel()
-                    if daily is not None:
-                        daily.cancel()
-                    await self.client.close()  # ends connect() too
-                    if not connect.done():
-                        connect.cancel()
+                await asyncio.wait({connect, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in tasks:
+                    if task is not connect:
+                        task.cancel()
+                await self._close()  # ends connect() too, unless it is between connections
+                for task in tasks:
+                    task.cancel()
+                if tasks:
                     await asyncio.wait(tasks)
+        assert connect is not None  # logged in, so the gateway was connected
         exc = None if connect.cancelled() else connect.exception()
+        if stop.is_set():
+            # Stopped on request: how the gateway connection ended on the way is no failure
+            # (discord.py can trip over a close that comes before the first HELLO).
+            if exc is not None:
+                log.debug("the Discord gateway connection ended while stopping", exc_info=exc)
+            return
         if isinstance(exc, discord.PrivilegedIntentsRequired):
             raise ConfigError("discord.message_content is on but the Message Content intent "
                               "is not enabled for this bot in the developer portal") from None
+        if exc is not None and self.client.ws is None:
+            # Never connected: discord.py 2.7 retries a first connection only to fail on
+            # its missing session (AttributeError), so any end here means "no gateway".
+            log.debug("the first Discord gateway connection failed", exc_info=exc)
+            first = exc.__context__ if isinstance(exc, AttributeError) else None
+            raise UnreachableError(
+                f"cannot connect to the Discord gateway at {gateway} (DISCORD_GATEWAY_URL): "
+                f"{_what_failed(first or exc)}") from None
         if exc is not None:
             raise exc
+
+    async def _close(self) -> None:
+        """Close the client within about STOP_GRACE seconds, whatever Discord does.
+
+        An unwell gateway would otherwise hold a stop for aiohttp's 30 s close timeout.
+        """
+        closing = asyncio.ensure_future(self.client.close())
+        done, _ = await asyncio.wait({closing}, timeout=STOP_GRACE)
+        if done:
+            closing.result()
+            return
+        log.warning("Discord did not answer the close within %.0f s: dropping the connection",
+                    STOP_GRACE)
+        closing.cancel()
+        await asyncio.gather(closing, return_exceptions=True)
+        await self.client.http.close()  # the HTTP session, and with it every socket
 
     def _start_daily(self) -> asyncio.Task[Any] | None:
         """Start the core's daily-fact loop when that feature is installed."""
@@ -578,7 +618,8 @@ async def _sync(bot: Any, settings: Settings, args: argparse.Namespace) -> int:
     with discord_endpoints(discord_settings):
         async with adapter.client:
             await _login(adapter.client, token)
-            await adapter.sync(force=True)
+            with startup_errors("syncing the slash commands"):
+                await adapter.sync(force=True)
     count = len(adapter.payload())
     where = f"guild {discord_settings.guild_id}" if discord_settings.guild_id else "globally"
     print(f"synced {count} commands {where}")
@@ -586,12 +627,57 @@ async def _sync(bot: Any, settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _login(client: discord.Client, token: str) -> None:
-    """Log in; a rejected token is a one-line settings error, never a traceback."""
-    try:
+    """Log in; a failure is a one-line error, never a traceback."""
+    with startup_errors("logging in"):
         await client.login(token)
-    except discord.LoginFailure:
+
+
+def _what_failed(exc: BaseException) -> str:
+    """The class of a failure and its first line, short: a proxy may answer a whole page."""
+    detail = " ".join(str(exc).split())
+    detail = detail if len(detail) <= 200 else detail[:199] + "…"
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+@contextlib.contextmanager
+def startup_errors(doing: str) -> Iterator[None]:
+    """Turn a failure of Discord's REST API while ``doing`` into a one-line error.
+
+    A rejected token or a refused request (401, 403; 400 and 404 of a command sync) is
+    a settings error (exit 2). Discord unreachable, failing (5xx, 429 past discord.py's
+    retries) or answering what is not its JSON (a proxy's page) is an UnreachableError
+    (exit 75: try again later). Anything else is a bug and keeps its traceback.
+    """
+    where = f"{discord.http.Route.BASE} (DISCORD_API_BASE_URL)"
+    try:
+        yield
+    except FactbotError:
+        raise
+    except discord.LoginFailure:  # 401 to the login itself
         raise ConfigError("DISCORD_BOT_TOKEN was rejected by Discord "
                           "(401 Unauthorized): check the bot token") from None
+    except discord.HTTPException as exc:
+        log.debug("Discord failed while %s", doing, exc_info=True)
+        status = f"{exc.status} {getattr(exc.response, 'reason', '') or ''}".strip()
+        if exc.status in (401, 403):
+            raise ConfigError(f"Discord refused factbot while {doing} ({status}): check "
+                              f"DISCORD_BOT_TOKEN, and that the bot was invited with the "
+                              f"applications.commands scope") from None
+        if exc.status in (400, 404) and doing.startswith("syncing"):
+            raise ConfigError(f"Discord refused the slash commands ({status}): "
+                              f"{_what_failed(exc)}") from None
+        raise UnreachableError(f"Discord at {where} answered {status} while {doing}: "
+                               f"try again later") from None
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        log.debug("Discord failed while %s", doing, exc_info=True)
+        raise UnreachableError(f"cannot reach Discord at {where} while {doing}: "
+                               f"{_what_failed(exc)}") from None
+    except (ValueError, TypeError, KeyError) as exc:
+        # discord.py reads any body labelled JSON, and any 2xx as the object it asked for.
+        log.debug("Discord's answer while %s could not be read", doing, exc_info=True)
+        raise UnreachableError(f"Discord at {where} sent an answer that is not Discord's "
+                               f"JSON while {doing} ({type(exc).__name__}): "
+                               f"try again later") from None
 
 
 def sync_main(args: argparse.Namespace, settings: Settings) -> int:

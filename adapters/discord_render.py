@@ -9,12 +9,19 @@ print stray backslashes. Mentions never ping: every send also passes
 
 from __future__ import annotations
 
+import re
+
 import discord
 
 from bot.messages import Reply, ReplyKind
 
 COLOUR = 0x2B6CB0
 NEXT_PREFIX = "factbot:next:"
+# The "Another fact" custom_id, the one parser of it: discord.py matches a press against this
+# template in full (NextFactButton), parse_next_custom_id reads it the same way. Topic
+# commands are ASCII by pack validation; an explicit class, never \w or \d, keeps it so.
+NEXT_TEMPLATE = re.escape(NEXT_PREFIX) + r"(?P<topic>[a-z0-9_]{1,32})"
+_NEXT = re.compile(NEXT_TEMPLATE, re.ASCII)
 
 # Discord's embed limits (https://discord.com/developers/docs/resources/message#embed-limits).
 TITLE_MAX = 256
@@ -127,3 +134,9 @@ def _lines(items: tuple[tuple[str, str], ...], limit: int) -> str:
 def next_custom_id(topic: str) -> str:
     """The stable custom_id of the "Another fact" button for ``topic``."""
     return f"{NEXT_PREFIX}{topic}"
+
+
+def parse_next_custom_id(custom_id: str) -> str | None:
+    """The topic of an "Another fact" custom_id, or None for anything else."""
+    match = _NEXT.fullmatch(custom_id)
+    return match["topic"] if match else None

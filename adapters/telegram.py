@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import datetime as dtm
 import hashlib
+import json
 import logging
 import os
 import re
@@ -23,10 +24,11 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from adapters.lifecycle import STOP_GRACE, unless_stopped
 from adapters.telegram_render import MORE, SOURCE, render_html, render_plain
 from bot.community import daily_loop
 from bot.core import FactBot
-from bot.errors import ConfigError
+from bot.errors import ConfigError, FactbotError, UnreachableError
 from bot.messages import IncomingMessage, Reply, ReplyKind
 from bot.render import render_fact
 from bot.settings import Secret, Settings, mask_log_records, mask_secrets, token_forms
@@ -401,6 +403,28 @@ def _chat_ref(chat_id: str) -> int | str:
     return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
 
 
+def _make_request(connection_pool_size: int) -> Any:
+    """PTB's HTTPX request, where a body that is not JSON is an error without a traceback.
+
+    PTB logs such a body (a proxy's error page) with a traceback at ERROR before raising;
+    its docs invite overriding ``parse_json_payload``. The error raised is the same.
+    """
+    from telegram.error import TelegramError
+    from telegram.request import HTTPXRequest
+
+    class JSONRequest(HTTPXRequest):
+        @staticmethod
+        def parse_json_payload(payload: bytes) -> dict[str, Any]:
+            try:
+                parsed: dict[str, Any] = json.loads(payload.decode("utf-8", "replace"))
+            except ValueError:
+                log.debug("telegram: a Bot API answer is not JSON (%d bytes)", len(payload))
+                raise TelegramError("Invalid server response") from None
+            return parsed
+
+    return JSONRequest(connection_pool_size=connection_pool_size)
+
+
 def build_application(bot: FactBot, token: str | Secret, *, base_url: str = "",
                       concurrent_updates: int = 8, pool_size: int | None = None,
                       max_retries: int = 3) -> tuple[Application[Any, Any, Any, Any, Any, Any],
@@ -412,7 +436,8 @@ def build_application(bot: FactBot, token: str | Secret, *, base_url: str = "",
     workers = max(1, concurrent_updates)
     builder = (Application.builder().token(secret)
                .concurrent_updates(workers if workers > 1 else False)
-               .connection_pool_size(pool_size or max(4, POOL_PER_UPDATE * workers))
+               .request(_make_request(pool_size or max(4, POOL_PER_UPDATE * workers)))
+               .get_updates_request(_make_request(1))  # PTB's default for long polling
                .rate_limiter(_make_rate_limiter(max_retries)))
     if base_url:
         builder = builder.base_url(base_url)
@@ -449,6 +474,64 @@ def _api_error(exc: Exception, token: str) -> str:
     return text or type(exc).__name__
 
 
+def _start_up_error(exc: Exception, base_url: str, token: str) -> FactbotError:
+    """The one-line error for a Bot API that failed getMe at start-up."""
+    from telegram.error import Forbidden, InvalidToken, NetworkError
+
+    if isinstance(exc, InvalidToken):  # its message holds the token: never show it
+        return ConfigError("TELEGRAM_BOT_TOKEN was rejected by the Bot API "
+                           "(check the token from @BotFather)")
+    if isinstance(exc, Forbidden):
+        return ConfigError("the Bot API refused TELEGRAM_BOT_TOKEN (403 Forbidden): "
+                           "check the token from @BotFather")
+    where = base_url or "https://api.telegram.org"
+    if isinstance(exc, NetworkError):  # no connection, a timeout, a 5xx
+        return UnreachableError(f"cannot reach the Telegram Bot API at {where} "
+                                f"(TELEGRAM_API_BASE_URL): {_api_error(exc, token)}")
+    # A 200 whose body is not JSON, JSON that is no Bot API answer, a 400 or a 429: a
+    # proxy or an outage in between, which a later start may not meet.
+    return UnreachableError(f"the Telegram Bot API at {where} (TELEGRAM_API_BASE_URL) "
+                            f"gave an answer factbot cannot use: {_api_error(exc, token)}")
+
+
+async def _close_requests(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Close the HTTP clients of an Application whose initialize() failed or was stopped.
+
+    ``Bot.shutdown`` does nothing for a bot whose getMe never succeeded.
+    """
+    await application.bot.shutdown()
+    await application.bot.request.shutdown()
+
+
+async def _stop_updater(updater: Any, polling: asyncio.Task[Any] | None) -> None:
+    """Stop polling or the webhook within about 2 x STOP_GRACE, whatever the Bot API does.
+
+    PTB's stop ends a long poll at once, but a polling loop asleep in its back-off after
+    errors (up to 30 s) wakes only at the end of it; and stopping confirms the offset
+    with one more getUpdates, which an unwell Bot API may hold for the read timeout.
+    """
+    from telegram.error import InvalidToken
+
+    stopping = asyncio.ensure_future(updater.stop())
+    if polling is not None and not polling.done():
+        # The stop event ends a long poll within a few loop turns; still running after
+        # the grace, the loop is asleep between retries, and cancelling it wakes it.
+        await asyncio.wait({polling}, timeout=STOP_GRACE / 2)
+        if not polling.done():
+            polling.cancel()
+    done, _ = await asyncio.wait({stopping}, timeout=STOP_GRACE)
+    if not done:
+        log.warning("telegram: the Bot API did not answer the last getUpdates within %.0f s; "
+                    "updates it sent last may come again after a restart", STOP_GRACE)
+        stopping.cancel()
+        await asyncio.gather(stopping, return_exceptions=True)
+        return
+    try:
+        stopping.result()
+    except InvalidToken:  # stop() re-raises the polling task's end: reported
+        log.debug("telegram: polling had ended on a rejected token")
+
+
 def _listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -459,7 +542,7 @@ def _listen(value: str) -> tuple[str, int]:
 async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
                 stop: asyncio.Event) -> None:
     """Run the Telegram bot until ``stop`` is set, then shut down cleanly."""
-    from telegram.error import InvalidToken, NetworkError, TelegramError
+    from telegram.error import InvalidToken, TelegramError
 
     # Opt into PTB's timedelta periods: RetryAfter otherwise warns on every 429.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -481,19 +564,18 @@ async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
     daily: asyncio.Task[None] | None = None
     try:
         try:
-            await application.initialize()
-        except (InvalidToken, NetworkError) as exc:
-            await application.bot.shutdown()  # initialize opened the HTTP clients
-            if isinstance(exc, InvalidToken):  # its message holds the token: never show it
-                raise ConfigError("TELEGRAM_BOT_TOKEN was rejected by the Bot API "
-                                  "(check the token from @BotFather)") from None
-            where = config.api_base_url or "https://api.telegram.org"
-            raise ConfigError(f"cannot reach the Telegram Bot API at {where} "
-                              f"(TELEGRAM_API_BASE_URL): {_api_error(exc, token)}") from None
+            # Racing the stop: a Bot API that never answers holds getMe for the read timeout.
+            initialized = await unless_stopped(application.initialize(), stop)
+        except (TelegramError, ValueError, TypeError, KeyError) as exc:
+            await _close_requests(application)
+            raise _start_up_error(exc, config.api_base_url, token) from None
+        if not initialized:
+            await _close_requests(application)
+            return
         updater = application.updater
         assert updater is not None  # the builder always makes one
-        polling: asyncio.Task[Any] | None = None
-        try:
+
+        async def start() -> None:
             try:
                 await adapter.publish_commands()
             except InvalidToken:
@@ -510,15 +592,22 @@ async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
                 log.info("telegram: @%s serving a webhook at %s (listening on %s:%d)",
                          adapter.username, webhook_url, host, port)
             else:
-                before = asyncio.all_tasks()
                 await updater.start_polling(allowed_updates=ALLOWED_UPDATES,
                                             bootstrap_retries=-1)
-                # PTB ends its polling task on InvalidToken but leaves updater.running
-                # true, so the task itself is what tells us polling has stopped.
-                polling = next((t for t in asyncio.all_tasks() - before
-                                if t.get_name() == POLLING_TASK), None)
                 log.info("telegram: @%s polling for updates", adapter.username)
             await application.start()
+
+        polling: asyncio.Task[Any] | None = None
+        try:
+            before = asyncio.all_tasks()
+            # Racing the stop too: PTB retries its bootstrap (deleteWebhook) without end.
+            started = await unless_stopped(start(), stop)
+            # PTB ends its polling task on InvalidToken but leaves updater.running
+            # true, so the task itself is what tells us polling has stopped.
+            polling = next((t for t in asyncio.all_tasks() - before
+                            if t.get_name() == POLLING_TASK), None)
+            if not started:
+                return
             daily = asyncio.create_task(daily_loop(bot, adapter), name="telegram-daily")
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
@@ -533,10 +622,7 @@ async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
                     if isinstance(result, Exception):
                         log.error("the daily-fact loop failed", exc_info=result)
             if updater.running:
-                try:
-                    await updater.stop()
-                except InvalidToken:  # stop() re-raises the polling task's end: reported
-                    log.debug("telegram: polling had ended on a rejected token")
+                await _stop_updater(updater, polling)
             if application.running:
                 await application.stop()
             await application.shutdown()

@@ -253,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FactbotError as exc:
         # A server's answer quoted in an error may repeat a token, in any letter case.
         print(f"factbot: error: {mask_secrets(str(exc), hidden)}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_status  # 2; 75 (try again later) for an unreachable platform
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `factbot ask --jsonl | head`: the reader left, nothing is wrong

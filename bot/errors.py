@@ -3,10 +3,13 @@
     FactbotError
     ├── ConfigError        bad settings file, key or value; missing token
     ├── PackError          a fact pack that does not validate (file, line, what)
-    └── StorageError       the database cannot be opened or used
+    ├── StorageError       the database cannot be opened or used
+    └── UnreachableError   a chat platform is down or answers nonsense at start-up
 
 Every error carries a one-line message that names the file, key or argument.
-The command line prints it and exits with status 2.
+The command line prints it and exits with the error's ``exit_status``: 2, or 75
+(EX_TEMPFAIL: "try again later") for an unreachable platform, so that a service
+manager retries that one and not a broken config.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from __future__ import annotations
 
 class FactbotError(Exception):
     """Root of every error factbot raises on purpose."""
+
+    exit_status = 2
 
 
 class ConfigError(FactbotError):
@@ -33,3 +38,9 @@ class PackError(FactbotError):
 
 class StorageError(FactbotError):
     """The state database cannot be opened or written."""
+
+
+class UnreachableError(FactbotError):
+    """A platform's API is unreachable, fails (5xx) or sends garbage: retry later."""
+
+    exit_status = 75

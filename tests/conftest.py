@@ -1,16 +1,40 @@
-"""Shared fixtures: the default pack, a bot on the in-memory store."""
+"""Shared fixtures: the default pack, a bot on the in-memory store; the long test run."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from bot.core import FactBot
 from bot.packs import FactPack, load_packs
 
 ROOT = Path(__file__).resolve().parent.parent
 FACTS = ROOT / "facts"
+
+# The long run, for CI (which sets CI=true) and on request (FACTBOT_HYPOTHESIS=long): the
+# tests marked slow, and Hypothesis's long profile. Every local edit gets the short one.
+# Both profiles are derandomized, with no example database: every run tries the same
+# examples, so a failure in CI is a failure on every machine.
+HYPOTHESIS_PROFILE = os.environ.get("FACTBOT_HYPOTHESIS") or (
+    "long" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "short")
+settings.register_profile("short", max_examples=30, deadline=None, derandomize=True,
+                          database=None, print_blob=True)
+settings.register_profile("long", max_examples=600, deadline=None, derandomize=True,
+                          database=None, print_blob=True)
+settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the tests marked slow outside the long run."""
+    if HYPOTHESIS_PROFILE == "long":
+        return
+    skip = pytest.mark.skip(reason="slow: runs in CI, or with FACTBOT_HYPOTHESIS=long")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

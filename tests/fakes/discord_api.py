@@ -256,6 +256,14 @@ class FakeDiscord:
     rate_limited: list[str] = field(default_factory=list)
     # Bodies answered 400 for breaking Discord's limits: (route key, Discord's error tree).
     rejected: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # Faults of an unwell Discord, by route key ("GET me" is the login, "GET application",
+    # "PUT commands"): "hang" never answers, "garbage" answers 200 with a body that is not
+    # JSON, a number answers with that status. Every request to the route gets it.
+    faults: dict[str, str | int] = field(default_factory=dict)
+    # The gateway: "hang" never completes the websocket handshake, "silent" completes it
+    # and then neither speaks nor reads, "hang-resume" does the same on a RESUME, "down"
+    # answers the handshake 503 (the client retries with back-off).
+    gateway_fault: str | None = None
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(950000000000000001)
@@ -265,6 +273,7 @@ class FakeDiscord:
         self._resumed: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self._sockets: set[web.WebSocketResponse] = set()
         self._runner: web.AppRunner | None = None
+        self._released = asyncio.Event()  # ends every hang, when the fake closes
         self.port = 0
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
 
@@ -301,6 +310,7 @@ class FakeDiscord:
         self.port = int(self._runner.addresses[0][1])
 
     async def close(self) -> None:
+        self._released.set()
         for socket in list(self._sockets):
             await socket.close()
         if self._runner is not None:
@@ -338,6 +348,19 @@ class FakeDiscord:
                          headers={"Via": "1.1 google", "X-RateLimit-Scope": "user"})
         return None
 
+    async def _fault(self, key: str) -> web.Response | None:
+        """The response an injected fault gives to ``key``, after hanging if it hangs."""
+        fault = self.faults.get(key)
+        if fault is None:
+            return None
+        if fault == "hang":
+            await self._released.wait()
+            return _json({"message": "the fake is closing"}, status=503)
+        if fault == "garbage":  # a proxy's error page, labelled as JSON
+            return web.Response(body=b"<html><body>upstream error</body></html>", status=200,
+                                headers={"Content-Type": "application/json"})
+        return _json({"message": f"{fault}: injected fault", "code": 0}, status=int(fault))
+
     def _reject(self, key: str, errors: Errors) -> web.Response | None:
         if not errors:
             return None
@@ -346,12 +369,18 @@ class FakeDiscord:
 
     async def _me(self, request: web.Request) -> web.Response:
         self._record(request)
+        faulty = await self._fault("GET me")
+        if faulty is not None:
+            return faulty
         if not self._authorised(request):
             return _json({"message": "401: Unauthorized", "code": 0}, status=401)
         return _json(user(BOT_ID, "factbot", bot=True))
 
     async def _application(self, request: web.Request) -> web.Response:
         self._record(request)
+        faulty = await self._fault("GET application")
+        if faulty is not None:
+            return faulty
         if not self._authorised(request):
             return _json({"message": "401: Unauthorized", "code": 0}, status=401)
         return _json({"id": str(APP_ID), "name": "factbot", "description": "", "icon": None,
@@ -369,7 +398,7 @@ class FakeDiscord:
         self._record(request)
         if not self._authorised(request):
             return _json({"message": "401: Unauthorized", "code": 0}, status=401)
-        limited = self._limited("PUT commands")
+        limited = self._limited("PUT commands") or await self._fault("PUT commands")
         if limited is not None:
             return limited
         if request.content_type != "application/json":
@@ -450,12 +479,20 @@ class FakeDiscord:
 
     # --- gateway ---------------------------------------------------------------------
 
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        self._record(request)
+        if self.gateway_fault == "hang":
+            await self._released.wait()
+        if self.gateway_fault == "down":
+            return web.Response(status=503, text="gateway unavailable")
         socket = web.WebSocketResponse()
         await socket.prepare(request)
         self._sockets.add(socket)
         session: _Session | None = None
         try:
+            if self.gateway_fault == "silent":
+                await self._released.wait()
+                return socket
             await socket.send_str(json.dumps(
                 {"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms},
                  "s": None, "t": None}))
@@ -471,6 +508,10 @@ class FakeDiscord:
                     if session is None:
                         break
                 elif op == 6:
+                    if self.gateway_fault == "hang-resume":
+                        self.resumes.append({k: v for k, v in data.items() if k != "token"})
+                        await self._released.wait()
+                        break
                     session = await self._resume(socket, data)
                     if session is None:
                         break

@@ -52,6 +52,8 @@ class Failure:
     retry_after: int | None
     times: int
     description: str | None = None
+    body: bytes | None = None  # answered as is, with the status
+    hang: bool = False  # never answered (until the fake closes)
     echo: str = ""  # "html": a proxy's 502 page; "json": a 400 description; both show the path
 
 
@@ -125,6 +127,7 @@ class FakeBotAPI:
         self._message_ids = itertools.count(1000)
         self._changed = asyncio.Condition()
         self._closing = False
+        self._released = asyncio.Event()  # ends every hanging call, when the fake closes
         self._runner: web.AppRunner | None = None
         self.port = port
         self.control = control  # /_fake/* routes, for driving the fake from another process
@@ -151,6 +154,7 @@ class FakeBotAPI:
     async def close(self) -> None:
         """Release pending long polls, then stop serving."""
         self._closing = True
+        self._released.set()
         async with self._changed:
             self._changed.notify_all()
         if self._runner is not None:
@@ -174,6 +178,15 @@ class FakeBotAPI:
         """Answer the next ``times`` calls of ``method`` with an error."""
         self._failures.setdefault(method, []).append(
             Failure(status, retry_after, times, description))
+
+    def garble(self, method: str, *, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` 200 with a body that is not JSON."""
+        self._failures.setdefault(method, []).append(
+            Failure(200, None, times, body=b"<html><body>upstream error</body></html>"))
+
+    def hang(self, method: str, *, times: int = 1) -> None:
+        """Never answer the next ``times`` calls of ``method`` (until the fake closes)."""
+        self._failures.setdefault(method, []).append(Failure(503, None, times, hang=True))
 
     def fail_echoing_path(self, method: str, echo: str, *, times: int = 1) -> None:
         """Answer ``method`` with an error that repeats the request path, token included.
@@ -352,6 +365,11 @@ class FakeBotAPI:
             if failure.times <= 0:
                 failures.pop(0)
             call.status = failure.status
+            if failure.hang:
+                await self._released.wait()
+            if failure.body is not None:
+                return web.Response(body=failure.body, status=failure.status,
+                                    content_type="application/json")
             if failure.echo:
                 return self._echo(request, failure)
             if failure.retry_after is not None:
