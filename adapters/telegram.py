@@ -25,12 +25,19 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from adapters.lifecycle import STOP_GRACE, unless_stopped
-from adapters.telegram_render import MORE, SOURCE, render_html, render_plain
-from bot.community import daily_loop
+from adapters.telegram_render import (
+    MORE,
+    SOURCE,
+    callback_data,
+    parse_callback_data,
+    render_html,
+    render_plain,
+)
+from bot.community import Verdict, daily_loop
 from bot.core import FactBot
 from bot.errors import ConfigError, FactbotError, UnreachableError
 from bot.messages import IncomingMessage, Reply, ReplyKind
-from bot.render import render_fact
+from bot.render import render_fact, render_slow_down
 from bot.settings import Secret, Settings, mask_log_records, mask_secrets, token_forms
 
 if TYPE_CHECKING:
@@ -259,16 +266,14 @@ class TelegramAdapter:
         query = update.callback_query
         if query is None:
             return
-        # "more:<topic>:<index of the fact shown>"; buttons sent before the index
-        # was added say "more:<topic>" and are still out there in chats.
-        action, _, rest = (query.data or "").partition(":")
-        name, _, shown = rest.partition(":")
-        found = self.bot.topic(name)
-        if found is None or action not in (MORE, SOURCE):
+        press = parse_callback_data(query.data)
+        found = self.bot.topic(press.topic) if press is not None else None
+        if press is None or found is None:
             await query.answer("That topic is no longer available: send /topics.")
             return
         pack, topic = found
-        if action == SOURCE:
+        name = topic.command
+        if press.action == SOURCE:
             await query.answer(f"Quoted word for word from: {pack.source.line()}"[:200],
                                show_alert=True)
             return
@@ -278,10 +283,16 @@ class TelegramAdapter:
         from telegram.constants import ChatType
 
         message = query.message
-        if message is None and query.inline_message_id and shown.isdigit():
+        if message is None:  # an inline message: in a group, every edit is seen by all
+            verdict = self._inline_verdict(query)
+            if verdict is not Verdict.ANSWER:
+                await query.answer(render_slow_down().text[:200]
+                                   if verdict is Verdict.SLOW_DOWN else None)
+                return
+        if message is None and query.inline_message_id and press.shown is not None:
             # The inline message shows fact `shown`: the next one is sure to differ, where
             # the user's rotation may well land on the very fact on screen.
-            fact = topic.facts[(int(shown) + 1) % len(topic.facts)]
+            fact = topic.facts[(press.shown + 1) % len(topic.facts)]
             await self._edit_inline(query, render_fact(pack, topic, fact))
             return
         if message is not None:
@@ -303,6 +314,19 @@ class TelegramAdapter:
             await self._edit_inline(query, reply)
         else:
             await query.answer()
+
+    def _inline_verdict(self, query: CallbackQuery) -> Verdict:
+        """The cooldown on presses on an inline message, counted as in a group chat.
+
+        The bot never learns which chat an inline message is in, and it may be a busy
+        group: each inline message counts as a chat of its own, the presser as its member.
+        """
+        if self.bot.limiter is None:
+            return Verdict.ANSWER
+        press = IncomingMessage(text="", platform=self.name,
+                                chat_id=f"inline:{query.inline_message_id}",
+                                user_id=str(query.from_user.id), is_group=True, addressed=True)
+        return self.bot.limiter.check(press)
 
     async def _edit_inline(self, query: CallbackQuery, reply: Reply) -> None:
         """Show ``reply`` in place of an inline message, then answer the button press."""
@@ -362,7 +386,7 @@ class TelegramAdapter:
         found = self.bot.topic(reply.topic)
         index = next((i for i, fact in enumerate(found[1].facts) if fact.quote == reply.quote),
                      None) if found else None
-        more = f"{MORE}:{reply.topic}" if index is None else f"{MORE}:{reply.topic}:{index}"
+        more = callback_data(MORE, reply.topic, index)
         keyboard = self._keyboards.get(more)
         if keyboard is None:  # telegram objects are immutable, so one per fact is shared
             from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -370,7 +394,7 @@ class TelegramAdapter:
             # callback_data is at most 64 bytes: "more:" + a 32-character command + ":N".
             keyboard = InlineKeyboardMarkup([[
                 InlineKeyboardButton("Another fact", callback_data=more),
-                InlineKeyboardButton("Source", callback_data=f"{SOURCE}:{reply.topic}"),
+                InlineKeyboardButton("Source", callback_data=callback_data(SOURCE, reply.topic)),
             ]])
             if len(self._keyboards) < ADMIN_CACHE_MAX:
                 self._keyboards[more] = keyboard

@@ -7,6 +7,8 @@ No telegram import here, so the rendering is testable on its own.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from html import escape
 
 from bot.messages import Reply, ReplyKind
@@ -16,6 +18,34 @@ MAX_MESSAGE = 4000
 # Inline keyboard callback data: "<action>:<topic>", at most 64 bytes.
 MORE = "more"
 SOURCE = "src"
+# The one parser of callback data: "src:<topic>", "more:<topic>" (buttons sent before the
+# index was added are still out there in chats) or "more:<topic>:<index of the fact shown>".
+# Explicit ASCII classes, never \d or str.isdigit(), which take "²" and "٣" for digits.
+_CALLBACK = re.compile(r"(?P<action>more|src):(?P<topic>[a-z0-9_]{1,32})"
+                       r"(?::(?P<shown>0|[1-9][0-9]{0,5}))?", re.ASCII)
+
+
+@dataclass(frozen=True)
+class ButtonPress:
+    """What a button's callback data asks for."""
+
+    action: str  # MORE or SOURCE
+    topic: str
+    shown: int | None = None  # the fact on screen, for "Another fact" on inline messages
+
+
+def callback_data(action: str, topic: str, shown: int | None = None) -> str:
+    """The callback data of a button; ``parse_callback_data`` reads it back."""
+    return f"{action}:{topic}" if shown is None else f"{action}:{topic}:{shown}"
+
+
+def parse_callback_data(data: str | None) -> ButtonPress | None:
+    """The press a button's callback data stands for, or None for anything else."""
+    match = _CALLBACK.fullmatch(data or "")
+    if match is None or (match["action"] == SOURCE and match["shown"] is not None):
+        return None
+    shown = match["shown"]
+    return ButtonPress(match["action"], match["topic"], int(shown) if shown else None)
 
 
 def _items(items: tuple[tuple[str, str], ...], budget: int) -> list[str]:
