@@ -34,14 +34,16 @@ verbatim by construction. Steps:
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import math
 import re
 import shutil
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from bot.errors import ConfigError, PackError
@@ -49,6 +51,10 @@ from bot.packs import BUILTIN_COMMANDS, COMMAND_RE, MAX_DESCRIPTION, MAX_QUOTE, 
 from bot.settings import Settings
 from bot.text import normalise_quote, stem, words
 from bot.vocab import FOREIGN_PLACES, STOPWORDS
+
+# The largest article `facts new` drafts from, in bytes: the pack loader's limit too, so
+# that every draft it writes can be loaded and checked.
+MAX_ARTICLE_BYTES = 1_000_000
 
 # --- header -------------------------------------------------------------------
 
@@ -147,6 +153,14 @@ def _parse_header(paras: list[Paragraph]) -> tuple[Header, list[Paragraph]]:
     return Header(title, byline, dateline, date, outlet), body
 
 
+def _is_heading(text: str) -> bool:
+    """A section heading inside the body ("Media and opposition parties react"): one short
+    line that ends without a sentence's punctuation and quotes nobody."""
+    text = text.strip()
+    return "\n" not in text and len(words(text)) <= 12 and text[:1].isupper() \
+        and text[-1] not in ".!?:;,…" and not re.search(r"[“”\"]", text)
+
+
 def read_header(article: str) -> Header:
     return _parse_header(paragraphs(article))[0]
 
@@ -213,6 +227,7 @@ def _is_role_word(token: str) -> bool:
     return token.casefold().strip(".,") in _ROLE_WORDS
 
 
+@lru_cache(maxsize=65536)  # the same names come back in every paragraph
 def _strip_titles(run: str) -> str | None:
     """The name in a capitalised run: "Environment Minister John Baird" -> "John Baird",
     "Ms Braverman" -> "Braverman". A run that is only a title ("The Home Secretary") comes
@@ -281,7 +296,13 @@ _SPEECH_VERBS = ("said", "says", "added", "adds", "told", "tells", "stated", "st
 _STATEMENT = (r"(?:issued|released|published|put\s+out|gave|made)\s+(?:a|an|the|her|his|their|its)"
               r"\s+(?:[\w\-]+\s+){0,2}?statement")
 _SPEECH = rf"(?:{_STATEMENT}|went\s+on|{'|'.join(_SPEECH_VERBS)})"
-_VERB = re.compile(rf"(?<![\w’'\-]){_SPEECH}(?![\w’'\-])")
+# Participles speak too, but their subject is another clause's: "with Osborne saying that",
+# "…,” later adding: “…”", "Duffy, speaking to reporters, …".
+_PARTICIPLES = ("saying", "adding", "telling", "stating", "noting", "explaining", "arguing",
+                "warning", "insisting", "claiming", "writing", "speaking", "asking", "replying",
+                "responding", "stressing", "urging", "commenting")
+_SPEECH_OR_PARTICIPLE = rf"(?:{_SPEECH}|{'|'.join(_PARTICIPLES)})"
+_VERB = re.compile(rf"(?<![\w’'\-]){_SPEECH_OR_PARTICIPLE}(?![\w’'\-])")
 # Before a verb these make it passive or subordinate: "was told", "when asked".
 _NOT_SPEAKING = {"was", "were", "been", "being", "be", "is", "are", "when", "if", "as", "who",
                  "which", "that", "not"}
@@ -292,12 +313,13 @@ _INVERTED = re.compile(rf"^(?:{_SPEECH})\s+(?P<np>.+)$", re.S)
 # Words that end a subject without being part of it: "Ruiz has", "Lee also",
 # "Okafor on Monday evening", "Cooper in a statement".
 _ADVERBIAL_END = re.compile(
-    r"(?:^|\s+)(?:has|have|had|also|later|then|further|previously|again|earlier|once|today|"
-    r"yesterday|tonight|recently|"
+    r"(?:^|,?\s+)(?:has|have|had|also|later|then|further|previously|again|earlier|once|today|"
+    r"yesterday|tonight|recently|meanwhile|however|too|though|instead|in\s+turn|"
     rf"(?:on|last|this|late|early)\s+{_WEEKDAY}(?:\s+(?:morning|afternoon|evening|night))?|"
     r"in\s+(?:a|an|the|her|his|their|its)\s+(?:[\w\-]+\s+)?(?:statement|interview|letter|post|"
     r"tweet|video|speech|report)|"
-    r"at\s+(?:a|the)\s+(?:[\w\-]+\s+)?(?:briefing|conference|meeting|rally|hearing|event))$")
+    r"at\s+(?:a|the)\s+(?:[\w\-]+\s+)?(?:briefing|conference|meeting|rally|hearing|event))"
+    r"\s*,?$")
 # Words an attribution may hold besides the speaker, the verb and proper names:
 # "told reporters on Tuesday", "said in a statement", "told the BBC in an interview".
 _ATTRIBUTION_FILLER = {"statement", "interview", "reporters", "journalists", "press",
@@ -308,13 +330,25 @@ _ATTRIBUTION_FILLER = {"statement", "interview", "reporters", "journalists", "pr
                        "according", "yesterday", "tonight", "week", "separate"}
 
 
-def _first_verb(text: str) -> re.Match[str] | None:
+def _verbs(text: str) -> Iterator[re.Match[str]]:
+    """The speech verbs of a clause that have a speaker ("was told" has none)."""
     for verb in _VERB.finditer(text):
-        before = text[:verb.start()].split()
+        before = text[max(0, verb.start() - 40):verb.start()].split()
         if before and before[-1].casefold().strip(",") in _NOT_SPEAKING:
             continue
-        return verb
-    return None
+        yield verb
+
+
+def _first_verb(text: str) -> re.Match[str] | None:
+    return next(_verbs(text), None)
+
+
+# A clause before the main one: "When an aide asked what Duffy had said, Brown responded".
+_SUBORDINATE_LEAD = re.compile(r"^(?:When|While|After|Before|As|Once|If|Although|Though|"
+                               r"Since|Because|Until|Unless)\b[^,;:“”\"]*,\s+")
+# "with Shadow chancellor George Osborne saying that …": the participle's own subject.
+_WITH_PARTICIPLE = re.compile(rf"\bwith\s+(?P<np>[^,;:“”\"]{{1,80}}?)\s+"
+                              rf"(?:{'|'.join(_PARTICIPLES)})\b")
 
 
 def _np_person(np: str) -> str | None:
@@ -342,6 +376,11 @@ def _subject(before: str) -> str | None:
     parts = [p.strip() for p in re.split(r",\s+", text.rstrip(" ,")) if p.strip()]
     if not parts:
         return None
+    if re.search(r"(?:^|\s)(?:and|but)$", text):
+        # "Duffy, speaking to reporters, described Brown as …, but later said": one
+        # subject for both verbs, the name the clause opens with.
+        opening = _RUN.match(text)
+        return _strip_titles(opening.group(0)) if opening else None
     last = parts[-1]
     if last.casefold() in _PRONOUNS:
         return last.casefold()
@@ -368,6 +407,14 @@ def _speaker_phrase(text: str) -> str | None:
     head = _INVERTED.match(text)
     if head:
         return _np_person(head.group("np"))  # ", said Haddad", "added Lee"
+    lead = _SUBORDINATE_LEAD.match(text)
+    if lead and _first_verb(text[lead.end():]):
+        text = text[lead.end():]
+    with_participle = _WITH_PARTICIPLE.search(text)
+    if with_participle:
+        who = _trailing_person(with_participle.group("np"))
+        if who:
+            return who
     statement = _STATEMENT_OF.search(text)
     verb = _first_verb(text)
     according = _ACCORDING.search(text)
@@ -375,14 +422,28 @@ def _speaker_phrase(text: str) -> str | None:
         return _strip_titles(statement.group("who"))  # "Ruiz's statement added"
     if according and (verb is None or according.start() < verb.start()):
         return _np_person(according.group("np"))
-    if verb is not None and verb.start() <= 240:
-        if text[:verb.start()].rstrip().endswith(","):
+    for verb in _verbs(text):
+        if verb.start() > 240:
+            break
+        participle = verb.group(0) in _PARTICIPLES
+        if not participle and text[:verb.start()].rstrip().endswith(","):
             # "The plan would work, said Environment Minister Ian Holt."
             inverted = _np_person(text[verb.end():])
             if inverted:
                 return inverted
-        return _subject(text[:verb.start()])
+        subject = _subject(text[:verb.start()])
+        if subject or not participle:
+            return subject
+        # "Speaking to reporters, Lee said": the participle's subject comes later.
     return None
+
+
+def _participle_only(text: str) -> bool:
+    """Whether a clause speaks only through a participle with no subject of its own:
+    "later adding", "saying"."""
+    verbs = list(_verbs(text))
+    return bool(verbs) and all(v.group(0) in _PARTICIPLES for v in verbs) \
+        and _speaker_phrase(text) is None
 
 
 def _attribution_only(text: str) -> bool:
@@ -392,7 +453,8 @@ def _attribution_only(text: str) -> bool:
     for raw in re.findall(r"[\w’'\-]+", text):
         w = raw.casefold()
         if raw[:1].isupper() or w in STOPWORDS or w in _ATTRIBUTION_FILLER \
-                or w in _SPEECH_VERBS or w in _PRONOUNS or _is_role_word(w) or w.isdigit():
+                or w in _SPEECH_VERBS or w in _PARTICIPLES or w in _PRONOUNS \
+                or _is_role_word(w) or w.isdigit():
             continue
         leftover += 1
     return leftover <= 1
@@ -444,6 +506,7 @@ class _Quotes:
     opens: dict[int, int] = field(default_factory=dict)  # quotation -> paragraph it opens
     first_paragraph: dict[int, int] = field(default_factory=dict)
     lead_in: dict[int, str | None] = field(default_factory=dict)  # paragraph ending "X said:"
+    same_as: dict[int, int] = field(default_factory=dict)  # "…,” later adding: “…”"
 
 
 def _is_closing(text: str, j: int) -> bool:
@@ -471,6 +534,7 @@ def _quote_spans(paras: list[Paragraph], quotes: _Quotes) -> list[list[_Piece]]:
         else:
             open_qid = None
         start = i
+        lead = len(text) - len(text.lstrip())
         for j in range(i, len(text)):
             ch = text[j]
             if open_qid is not None and (ch in _CLOSE or (ch == "“" and _is_closing(text, j))):
@@ -480,7 +544,7 @@ def _quote_spans(paras: list[Paragraph], quotes: _Quotes) -> list[list[_Piece]]:
                 pieces.append(_Piece(text[start:j], para.start + start, False, None))
                 open_qid, next_qid, start = next_qid, next_qid + 1, j + 1
                 quotes.first_paragraph[open_qid] = index
-                if not text[:j].strip():
+                if j <= lead:
                     quotes.opens[open_qid] = index
         pieces.append(_Piece(text[start:], para.start + start, open_qid is not None, open_qid))
         out.append([p for p in pieces if p.text.strip()])
@@ -492,7 +556,7 @@ def _sentence_ends(text: str) -> list[int]:
     reversed, ends the sentence with the full stop it follows."""
     ends: list[int] = []
     for match in re.finditer(r"[.!?][”“\"’)]*(?=\s+[“\"A-Z0-9])", text):
-        before = re.search(r"([\w.]+)[.!?]$", text[:match.start() + 1])
+        before = re.search(r"([\w.]+)[.!?]$", text[max(0, match.start() - 40):match.start() + 1])
         token = before.group(1).casefold() if before else ""
         if token in _ABBREV or re.fullmatch(r"[a-z]", token):
             continue
@@ -513,39 +577,52 @@ def _word_count(text: str) -> int:
     return len(words(text))
 
 
-def _raw_sentences(paras: list[Paragraph]) -> tuple[list[_Raw], _Quotes]:
-    """Facts before speaker resolution, and what attributes each quotation."""
+def _raw_sentences(paras: list[Paragraph], outlet: str | None = None
+                   ) -> tuple[list[_Raw], _Quotes]:
+    """Facts before speaker resolution, and what attributes each quotation. ``outlet`` is
+    the article's own: "…,” Lee told Bernama" says no more than "…,” Lee said" there."""
+    ours = frozenset(w.casefold() for w in re.findall(r"[\w’'\-]+", outlet or ""))
     quotes = _Quotes()
     spans = _quote_spans(paras, quotes)
     facts: list[_Raw] = []
     for index, (para, pieces) in enumerate(zip(paras, spans, strict=True)):
         offset = 0
         ends = _sentence_ends(para.text)
+        first = 0  # the first piece that may reach into this sentence: both are in order
         for end in ends:
             s_start, s_end = para.start + offset, para.start + end
             offset = end
             parts = []
-            for p in pieces:
+            while first < len(pieces) and pieces[first].start + len(pieces[first].text) <= s_start:
+                first += 1
+            for p in pieces[first:]:
+                if p.start >= s_end:
+                    break
                 a, b = max(p.start, s_start), min(p.start + len(p.text), s_end)
                 if b > a:
                     parts.append(_Piece(p.text[a - p.start:b - p.start], a, p.quoted, p.qid))
             sentence_text = para.text[s_start - para.start:s_end - para.start]
-            found = _classify(parts, sentence_text, s_start, index, quotes)
+            found = _classify(parts, sentence_text, s_start, index, quotes, ours)
             if end == ends[-1] and sentence_text.rstrip().endswith(":") and found \
                     and found[-1].qid is None and index + 1 < len(paras) \
                     and paras[index + 1].text[:1] in _OPEN:
                 # "Finch told the BBC:" and the quotation opens the next paragraph.
                 lead = found[-1]
                 quotes.lead_in[index] = lead.who if _speaks(lead.text) else None
-                if lead.who is not None and _attribution_only(lead.text):
+                if _speaks(lead.text) and _attribution_only(lead.text):
                     found = found[:-1]
             facts.extend(found)
     return facts, quotes
 
 
 def _classify(parts: list[_Piece], sentence: str, start: int, paragraph: int,
-              quotes: _Quotes) -> list[_Raw]:
-    """Cut one sentence into facts: quoted pieces, lead-ins, or the whole narrative sentence."""
+              quotes: _Quotes, outlet: frozenset[str] = frozenset()) -> list[_Raw]:
+    """Cut one sentence into facts: quoted pieces, lead-ins, or the whole narrative sentence.
+
+    An attribution that only says who speaks ("…,” Baird said.", "Lee told reporters:")
+    is no fact; one that says more ("…,” she said, but refused to give any more details",
+    "…,” she said in an interview with the BBC", "Liberal Democrat leader Nick Clegg said:
+    “…”") keeps the sentence whole, within the quote limit."""
     whole = _trim(sentence, start)
     if not any(p.quoted and words(p.text) for p in parts):
         if not words(whole[0]):
@@ -566,36 +643,106 @@ def _classify(parts: list[_Piece], sentence: str, start: int, paragraph: int,
         # scare quotes of "the “stop the boats” pledge, which Sunak said ...".
         closed = after_quote and (re.search(r"[,.!?—–-]\s*$", parts[n - 1].text)
                                   or re.match(r"^\s*[,—–]", part.text))
-        if closed and (re.match(rf"^\W*(?:\S+\s+){{0,12}}?(?:{_SPEECH})\b", text)
-                       or re.match(r"^\W*according\s+to\b", text)):
+        if closed and before_quote and ending == ":" and _participle_only(text) \
+                and _attribution_only(text):
+            # "“…,” later adding: “…”": whoever said the first quotation says the second.
+            roles.append((part, "link", None))
+        elif closed and (re.match(rf"^\W*(?:\S+\s+){{0,12}}?(?:{_SPEECH})\b", text)
+                         or re.match(r"^\W*according\s+to\b", text)):
             # "…,” Lee told Bernama in conjunction with …", "…,” said Haddad."
             roles.append((part, "attribution", _speaker_phrase(text)))
         elif before_quote and ending in ":," and (_speaks(text) or ending == ":"):
             # "He added that losing Whitcombe was a blow: “…”", "According to Ruiz, “…”"
-            who = _speaker_phrase(text) if _speaks(text) else None
-            keep = ending == ":" and not (who is not None and _attribution_only(text))
-            roles.append((part, "lead" if keep else "lead-in", who))
+            roles.append((part, "lead", _speaker_phrase(text) if _speaks(text) else None))
         else:
             # Narrative text around short quotations: keep the sentence whole.
             who = _speaker_phrase(whole[0]) if _speaks(whole[0]) else None
             return [_Raw(whole[0], whole[1], paragraph, None, who)]
-    out: list[_Raw] = []
+    # Who says each quotation, most certain first: an attribution after it, a lead-in
+    # naming someone, a lead-in that speaks but names nobody ("A spokesman said:"), a
+    # colon after narration ("… picked up the conversation that followed:").
+    claims: dict[int, tuple[int, str | None]] = {}
+    join_who: list[str | None] = []  # speakers of the clauses that keep the sentence whole
+    pieces: list[_Raw] = []  # the facts when the sentence is not kept whole
     for n, (part, role, who) in enumerate(roles):
+        text, at = _trim(part.text, part.start)
+        prev_q = next((p.qid for p, r, _ in reversed(roles[:n]) if r == "quote"), None)
+        next_q = next((p.qid for p, r, _ in roles[n + 1:] if r == "quote"), None)
         if role == "quote":
-            text, at = _trim(part.text, part.start)
             if words(text):
-                out.append(_Raw(text, at, paragraph, part.qid))
+                pieces.append(_Raw(text, at, paragraph, part.qid))
+        elif role == "link":
+            if prev_q is not None and next_q is not None:
+                quotes.same_as[next_q] = prev_q
+        elif role == "attribution":
+            qid = prev_q if prev_q is not None else next_q
+            if qid is not None and claims.get(qid, (-1, None))[0] < 3:
+                claims[qid] = (3, who)
+            if _says_more(text, outlet) or (who is None and _describes_someone(text)):
+                join_who.append(who)
+                if not _attribution_only(text):
+                    pieces.append(_Raw(text, at, paragraph, None, who))
+        elif role == "lead":
+            speaks = _speaks(text)
+            if next_q is not None:
+                rank = 2 if who else 1 if speaks else 0
+                if claims.get(next_q, (-1, None))[0] < rank:
+                    claims[next_q] = (rank, who)
+            if not part.text.rstrip().endswith(":"):
+                continue  # "According to Ruiz, “…”"
+            if speaks and _attribution_only(text) and not _SUBORDINATE_LEAD.match(text):
+                if who is None and _describes_someone(text):
+                    join_who.append(who)  # "A spokesman for Brown said: “…”": nobody else says
+                continue  # "In a statement, Ruiz said: “…”": the speaker line says it
+            if speaks and re.search(rf"(?:{_SPEECH})$", text):
+                # "When an aide asked what Duffy had said, Brown responded: “…”": a clause
+                # of its own, then who speaks; cut there, neither part stands alone.
+                join_who.append(who)
+            else:
+                pieces.append(_Raw(text, at, paragraph, None, who))
+    for qid, (_, who) in claims.items():
+        quotes.said_by.setdefault(qid, who)
+    if join_who and len(re.sub(r"\s+", " ", whole[0])) <= MAX_QUOTE:
+        return [_Raw(whole[0], whole[1], paragraph, None, join_who[0])]
+    return pieces
+
+
+# Words an attribution may hold without saying anything more than who speaks.
+_BARE_ATTRIBUTION = _ATTRIBUTION_FILLER | {
+    "him", "her", "them", "me", "us", "later", "also", "then", "again", "further", "once",
+    "simply", "just", "quietly", "firmly", "monday", "tuesday", "wednesday", "thursday",
+    "friday", "saturday", "sunday"}
+
+
+def _describes_someone(text: str) -> bool:
+    """Whether an attribution naming nobody says who speaks ("a spokesman for Brown said",
+    "said one passenger"), rather than only that someone does ("later adding")."""
+    return any(w not in STOPWORDS and w not in _BARE_ATTRIBUTION and w not in _SPEECH_VERBS
+               and w not in _PARTICIPLES and w not in _PRONOUNS and not w.isdigit()
+               for w in (raw.casefold() for raw in re.findall(r"[\w’'\-]+", text)))
+
+
+def _says_more(text: str, outlet: frozenset[str] = frozenset()) -> bool:
+    """Whether an attribution after a quotation says more than who speaks: an occasion,
+    an outlet other than the article's, an act ("…,” she said in an interview with the
+    BBC", "…,” she said, but refused …"), not only "Baird said", "said one passenger" or
+    "said Margaret Doyle, the club historian"."""
+    verb = _first_verb(text)
+    if verb is None:
+        return not _attribution_only(text)
+    rest = text[verb.end():]
+    if not words(text[:verb.start()]):
+        # "said Mei Chen, Larkspur's co-founder": the speaker and their role follow the verb.
+        more = re.search(r",?\s+(?:but|in|at|on|during|after|before|while|as|when|with|"
+                         r"adding|saying)\s", rest)
+        rest = rest[more.start():] if more else ""
+    for raw in re.findall(r"[\w’'\-]+", rest):
+        w = raw.casefold()
+        if w in outlet or w in STOPWORDS or w in _BARE_ATTRIBUTION or w in _SPEECH_VERBS \
+                or w in _PARTICIPLES or w in _PRONOUNS or w in _HONORIFICS or _is_role_word(w):
             continue
-        if role == "lead":
-            text, at = _trim(part.text, part.start)
-            out.append(_Raw(text, at, paragraph, None, who))
-        if role in ("lead", "lead-in", "attribution"):
-            prev_q = next((p.qid for p, r, _ in reversed(roles[:n]) if r == "quote"), None)
-            next_q = next((p.qid for p, r, _ in roles[n + 1:] if r == "quote"), None)
-            qid = prev_q if role == "attribution" and prev_q is not None else next_q
-            if qid is not None:
-                quotes.said_by.setdefault(qid, who)
-    return out
+        return True
+    return False
 
 
 # --- who speaks -------------------------------------------------------------------------
@@ -623,6 +770,17 @@ def _people(article: str) -> tuple[Counter[str], set[str]]:
     return people, org_words
 
 
+# Words that say whether a person is a man or a woman, in front of their name.
+_SEX_WORDS = {"mr": "m", "sir": "m", "lord": "m", "spokesman": "m", "chairman": "m",
+              "congressman": "m", "businessman": "m", "mrs": "f", "ms": "f", "miss": "f",
+              "dame": "f", "lady": "f", "baroness": "f", "spokeswoman": "f", "chairwoman": "f",
+              "congresswoman": "f", "businesswoman": "f"}
+
+
+_SEX_NAME = re.compile(rf"\b((?i:{'|'.join(_SEX_WORDS)}))\.?\s+"
+                       r"((?:[A-Z][\w\-]*\s+)?[A-Z][\w\-]*)\b")
+
+
 class _Resolver:
     """Surface names to full names: "Baird" -> "John Baird"; organisations -> None."""
 
@@ -631,15 +789,33 @@ class _Resolver:
         self.lower = {w.casefold() for w in re.findall(r"(?<![.!?]\s)\b[a-z][\w\-]*", article)}
         self.strong = strong  # single names the article attributes a quotation to
         self.flat = re.sub(r"\s+", " ", article)
-        self._titles: dict[str, set[str]] = {}
+        # Both read in one pass over the article, whatever the number of people in it.
+        self._titles: dict[str, set[str]] = defaultdict(set)
+        for match in _RUN.finditer(self.flat):
+            name = _strip_titles(match.group(0))
+            at = match.group(0).find(name) if name else -1
+            if name and at >= 0:
+                start = match.start() + at
+                title = _title_before(self.flat[max(0, start - 200):start])
+                if title:
+                    self._titles[name].add(title.casefold())
+        self._said_sex: dict[str, set[str]] = defaultdict(set)
+        for match in _SEX_NAME.finditer(self.flat):
+            toks = match.group(2).split()
+            for key in (toks[-1], " ".join(toks)):
+                self._said_sex[key].add(_SEX_WORDS[match.group(1).casefold()])
 
     def titles(self, person: str) -> set[str]:
         """The titles the article puts in front of a person's name, folded."""
-        if person not in self._titles:
-            found = (_title_before(self.flat[:m.start()])
-                     for m in re.finditer(rf"\b{re.escape(person)}\b", self.flat))
-            self._titles[person] = {t.casefold() for t in found if t}
-        return self._titles[person]
+        return self._titles.get(person, set())
+
+    def sex(self, person: str) -> str | None:
+        """"m" or "f" when the article says so ("Mr Brown", "Mrs Duffy", "spokeswoman
+        Sujata Raisinghani"), else None (also when it says both)."""
+        said = self._said_sex.get(person, set()) | self._said_sex.get(person.split()[-1], set())
+        said |= {_SEX_WORDS[w] for t in self.titles(person) for w in t.split()
+                 if w in _SEX_WORDS}
+        return next(iter(said)) if len(said) == 1 else None
 
     def __call__(self, surface: str | None) -> str | None:
         if not surface or surface.casefold() in _PRONOUNS:
@@ -665,31 +841,111 @@ class _Resolver:
         return None
 
 
-def _opener(text: str) -> str | None:
-    """The person a narrative sentence is about, when it opens with them."""
-    runs = [r for r in (_strip_titles(m.group(0)) for m in _RUN.finditer(" ".join(
-        text.split()[:6]))) if r]
-    return runs[0] if runs else None
+# A part of a cut sentence says something on its own only with a few words.
+_MIN_PART_WORDS = 5
+
+
+def _clause_cuts(text: str) -> list[int]:
+    """Where a sentence may be cut with both parts whole: after "; ", after ": " before a
+    quotation, at a lone dash (a pair of dashes sets off an aside, which is no clause)."""
+    cuts = [m.end() for m in re.finditer(r";\s+", text)]
+    cuts += [m.end() for m in re.finditer(r":\s+(?=[“\"])", text)]
+    dashes = list(re.finditer(r"\s[—–-]{1,2}\s", text))
+    if len(dashes) == 1:
+        cuts.append(dashes[0].start())
+    return sorted(cuts)
 
 
 def _split_long(text: str, start: int) -> list[tuple[str, int]]:
-    """Cut a sentence over the quote limit at "; " only, each piece verbatim; [] when it
-    cannot be cut so (a cut at a comma would split "However, ..." from its sentence)."""
-    if len(text) <= MAX_QUOTE:
+    """Cut a sentence over the quote limit at clause boundaries only (``_clause_cuts``),
+    each piece verbatim, within the limit and of at least a few words; [] when it cannot
+    be cut so (a cut at a comma would split "However, ..." from its sentence). Pieces are
+    as in the article (line breaks kept), with their offsets there.
+
+    Two pieces are cut nearest the middle; a longer sentence is cut greedily, each piece
+    as long as it may be, so that the work stays linear in the sentence's length."""
+    if len(_one_line(text)) <= MAX_QUOTE:
         return [(text, start)]
+    cuts = _clause_cuts(text)
+
+    def fits(a: int, b: int) -> bool:
+        piece = text[a:b].strip(" \n,;:—–-")
+        return len(_one_line(piece)) <= MAX_QUOTE and _word_count(piece) >= _MIN_PART_WORDS
+
+    halves = sorted((c for c in cuts if len(text) <= 4 * MAX_QUOTE and fits(0, c)
+                     and fits(c, len(text))), key=lambda c: abs(c - len(text) / 2))
+    chosen = halves[:1]
+    if not chosen:
+        at, n = 0, 0
+        while not (len(text) - at <= 2 * MAX_QUOTE and fits(at, len(text))):
+            best = None
+            while n < len(cuts) and cuts[n] - at <= 2 * MAX_QUOTE:
+                if cuts[n] > at and fits(at, cuts[n]):
+                    best = n  # the farthest cut that still fits
+                n += 1
+            if best is None:
+                return []
+            chosen.append(cuts[best])
+            at, n = cuts[best], best + 1
     out: list[tuple[str, int]] = []
-    rest, at = text, start
-    while len(rest) > MAX_QUOTE:
-        cuts = [m.end() for m in re.finditer(r";\s", rest[:MAX_QUOTE + 1])]
-        if not cuts:
-            return []
-        piece, piece_at = _trim(rest[:cuts[-1]], at)
-        out.append((piece, piece_at))
-        rest, at = rest[cuts[-1]:], at + cuts[-1]
-    piece, piece_at = _trim(rest, at)
-    if words(piece):
-        out.append((piece, piece_at))
+    for a, b in zip([0, *chosen], [*chosen, len(text)], strict=True):
+        out.append(_trim(text[a:b], start + a))
     return out
+
+
+# Words that make a capitalised run a place or a people: "South Korea", "Eastern Europeans".
+_PLACE_WORDS = {"north", "south", "east", "west", "eastern", "western", "northern", "southern",
+                "central", "greater", "upper", "lower"}
+
+
+# How many facts back, at most, a pronoun's person may be named (in this paragraph and
+# the one before), and how many facts a paragraph may hold to have one voice: farther,
+# and "he said" or an unattributed quotation is nobody's for certain. It also bounds the
+# work per fact, whatever the length of a paragraph.
+_PRONOUN_REACH = 40
+
+
+def _mentions(fact: _Raw, resolve: _Resolver) -> list[str]:
+    """The people a narrative fact names, in order, up to its speaker's pronoun."""
+    text = _unquoted(fact.text)
+    if fact.who and fact.who.casefold() in _PRONOUNS:
+        at = re.search(rf"\b{fact.who}\b", text, re.I)
+        text = text[:at.start()] if at else text
+    out = []
+    for match in _RUN.finditer(text):
+        if any(t.casefold() in _PLACE_WORDS for t in match.group(0).split()):
+            continue
+        who = resolve(match.group(0)) or _maybe_person(match.group(0))
+        if who:
+            out.append(who)
+    return out
+
+
+def _maybe_person(run: str) -> str | None:
+    """A name that may be a person's though the resolver reads it as a place or a firm
+    ("Dev Lane", "Ann Hall"): one more candidate for "he said" makes it nobody's, which
+    is safer than making it the wrong person's."""
+    name = _strip_titles(run) or ""
+    toks = name.split()
+    if not 2 <= len(toks) <= 3 or not all(t.isalpha() and t.istitle() for t in toks):
+        return None
+    folded = [t.casefold() for t in toks]
+    if toks[0] in _NOT_NAMES or name.casefold() in FOREIGN_PLACES \
+            or any(t in FOREIGN_PLACES for t in folded) \
+            or any(t in _ORG_WORDS for t in folded[:-1]) \
+            or (folded[-1] in _ORG_WORDS and (len(toks) > 2 or folded[-1] not in _SURNAMES)):
+        return None  # "Environment Canada", "Sky News", "Korean Cultural Centre"
+    return name
+
+
+# Words of firms and places that are also surnames: "Dev Lane", "Ann Hall".
+_SURNAMES = {"hall", "park", "lane", "street", "house", "bay", "lake", "rivers", "bank",
+             "court", "sound", "ground", "square", "league"}
+
+
+def _unquoted(text: str) -> str:
+    """Narration only: the text with what stands inside quotation marks blanked out."""
+    return re.sub(r"“[^”]*(?:”|$)|\"[^\"]*(?:\"|$)", " ", text)
 
 
 def split_article(article: str) -> list[Sentence]:
@@ -699,75 +955,110 @@ def split_article(article: str) -> list[Sentence]:
 
 def _split(article: str) -> tuple[list[Sentence], list[str]]:
     """Sentences, and notes on the sentences left out."""
-    _, body = _parse_header(paragraphs(article))
-    raw, quotes = _raw_sentences(body)
+    header, body = _parse_header(paragraphs(article))
+    body = [p for n, p in enumerate(body) if not (n + 1 < len(body) and _is_heading(p.text))]
+    raw, quotes = _raw_sentences(body, header.outlet)
     strong = {w for w in quotes.said_by.values() if w}
     resolve = _Resolver(article, strong)
-    recent: list[tuple[int, str]] = []  # people named as speakers or subjects, in order
+    by_paragraph: dict[int, list[int]] = defaultdict(list)
+    for i, f in enumerate(raw):
+        by_paragraph[f.paragraph].append(i)
+    # People the narration names (a name inside a quotation is no antecedent of "he said"),
+    # up to the pronoun that says who speaks, if any ("He added as South Korea …").
+    mentions = [[] if f.qid is not None else _mentions(f, resolve) for f in raw]
+    speakers: list[str | None] = [None] * len(raw)
 
-    def person(surface: str | None, paragraph: int) -> str | None:
+    def person(surface: str | None, i: int) -> str | None:
         if surface and surface.casefold() in _PRONOUNS:
-            # "he said" is the last person named in this paragraph or the one before.
-            return next((p for at, p in reversed(recent) if at >= paragraph - 1), None)
+            return antecedent(surface.casefold(), i)
         return resolve(surface)
 
-    speakers: list[str | None] = [None] * len(raw)
+    def antecedent(pronoun: str, i: int) -> str | None:
+        """"he said": the one man (or person whose sex the article does not give) named
+        in this paragraph up to here or in the one before; None when there are more, or
+        for "they"."""
+        if pronoun not in ("he", "she"):
+            return None
+        sex = "m" if pronoun == "he" else "f"
+        here = raw[i].paragraph
+        first = (by_paragraph.get(here - 1) or by_paragraph[here])[0]
+        if i - first >= _PRONOUN_REACH:
+            return None  # paragraphs too long to say who is meant
+        found: set[str] = set()
+        for j in range(first, i + 1):
+            said = speakers[j]
+            named = [*mentions[j], *([said] if j != i and said else [])]
+            found.update(p for p in named if resolve.sex(p) in (None, sex))
+        return found.pop() if len(found) == 1 else None
+
     by_quote: dict[int, str | None] = {}
-    for paragraph in sorted({f.paragraph for f in raw}):
-        here = [i for i, f in enumerate(raw) if f.paragraph == paragraph]
+    for paragraph in sorted(by_paragraph):
+        here = by_paragraph[paragraph]
         for i in here:  # first what the article says outright, in order
             fact = raw[i]
             if fact.qid is not None:
                 if fact.qid not in by_quote and fact.qid in quotes.said_by:
-                    by_quote[fact.qid] = person(quotes.said_by[fact.qid], paragraph)
+                    by_quote[fact.qid] = person(quotes.said_by[fact.qid], i)
                 speakers[i] = by_quote.get(fact.qid)
             else:
-                speakers[i] = person(fact.who, paragraph)
-                opener = resolve(_opener(fact.text))
-                if speakers[i] is None and opener:
-                    recent.append((paragraph, opener))  # "Chen declined ..." then "she said"
-            if speakers[i]:
-                recent.append((paragraph, speakers[i] or ""))
+                speakers[i] = person(fact.who, i)
         for i in here:  # then quotations that name nobody, from their surroundings
             qid = raw[i].qid
             if qid is None or qid in quotes.said_by:
                 continue
             if qid not in by_quote:
-                by_quote[qid] = _unattributed(qid, raw, speakers, quotes, resolve)
-                if by_quote[qid]:
-                    recent.append((paragraph, by_quote[qid] or ""))
+                if qid in quotes.same_as:  # "“…,” later adding: “…”"
+                    by_quote[qid] = by_quote.get(quotes.same_as[qid])
+                else:
+                    by_quote[qid] = _unattributed(qid, raw, speakers, quotes, resolve,
+                                                  by_paragraph)
             speakers[i] = by_quote[qid]
+    newlines = [m.start() for m in re.finditer("\n", article)]
+
+    def line_of(at: int) -> int:
+        return bisect.bisect_left(newlines, at) + 1
+
     out: list[Sentence] = []
     notes: list[str] = []
+    prev_end = 0  # where the last sentence ends in the article
     for fact, speaker in zip(raw, speakers, strict=True):
-        text = re.sub(r"\s+", " ", fact.text)
-        pieces = _split_long(text, fact.start)
+        pieces = _split_long(fact.text, fact.start)
         if not pieces:
-            notes.append(f"left out: article line {article.count(chr(10), 0, fact.start) + 1} "
-                         f"is {len(text)} characters, over the {MAX_QUOTE} limit, and has no "
-                         f"'; ' to cut it at: {text[:60]!r}")
-        for piece, at in pieces:
+            text = _one_line(fact.text)
+            notes.append(f"left out: article line {line_of(fact.start)} is {len(text)} "
+                         f"characters, over the {MAX_QUOTE} limit, and has no clause boundary "
+                         f"('; ', ': ' before a quotation, a lone dash) to cut it at: "
+                         f"{text[:60]!r}")
+        for raw_piece, at in pieces:
+            piece = _one_line(raw_piece)
             # Glue a very short quoted sentence ("That hurts.") to the one before it,
             # when only spaces lie between them in the article.
             if out and fact.qid is not None and out[-1].quotation == fact.qid \
                     and _word_count(piece) < 5:
                 prev = out[-1]
-                between = article[_offset_of(article, prev):at]
-                if not between.strip() and len(prev.text) + 1 + len(piece) <= MAX_QUOTE:
+                if not article[prev_end:at].strip() \
+                        and len(prev.text) + 1 + len(piece) <= MAX_QUOTE:
                     out[-1] = Sentence(f"{prev.text} {piece}", prev.line, prev.paragraph,
                                        prev.speaker, prev.quotation)
+                    prev_end = at + len(raw_piece)
                     continue
-            out.append(Sentence(piece, article.count("\n", 0, at) + 1, fact.paragraph,
-                                speaker, fact.qid))
+            out.append(Sentence(piece, line_of(at), fact.paragraph, speaker, fact.qid))
+            prev_end = at + len(raw_piece)
     return out, notes
 
 
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
 def _unattributed(qid: int, raw: list[_Raw], speakers: list[str | None], quotes: _Quotes,
-                  resolve: _Resolver) -> str | None:
+                  resolve: _Resolver, by_paragraph: dict[int, list[int]]) -> str | None:
     """The speaker of a quotation that names none, from its paragraph or the one before;
     None when neither says it for certain."""
     paragraph = quotes.first_paragraph[qid]
-    here = [i for i, f in enumerate(raw) if f.paragraph == paragraph and f.qid != qid]
+    if len(by_paragraph.get(paragraph, ())) > _PRONOUN_REACH:
+        return None  # a paragraph too long to have one voice
+    here = [i for i in by_paragraph.get(paragraph, ()) if raw[i].qid != qid]
     # "“…,” Pryce told Northline Sport. “We came here to win …”": the paragraph's one voice.
     unnamed = [q for q in (raw[i].qid for i in here) if q is not None
                and q in quotes.said_by and quotes.said_by[q] is None]
@@ -784,19 +1075,11 @@ def _unattributed(qid: int, raw: list[_Raw], speakers: list[str | None], quotes:
     # The paragraph before is one person's speech, whole ("Okafor issued a statement.",
     # "“…,” Reyes said."): a quotation opening the next paragraph goes on with it. Any
     # other paragraph in between, or another voice in it, and the quotation stays unsigned.
-    before = [i for i, f in enumerate(raw) if f.paragraph == paragraph - 1]
+    before = by_paragraph.get(paragraph - 1, [])
     voices = {speakers[i] for i in before}
     if before and len(voices) == 1 and None not in voices:
         return speakers[before[-1]]
     return None
-
-
-def _offset_of(article: str, sentence: Sentence) -> int:
-    """Where a sentence ends in the article (it is verbatim, modulo whitespace)."""
-    line_start = sum(len(line) + 1 for line in article.split("\n")[:sentence.line - 1])
-    pattern = r"\s+".join(re.escape(w) for w in sentence.text.split())
-    found = re.compile(pattern).search(article, line_start)
-    return found.end() if found else line_start
 
 
 # --- speakers' roles -------------------------------------------------------------
@@ -807,35 +1090,55 @@ def _role_ok(role: str) -> bool:
         and len(role.split()) <= 12
 
 
+# A role after the name: "Mei Chen, Larkspur's co-founder and chief executive."
+_ROLE_AFTER = re.compile(r", (?P<role>[^,.;“”\"]{3,80}?)[,.;]")
+# A role before it: "South Korea’s ambassador to Malaysia, Lee Chi-beom said", "The chief
+# executive of the Refugee Council, Enver Solomon, said" (at the start of a window of text).
+_ROLE_BEFORE = re.compile(r"(?:[.!?”\"]\s|, |\bsaid |\bto )(?P<role>[^,.;:“”\"]{2,80}), $")
+_ROLE_BEFORE_AT_START = re.compile(r"(?:^|[.!?”\"]\s|, |\bsaid |\bto )"
+                                   r"(?P<role>[^,.;:“”\"]{2,80}), $")
+
+
 def speaker_role(article: str, name: str) -> str | None:
     """The role the article gives a speaker, cut verbatim from it, or None. The first
     mention with a role wins."""
+    return speaker_roles(article, [name])[name]
+
+
+def speaker_roles(article: str, names: Iterable[str]) -> dict[str, str | None]:
+    """``speaker_role`` for each of ``names``, reading the article once for all of them:
+    each mention is looked at within a few words around it."""
     flat = re.sub(r"\s+", " ", article)
-    esc = re.escape(name)
-    found: list[tuple[int, str]] = []
-    # "Mei Chen, Larkspur's co-founder and chief executive." "X, a spokesperson for Y,"
-    for match in re.finditer(rf"\b{esc}, (?P<role>[^,.;“”\"]{{3,80}}?)[,.;]", flat):
-        role = match.group("role").strip()
-        first = role.split()[0]
-        if first in ("who", "which", "whose", "said", "told", "says") or not role:
-            continue
-        if first[0].islower() or "'s " in role or "’s " in role or _role_ok(role):
-            found.append((match.start(), role))
-    # "South Korea’s ambassador to Malaysia, Lee Chi-beom said",
-    # "The chief executive of the Refugee Council, Enver Solomon, said"
-    for match in re.finditer(rf"(?:^|[.!?”\"]\s|, |\bsaid |\bto )(?P<role>[^,.;:“”\"]{{2,80}}), "
-                             rf"{esc}\b", flat):
-        role = re.sub(rf"^(?:[Aa]ccording\s+to\s+|(?:{_SPEECH})\s+)?(?:[Tt]he|[Aa]n?)\s+", "",
-                      match.group("role").strip())
-        if role and _role_ok(role) and any(w[0].islower() for w in role.split()):
-            found.append((match.start("role"), role))
-    # "Environment Minister John Baird", "Governor of Ohio Jane Miller",
-    # "Harbourside manager Elena Marsh", "according to port manager Linh Tran"
-    for match in re.finditer(rf"\b{esc}\b", flat):
-        role = _title_before(flat[:match.start()])
-        if role:
-            found.append((match.start() - len(role), role))
-    return min(found)[1] if found else None
+    found_for: dict[str, list[tuple[int, str]]] = {name: [] for name in names}
+    wanted = sorted(found_for, key=len, reverse=True)  # "Lee Chi-beom" before "Lee"
+    mentions = re.finditer(rf"\b(?:{'|'.join(re.escape(n) for n in wanted)})\b", flat) \
+        if wanted else iter(())
+    for mention in mentions:
+        found = found_for[mention.group(0)]
+        at = mention.start()
+        after = _ROLE_AFTER.match(flat, mention.end())
+        if after:
+            role = after.group("role").strip()
+            first = role.split()[0] if role else ""
+            if role and first not in ("who", "which", "whose", "said", "told", "says",
+                                      "aged") and not role.isdigit() and (
+                    first[0].islower() or "'s " in role or "’s " in role
+                    or _role_ok(role)):
+                found.append((at, role))
+        window = max(0, at - 100)
+        before = (_ROLE_BEFORE_AT_START if window == 0 else _ROLE_BEFORE).search(
+            flat[window:at])
+        if before:
+            role = re.sub(rf"^(?:[Aa]ccording\s+to\s+|(?:{_SPEECH})\s+)?(?:[Tt]he|[Aa]n?)\s+",
+                          "", before.group("role").strip())
+            if role and _role_ok(role) and any(w[0].islower() for w in role.split()):
+                found.append((window + before.start("role"), role))
+        # "Environment Minister John Baird", "Governor of Ohio Jane Miller",
+        # "Harbourside manager Elena Marsh", "according to port manager Linh Tran"
+        title = _title_before(flat[max(0, at - 200):at])
+        if title:
+            found.append((at - len(title), title))
+    return {name: min(found)[1] if found else None for name, found in found_for.items()}
 
 
 def _title_before(text: str) -> str | None:
@@ -845,8 +1148,8 @@ def _title_before(text: str) -> str | None:
     for tok in reversed(toks):
         bare = tok.strip()
         if re.search(r"[,.;:!?”“\"()]$", bare) or re.match(r"^[“\"(]", bare) \
-                or not re.search(r"\w", bare):
-            break
+                or not re.search(r"\w", bare) or any(c.isdigit() for c in bare):
+            break  # "2010 UK Prime Minister": the date line ends before the title
         low = bare.casefold()
         if low in ("of", "for") and taken and taken[-1][:1].isupper():
             taken.append(bare)  # "Governor of Ohio", "Minister for Housing"
@@ -942,9 +1245,10 @@ def _plain(text: str) -> str:
     return text.replace("`", "’")
 
 
-def _content_stems(text: str) -> list[str]:
-    return [stem(w) for w in words(_plain(text))
-            if w not in STOPWORDS and w not in _WEAK and not w.isdigit() and len(w) > 2]
+@lru_cache(maxsize=65536)  # topics read each sentence's stems several times
+def _content_stems(text: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in words(_plain(text))
+                 if w not in STOPWORDS and w not in _WEAK and not w.isdigit() and len(w) > 2)
 
 
 def _units(sentences: Sequence[Sentence]) -> list[list[Sentence]]:
@@ -964,6 +1268,26 @@ def _cosine(a: Counter[str], b: Counter[str]) -> float:
     na = math.sqrt(sum(v * v for v in a.values()))
     nb = math.sqrt(sum(v * v for v in b.values()))
     return dot / (na * nb) if na and nb else 0.0
+
+
+_CUT_WINDOW = 64
+
+
+def _cut_places(sizes: Sequence[int], k: int) -> list[list[int]]:
+    """Where each of the k - 1 cuts between k runs may fall (with 0 and n at the ends),
+    ``sizes`` being the facts before each unit. The nth cut lies within _CUT_WINDOW units
+    of where equal runs would end: any unit in an article of up to 2 * _CUT_WINDOW units,
+    a bounded number in a longer one, so that the work grows with the article's length,
+    not with its square."""
+    n = len(sizes) - 1
+    ideal = sizes[-1] / k
+    places: list[list[int]] = [[0]]
+    for nth in range(1, k):
+        target = bisect.bisect_left(sizes, nth * ideal)
+        places.append(list(range(max(1, target - _CUT_WINDOW),
+                                 min(n - 1, target + _CUT_WINDOW) + 1)))
+    places.append([n])
+    return places
 
 
 def _segment(units: list[list[Sentence]], common: set[str]) -> list[list[list[Sentence]]]:
@@ -993,24 +1317,30 @@ def _segment(units: list[list[Sentence]], common: set[str]) -> list[list[list[Se
     def run_cost(i: int, j: int) -> float:
         return 0.15 * (sizes[j] - sizes[i] - ideal) ** 2 / ideal
 
-    inf = float("inf")
-    best = [[inf] * (n + 1) for _ in range(k + 1)]
-    back = [[0] * (n + 1) for _ in range(k + 1)]
-    best[0][0] = 0.0
+    places = _cut_places(sizes, k)
+    best: list[dict[int, float]] = [{0: 0.0}]
+    back: list[dict[int, int]] = [{}]
     for parts in range(1, k + 1):
-        for j in range(parts, n + 1):
-            for i in range(parts - 1, j):
-                if best[parts - 1][i] == inf:
+        layer: dict[int, float] = {}
+        links: dict[int, int] = {}
+        for j in places[parts]:
+            for i, base in best[parts - 1].items():
+                if i >= j:
                     continue
-                cost = best[parts - 1][i] + run_cost(i, j) + (cut_cost[i] if i else 0.0)
-                if cost < best[parts][j]:
-                    best[parts][j], back[parts][j] = cost, i
-    cuts: list[int] = []
-    j = n
-    for parts in range(k, 0, -1):
-        cuts.append(j)
-        j = back[parts][j]
-    cuts.reverse()
+                cost = base + run_cost(i, j) + (cut_cost[i] if i else 0.0)
+                if cost < layer.get(j, float("inf")):
+                    layer[j], links[j] = cost, i
+        best.append(layer)
+        back.append(links)
+    if n not in best[k]:  # no way through the windows: equal runs
+        cuts = sorted({*(p[len(p) // 2] for p in places[1:-1]), n})
+    else:
+        cuts = []
+        j = n
+        for parts in range(k, 0, -1):
+            cuts.append(j)
+            j = back[parts][j]
+        cuts.reverse()
     runs, prev = [], 0
     for cut in cuts:
         runs.append(units[prev:cut])
@@ -1020,11 +1350,15 @@ def _segment(units: list[list[Sentence]], common: set[str]) -> list[list[list[Se
 
 def _surfaces(sentences: Iterable[Sentence]) -> dict[str, Counter[str]]:
     forms: dict[str, Counter[str]] = defaultdict(Counter)
+    seen: dict[str, list[tuple[str, str]]] = {}  # a token's stems and forms, worked out once
     for s in sentences:
-        for raw in re.findall(r"[\w’'\-]+", _plain(s.text)):
-            raw = re.sub(r"['’]s$", "", raw).strip("-’'")
-            for w in words(raw):
-                forms[stem(w)][raw if raw.casefold().replace("-", "") == w else w] += 1
+        for token in re.findall(r"[\w’'\-]+", _plain(s.text)):
+            if token not in seen:
+                raw = re.sub(r"['’]s$", "", token).strip("-’'")
+                seen[token] = [(stem(w), raw if raw.casefold().replace("-", "") == w else w)
+                               for w in words(raw)]
+            for st, form in seen[token]:
+                forms[st][form] += 1
     return forms
 
 
@@ -1067,13 +1401,17 @@ class _WordUse:
 
 def _word_use(sentences: Sequence[Sentence]) -> _WordUse:
     use = _WordUse()
+    stems: dict[str, str] = {}  # a token's stem, worked out once per article
     for s in sentences:
         toks = re.findall(r"[A-Za-z][\w’'\-]*|\d[\d,.]*|[^\w\s]", _plain(s.text))
         for i, tok in enumerate(toks):
-            ws = words(tok)
-            if not ws or not tok[0].isalpha():
+            if not tok[0].isalpha():
                 continue
-            st = stem("".join(ws))
+            if tok not in stems:
+                stems[tok] = stem("".join(words(tok)))
+            st = stems[tok]
+            if not st:
+                continue
             if tok[0].isupper():
                 if i > 0 and toks[i - 1] not in ".!?“\"”:" and toks[i - 1][0].isalpha():
                     use.named[st] += 1
@@ -1113,13 +1451,17 @@ def _command_name(word: str, used: set[str]) -> str | None:
     return name
 
 
-def _surname(name: str, sentences: Sequence[Sentence]) -> str:
+def _names_alone(sentences: Sequence[Sentence]) -> frozenset[str]:
+    """Capitalised words used on their own, not as part of a longer name ("Baird", but
+    not "Julie" of "Julie Couillard"): read once, for every speaker's ``_surname``."""
+    text = " ".join(s.text for s in sentences)
+    return frozenset(run[0] for run in (_tokens(m.group(0)) for m in _RUN.finditer(text))
+                     if len(run) == 1)
+
+
+def _surname(name: str, alone: frozenset[str]) -> str:
     """The word the article calls a person by: "Baird", or "Lee" for "Lee Chi-beom"."""
-    text = " ".join(s.text for s in sentences).replace(name, "")
     toks = name.split()
-    # Used on its own, not as part of another name ("Julie" of "Julie Couillard").
-    alone = {run[0] for run in (_tokens(m.group(0)) for m in _RUN.finditer(text))
-             if len(run) == 1}
     used = [t for t in toks if t in alone]
     return used[0] if len(used) == 1 else toks[-1]
 
@@ -1186,11 +1528,12 @@ def suggest_topics(sentences: Sequence[Sentence], taken: Iterable[str] = (),
             used.add(name)
     # A person who carries one topic names it: /baird, /dewar.
     dominant = [_dominant(flat) for flat in flats]
+    alone = _names_alone(sentences)
     carried = Counter(d for d in dominant if d)
     by_speaker: set[str] = set()
     for i, who in enumerate(dominant):
         if commands[i] is None and who and carried[who] == 1:
-            name = _command_name(_surname(who, sentences), used)
+            name = _command_name(_surname(who, alone), used)
             if name:
                 commands[i] = name
                 used.add(name)
@@ -1222,7 +1565,7 @@ def suggest_topics(sentences: Sequence[Sentence], taken: Iterable[str] = (),
         keywords = [_pick_form(forms[s]) for s in spread if s not in name_parts]
         keywords = keywords[:KEYWORDS_PER_TOPIC]
         for voice in voices:
-            for name in (_surname(voice, sentences), voice):
+            for name in (_surname(voice, alone), voice):
                 if name.casefold() not in {k.casefold() for k in keywords}:
                     keywords.append(name)
         who = dominant[i]
@@ -1339,18 +1682,16 @@ def draft(article: str, name: str, taken: Iterable[str] = ()) -> Draft:
     if not sentences:
         raise ConfigError("the article has no sentences to quote")
     topics, generic = suggest_topics(sentences, taken, header.title)
-    speakers: dict[str, str | None] = {}
-    for s in sentences:
-        if s.speaker and s.speaker not in speakers:
-            speakers[s.speaker] = speaker_role(article, s.speaker)
+    names = list(dict.fromkeys(s.speaker for s in sentences if s.speaker))
+    speakers = speaker_roles(article, names)
     return Draft(name, header, speakers, generic, topics, notes)
 
 
-def _fact_keywords(sentence: Sentence, sentences: Sequence[Sentence]) -> list[str]:
+def _fact_keywords(sentence: Sentence, alone: frozenset[str]) -> list[str]:
     """A speaker's fact is found by the speaker's surname and full name."""
     if not sentence.speaker:
         return []
-    surname = _surname(sentence.speaker, sentences)
+    surname = _surname(sentence.speaker, alone)
     return [surname, sentence.speaker] if surname != sentence.speaker else [surname]
 
 
@@ -1409,7 +1750,7 @@ def render_yaml(d: Draft) -> str:
     for note in d.notes:
         lines.append(f"# {note}")
     lines.append("topics:")
-    every = [s for t in d.topics for s in t.sentences]
+    alone = _names_alone([s for t in d.topics for s in t.sentences])
     for topic in d.topics:
         lines.append(f"  # article lines {topic.lines[0]}-{topic.lines[1]}")
         lines.append(f"  - command: {topic.command}")
@@ -1425,7 +1766,7 @@ def render_yaml(d: Draft) -> str:
             lines.append(f"      - quote: {_scalar(s.text)}")
             if s.speaker:
                 lines.append(f"        speaker: {_scalar(s.speaker)}")
-                lines.append(f"        keywords: {_flow(_fact_keywords(s, every), 8)}")
+                lines.append(f"        keywords: {_flow(_fact_keywords(s, alone), 8)}")
     return "\n".join(lines) + "\n"
 
 

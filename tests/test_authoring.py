@@ -149,11 +149,13 @@ def test_told_bernama_attributes_a_quotation_opened_a_paragraph_earlier() -> Non
     facts = _by_text(KOREA)
     momentum = facts["It will mark a new momentum between South Korea and Malaysia to "
                      "strengthen existing strong bilateral relations."]
-    agreed = facts["After agreeing in principle to elevate bilateral ties to a strategic "
+    # The attribution says more than who speaks (when, to whom): the sentence stays whole.
+    agreed = facts["“After agreeing in principle to elevate bilateral ties to a strategic "
                    "partnership in November 2019, both governments are now discussing the "
-                   "draft agreement"]
+                   "draft agreement,” Lee told Bernama in conjunction with the country’s "
+                   "National Foundation Day observed on Oct 3."]
     assert momentum[0] == agreed[0] == "Lee Chi-beom"
-    assert momentum[1] == agreed[1] is not None
+    assert momentum[1] is not None
     # "..., he added." at the end of a narrative sentence
     assert facts["To further promote cultural exchange, the South Korean government is looking "
                  "into the possible setting up of a Korean Cultural Centre when the need arises,"

@@ -121,8 +121,9 @@ def test_a_minister_who_issued_a_statement_says_the_quotations_that_follow() -> 
 
 def test_a_quotation_nobody_is_named_for_gets_no_speaker_not_the_last_one() -> None:
     said = _said(FERRY)
-    # "said one passenger": said, but by nobody named; the next quotation goes on with them.
-    assert said["I have never seen it this bad"] is None
+    # "said one passenger": said, but by nobody named; the sentence stays whole, so that the
+    # fact still says who spoke; the next quotation goes on with them.
+    assert said["\"I have never seen it this bad,\" said one passenger."] is None
     assert said["We were not told about any of this."] is None
     # A narrative paragraph stands between the last speaker and this quotation.
     assert said["It is a disgrace."] is None
@@ -245,7 +246,9 @@ def test_the_canada_draft_names_its_four_speakers_with_their_roles() -> None:
                           "Sujata Raisinghani": "Environment Canada spokeswoman",
                           "Paul Dewar": "an Ottawa New Democrat MP"}
     said = _said(article)
-    assert said["We take document security seriously"] == "Sujata Raisinghani"
+    # "she said, but refused to give any more details": more than who speaks, kept whole.
+    assert said["\"We take document security seriously,\" she said, but refused to give any more "
+                "details about how the papers came to be on a road."] == "Sujata Raisinghani"
     assert said["I'm told two things: that it's neither classified nor secret and that it's stuff"
                 " that could be available under access to information"] == "John Baird"
 
@@ -300,14 +303,14 @@ def test_a_closing_quote_mark_of_any_kind_ends_the_sentence(open_: str, close: s
 
 
 def test_a_long_sentence_is_never_cut_at_however() -> None:
-    """Over the limit with no "; ": left out with a note, never cut at a comma."""
+    """Over the limit with no clause boundary: left out with a note, never cut at a comma."""
     clause = "the committee reviewed the budget for the new stadium in great detail"
     sentence = f"However, {clause}, and {clause}, and {clause}, and {clause}."
     assert len(sentence) > MAX_QUOTE
     article = f"PARIS, Jan 5 (Wire) — The vote is on Friday. {sentence} It passed.\n"
     assert list(_said(article)) == ["The vote is on Friday.", "It passed."]
     text = render_yaml(draft(article, "vote"))
-    assert "# left out: article line 1 is" in text and "no '; ' to cut it at" in text
+    assert "# left out: article line 1 is" in text and "no clause boundary" in text
 
 
 def test_a_long_sentence_is_cut_at_semicolons_only() -> None:
