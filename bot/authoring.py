@@ -35,10 +35,12 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import contextlib
 import json
 import math
+import os
 import re
-import shutil
+import stat
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -1793,32 +1795,111 @@ def _taken_commands(root: Path, skip: Path) -> set[str]:
     return taken
 
 
+def _read_article(source: Path) -> tuple[bytes, str]:
+    """The article's bytes and text, refused when it is no regular file, is over
+    MAX_ARTICLE_BYTES or is not UTF-8. Opened without blocking and checked before it is
+    read: a FIFO would wait for a writer forever, /dev/zero never ends."""
+    try:
+        fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ConfigError(f"{source}: cannot read the article: not a regular file")
+            with open(fd, "rb", closefd=False) as file:
+                data = file.read(MAX_ARTICLE_BYTES + 1)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read the article ({exc.strerror})") from None
+    if len(data) > MAX_ARTICLE_BYTES:
+        raise ConfigError(f"{source}: the article is over {MAX_ARTICLE_BYTES:,} bytes, the "
+                          f"limit for a pack; split it into several articles")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: cannot read the article: not UTF-8 ({exc.reason} at "
+                          f"byte {exc.start})") from None
+    return data, text.replace("\r\n", "\n").replace("\r", "\n")  # as the loader reads it
+
+
+def _kept(path: Path, data: bytes, force: bool) -> bool:
+    """Whether ``path`` already holds ``data`` (the article drafted from its own folder),
+    so that nothing needs writing; an error when something else is there, unless
+    ``force``. A symbolic link is never written through, nor taken as the same file."""
+    if not os.path.lexists(path):
+        return False
+    if path.is_symlink():
+        if force:
+            return False
+        raise ConfigError(f"{path} is a symbolic link; factbot does not write through one "
+                          f"(pass --force to replace the link with a file)")
+    try:
+        same = path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
+    if same or force:
+        return same
+    raise ConfigError(f"{path} already exists; pass --force to replace it, or choose "
+                      f"another --name or --out")
+
+
+def _write_new(folder_fd: int, folder: Path, name: str, data: bytes, force: bool) -> None:
+    """Create ``folder/name`` with ``data``, never through a symbolic link: with
+    ``force`` whatever is there (a file or a link, not what it points to) is removed
+    first, and the file is created only if nothing stands in its place."""
+    at = {"dir_fd": folder_fd} if os.open in os.supports_dir_fd else {}
+    target = name if at else str(folder / name)
+    if force:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(target, **at)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(target, flags, 0o644, **at)
+    with open(fd, "wb") as file:
+        file.write(data)
+
+
 def new_main(args: argparse.Namespace, settings: Settings) -> int:
-    """Write ``OUT/NAME/pack.yaml`` and a copy of the article; print what was drafted."""
+    """Write ``OUT/NAME/pack.yaml`` and a copy of the article; print what was drafted.
+
+    Nothing in the pack folder is replaced without ``--force``, and nothing is written
+    through a symbolic link (a linked pack folder, ``article.txt`` or ``pack.yaml``)."""
     source = Path(args.article)
     name = str(args.name)
+    force = bool(getattr(args, "force", False))
     if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]{0,63}", name):
         raise ConfigError(f"--name {name!r}: use lower-case letters, digits, '-' and '_'")
-    try:
-        article = source.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{source}: cannot read the article ({exc})") from None
+    data, article = _read_article(source)
     root = Path(args.out) if args.out else settings.facts
     folder = root / name
-    if (folder / "pack.yaml").exists():
-        raise ConfigError(f"{folder / 'pack.yaml'} already exists; choose another --name "
-                          f"or --out")
+    if folder.is_symlink():
+        raise ConfigError(f"{folder} is a symbolic link; factbot does not write through one")
+    if os.path.lexists(folder / "pack.yaml") and not force:
+        raise ConfigError(f"{folder / 'pack.yaml'} already exists; pass --force to replace "
+                          f"it, or choose another --name or --out")
+    keep_article = _kept(folder / "article.txt", data, force)
     if not words(article):
         raise ConfigError(f"{source}: the article has no sentences to quote")
-    d = draft(article, name, _taken_commands(root, folder))
+    try:
+        d = draft(article, name, _taken_commands(root, folder))
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        if not (folder / "article.txt").exists() or \
-                (folder / "article.txt").resolve() != source.resolve():
-            shutil.copyfile(source, folder / "article.txt")
-        (folder / "pack.yaml").write_text(render_yaml(d), encoding="utf-8")
+        folder_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+                            | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
-        raise ConfigError(f"{folder}: cannot write the draft ({exc.strerror})") from None
+        raise ConfigError(f"{folder}: cannot write the draft there ({exc.strerror})") from None
+    files = [("pack.yaml", render_yaml(d).encode("utf-8"))]
+    if not keep_article:
+        files.insert(0, ("article.txt", data))
+    try:
+        for file_name, content in files:
+            try:
+                _write_new(folder_fd, folder, file_name, content, force)
+            except OSError as exc:
+                raise ConfigError(f"{folder / file_name}: cannot write it ({exc.strerror})") \
+                    from None
+    finally:
+        os.close(folder_fd)
     facts = sum(len(t.sentences) for t in d.topics)
     print(f"wrote {folder / 'pack.yaml'}: {len(d.topics)} topics, {facts} facts, "
           f"{len(d.speakers)} speakers")

@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("article", help="the article, as a UTF-8 text file")
     new.add_argument("--name", required=True, help="the pack's name")
     new.add_argument("--out", help="where to write the pack folder (default: the facts dir)")
+    new.add_argument("--force", action="store_true",
+                     help="replace the folder's pack.yaml and article.txt if they exist")
 
     run = sub.add_parser("run", parents=[common],
                          help="run the platform bots (every one with a token by default)")
