@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -54,9 +55,12 @@ from bot.settings import Settings
 from bot.text import normalise_quote, stem, words
 from bot.vocab import FOREIGN_PLACES, STOPWORDS
 
-# The largest article `facts new` drafts from, in bytes: the pack loader's limit too, so
-# that every draft it writes can be loaded and checked.
+# The largest article `facts new` drafts from, in bytes, and the most facts and speakers
+# a draft holds: the pack loader's limits too, so that every draft it writes can be loaded
+# and checked. (A 1 MB article has some 10,000 sentences: its draft keeps the first 1,000.)
 MAX_ARTICLE_BYTES = 1_000_000
+MAX_DRAFT_FACTS = 1_000
+MAX_DRAFT_SPEAKERS = 200
 
 # --- header -------------------------------------------------------------------
 
@@ -1683,10 +1687,33 @@ def draft(article: str, name: str, taken: Iterable[str] = ()) -> Draft:
     sentences, notes = _split(article)
     if not sentences:
         raise ConfigError("the article has no sentences to quote")
+    sentences, more = _within_limits(sentences)
     topics, generic = suggest_topics(sentences, taken, header.title)
     names = list(dict.fromkeys(s.speaker for s in sentences if s.speaker))
     speakers = speaker_roles(article, names)
-    return Draft(name, header, speakers, generic, topics, notes)
+    return Draft(name, header, speakers, generic, topics, [*notes, *more])
+
+
+def _within_limits(sentences: list[Sentence]) -> tuple[list[Sentence], list[str]]:
+    """The first MAX_DRAFT_FACTS sentences, credited to at most MAX_DRAFT_SPEAKERS people
+    (the first to speak; a later one's facts keep no speaker rather than a wrong one), and
+    notes saying what was left out."""
+    notes = []
+    if len(sentences) > MAX_DRAFT_FACTS:
+        rest = sentences[MAX_DRAFT_FACTS:]
+        notes.append(f"left out: article lines {rest[0].line}-{rest[-1].line} ({len(rest):,} "
+                     f"sentences): a pack holds at most {MAX_DRAFT_FACTS:,} facts; draft "
+                     f"them from a shorter article")
+        sentences = sentences[:MAX_DRAFT_FACTS]
+    names = list(dict.fromkeys(s.speaker for s in sentences if s.speaker))
+    if len(names) > MAX_DRAFT_SPEAKERS:
+        kept = set(names[:MAX_DRAFT_SPEAKERS])
+        dropped = sum(1 for s in sentences if s.speaker and s.speaker not in kept)
+        notes.append(f"left out: the speaker of {dropped:,} facts ({len(names) - len(kept):,} "
+                     f"people): a pack lists at most {MAX_DRAFT_SPEAKERS} speakers")
+        sentences = [s if s.speaker in kept or not s.speaker else
+                     dataclasses.replace(s, speaker=None) for s in sentences]
+    return sentences, notes
 
 
 def _fact_keywords(sentence: Sentence, alone: frozenset[str]) -> list[str]:

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.authoring import _cut_places, draft, paragraphs, render_yaml, split_article
+from bot.authoring import (
+    MAX_DRAFT_FACTS,
+    MAX_DRAFT_SPEAKERS,
+    _cut_places,
+    draft,
+    paragraphs,
+    render_yaml,
+    split_article,
+)
 from bot.packs import MAX_QUOTE
 from bot.text import normalise_quote
 
@@ -152,3 +160,26 @@ def test_a_long_article_in_one_paragraph_gives_he_said_to_nobody() -> None:
                f"\"The plan is late,\" he said.\n")
     said = {s.text: s.speaker for s in split_article(article)}
     assert said["The plan is late"] is None
+
+
+def test_a_draft_stays_within_the_loaders_limits_and_says_what_it_left_out() -> None:
+    """Some 10,000 sentences fit in 1 MB; a pack holds 1,000 facts and 200 speakers."""
+    given = ["Ana", "Tom", "Mei", "Ivo", "Lea", "Sam", "Eva", "Raj", "Ida", "Max", "Zoe", "Kai",
+             "Uma", "Noa", "Ben"]
+    family = ["Ruiz", "Reyes", "Chen", "Marsh", "Holt", "Nair", "Osei", "Varga", "Tanaka",
+              "Brennan", "Moreau", "Castillo", "Lindqvist", "Kowalski", "Duarte"]
+    people = [f"{g} {f}" for g in given for f in family][:210]
+    paras = [f"{who} said the ferry to island number {n} was late." for n, who in
+             enumerate(people)]
+    paras += [f"The ferry to island number {n} left on time." for n in range(900)]
+    d = draft("Ferries\n\n" + "\n\n".join(paras) + "\n", "ferries")
+    facts = [s for t in d.topics for s in t.sentences]
+    assert len(facts) == MAX_DRAFT_FACTS
+    assert len(d.speakers) == MAX_DRAFT_SPEAKERS
+    assert {s.speaker for s in facts if s.speaker} == set(d.speakers)
+    # The facts past the 200th speaker keep no speaker: never someone else's name.
+    late = next(s for s in facts if "island number 205 " in s.text)
+    assert late.speaker is None
+    text = render_yaml(d)
+    assert "# left out: article lines" in text and "at most 1,000 facts" in text
+    assert "# left out: the speaker of 10 facts (10 people)" in text
