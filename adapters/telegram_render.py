@@ -14,6 +14,7 @@ from html import escape
 from bot.messages import Reply, ReplyKind
 
 # Telegram refuses messages over 4096 characters (after entity parsing); keep a margin.
+# It counts UTF-16 code units, where an emoji takes two: see _units.
 MAX_MESSAGE = 4000
 # Inline keyboard callback data: "<action>:<topic>", at most 64 bytes.
 MORE = "more"
@@ -48,17 +49,25 @@ def parse_callback_data(data: str | None) -> ButtonPress | None:
     return ButtonPress(match["action"], match["topic"], int(shown) if shown else None)
 
 
+def _units(html: str) -> int:
+    """The length Telegram counts, or more: UTF-16 code units of the markup itself.
+
+    Tags and entities (&amp;) are not shown, so counting them too only errs on the safe side.
+    """
+    return len(html.encode("utf-16-le")) // 2
+
+
 def _items(items: tuple[tuple[str, str], ...], budget: int) -> list[str]:
     """One line per command, stopping before the message would be too long."""
     lines: list[str] = []
     used = 0
     for command, description in items:
         line = f"/{escape(command)} — {escape(description)}"
-        if used + len(line) + 1 > budget:
+        if used + _units(line) + 1 > budget:
             lines.append("…")
             break
         lines.append(line)
-        used += len(line) + 1
+        used += _units(line) + 1
     return lines
 
 
@@ -66,17 +75,17 @@ def _sections(heading: str, sections: tuple[tuple[str, tuple[tuple[str, str], ..
               ) -> str:
     """Topics grouped by pack: each pack's citation in bold above its commands."""
     lines = [f"<b>{escape(heading)}</b>"]
-    used = len(lines[0])
+    used = _units(lines[0])
     for citation, items in sections:
         header = f"\n<b>{escape(citation)}</b>"  # a blank line between packs
-        if used + len(header) + 1 > MAX_MESSAGE - 2:  # room left for the "…"
+        if used + _units(header) + 1 > MAX_MESSAGE - 2:  # room left for the "…"
             lines.append("…")
             break
         lines.append(header)
-        used += len(header) + 1
+        used += _units(header) + 1
         listed = _items(items, MAX_MESSAGE - used)
         lines += listed
-        used += sum(len(line) + 1 for line in listed)
+        used += sum(_units(line) + 1 for line in listed)
         if listed and listed[-1] == "…":
             break
     return "\n".join(lines)
@@ -106,9 +115,9 @@ def render_html(reply: Reply) -> str:
         return _sections(reply.heading, reply.sections)
     if reply.kind in (ReplyKind.TOPICS, ReplyKind.HELP) and reply.heading and reply.items:
         head = f"<b>{escape(reply.heading)}</b>"
-        return "\n".join([head, *_items(reply.items, MAX_MESSAGE - len(head))])
+        return "\n".join([head, *_items(reply.items, MAX_MESSAGE - _units(head))])
     plain = reply.text
-    while len(escape(plain)) > MAX_MESSAGE:  # cut the text, never an escape sequence
+    while _units(escape(plain)) > MAX_MESSAGE:  # cut the text, never an escape sequence
         plain = plain[: len(plain) - 200] + "…"
     return escape(plain)
 
