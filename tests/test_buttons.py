@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from adapters.discord_render import next_custom_id, parse_next_custom_id
-from adapters.telegram import APOLOGY, ALLOWED_UPDATES, TelegramAdapter, build_application
+from adapters.telegram import ALLOWED_UPDATES, APOLOGY, TelegramAdapter, build_application
 from adapters.telegram_render import MORE, SOURCE, ButtonPress, callback_data, parse_callback_data
 from bot.core import FactBot
 from bot.packs import FactPack
