@@ -507,9 +507,13 @@ class DiscordAdapter:
     async def run(self, token: str, stop: asyncio.Event) -> None:
         """Log in, sync if needed, connect, and serve until ``stop`` is set."""
         self.bot.reload_listeners.append(self.on_reload)
+        reconnects = logging.getLogger("discord.client")
+        one_line = _OneLineReconnects()
+        reconnects.addFilter(one_line)
         try:
             await self._serve(token, stop)
         finally:
+            reconnects.removeFilter(one_line)
             self.bot.reload_listeners.remove(self.on_reload)
 
     async def _serve(self, token: str, stop: asyncio.Event) -> None:
@@ -630,6 +634,23 @@ async def _login(client: discord.Client, token: str) -> None:
     """Log in; a failure is a one-line error, never a traceback."""
     with startup_errors("logging in"):
         await client.login(token)
+
+
+class _OneLineReconnects(logging.Filter):
+    """discord.py logs each gateway reconnect with a traceback: one line says as much.
+
+    A gateway that is down logs one per back-off, and at start-up the traceback would
+    stand above the one-line error that ends the run.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        failure = record.exc_info[1] if record.exc_info else None
+        if failure is not None and str(record.msg).startswith("Attempting a reconnect"):
+            record.msg = f"{record.msg} after %s"
+            args = record.args if isinstance(record.args, tuple) else ()
+            record.args = (*args, _what_failed(failure))
+            record.exc_info, record.exc_text = None, None
+        return True
 
 
 def _what_failed(exc: BaseException) -> str:

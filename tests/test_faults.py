@@ -386,6 +386,19 @@ async def test_factbot_run_discord_against_a_closed_port_exits_75_in_one_line(
     assert "cannot reach Discord" in _one_error_line(err)
 
 
+async def test_factbot_run_discord_with_the_gateway_down_exits_75_in_one_line(
+        discord_fake: FakeDiscord, tmp_path: Path) -> None:
+    """Before: discord.py logged the failure with a traceback, backed off, then failed on
+    its own missing session (AttributeError, another traceback, exit 1)."""
+    discord_fake.gateway_fault = "down"
+    env = _env(tmp_path, DISCORD_BOT_TOKEN=DISCORD_TOKEN,
+               DISCORD_API_BASE_URL=discord_fake.api_base_url,
+               DISCORD_GATEWAY_URL=discord_fake.gateway_url)
+    status, err = await _run(env, "discord")
+    assert status == 75, err
+    assert "cannot connect to the Discord gateway" in _one_error_line(err)
+
+
 async def test_factbot_run_discord_with_a_forbidden_token_exits_2_in_one_line(
         discord_fake: FakeDiscord, tmp_path: Path) -> None:
     """Before: a discord.Forbidden traceback and exit 1."""
