@@ -601,7 +601,8 @@ def _raw_sentences(paras: list[Paragraph], outlet: str | None = None
             parts = []
             while first < len(pieces) and pieces[first].start + len(pieces[first].text) <= s_start:
                 first += 1
-            for p in pieces[first:]:
+            for n in range(first, len(pieces)):  # no slice: a copy per sentence is quadratic
+                p = pieces[n]
                 if p.start >= s_end:
                     break
                 a, b = max(p.start, s_start), min(p.start + len(p.text), s_end)
@@ -670,10 +671,22 @@ def _classify(parts: list[_Piece], sentence: str, start: int, paragraph: int,
     claims: dict[int, tuple[int, str | None]] = {}
     join_who: list[str | None] = []  # speakers of the clauses that keep the sentence whole
     pieces: list[_Raw] = []  # the facts when the sentence is not kept whole
+    # The quotation before and after each piece, read in two passes (a sentence may hold
+    # thousands of them: looking around from each would be quadratic).
+    before_q: list[int | None] = []
+    last: int | None = None
+    for part, role, _ in roles:
+        before_q.append(last)
+        last = part.qid if role == "quote" else last
+    after_q: list[int | None] = []
+    last = None
+    for part, role, _ in reversed(roles):
+        after_q.append(last)
+        last = part.qid if role == "quote" else last
+    after_q.reverse()
     for n, (part, role, who) in enumerate(roles):
         text, at = _trim(part.text, part.start)
-        prev_q = next((p.qid for p, r, _ in reversed(roles[:n]) if r == "quote"), None)
-        next_q = next((p.qid for p, r, _ in roles[n + 1:] if r == "quote"), None)
+        prev_q, next_q = before_q[n], after_q[n]
         if role == "quote":
             if words(text):
                 pieces.append(_Raw(text, at, paragraph, part.qid))
