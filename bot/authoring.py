@@ -359,7 +359,10 @@ _WITH_PARTICIPLE = re.compile(rf"\bwith\s+(?P<np>[^,;:“”\"]{{1,80}}?)\s+"
 
 def _np_person(np: str) -> str | None:
     """Who a noun phrase after "said" or "according to" names."""
-    parts = [p.strip() for p in re.split(r",\s*", np.strip(" ,.;:")) if p.strip()]
+    np, prev = np.strip(" ,.;:"), None
+    while prev != np:  # "said Tom Holt on Monday", "said Ruiz in a statement"
+        prev, np = np, _ADVERBIAL_END.sub("", np).strip(" ,.;:")
+    parts = [p.strip() for p in re.split(r",\s*", np) if p.strip()]
     if not parts:
         return None
     first = _leading_person(parts[0])
@@ -752,8 +755,8 @@ def _says_more(text: str, outlet: frozenset[str] = frozenset()) -> bool:
     rest = text[verb.end():]
     if not words(text[:verb.start()]):
         # "said Mei Chen, Larkspur's co-founder": the speaker and their role follow the verb.
-        more = re.search(r",?\s+(?:but|in|at|on|during|after|before|while|as|when|with|"
-                         r"adding|saying)\s", rest)
+        more = re.search(r",?\s+(?:but|and|who|which|whose|in|at|on|during|after|before|"
+                         r"while|as|when|with|adding|saying)\s", rest)
         rest = rest[more.start():] if more else ""
     for raw in re.findall(r"[\w’'\-]+", rest):
         w = raw.casefold()

@@ -145,3 +145,10 @@ def test_he_said_is_nobody_when_a_name_may_be_a_persons_or_a_places() -> None:
     """"Dev Lane" reads like a lane, but may be a man: "he said" is then nobody's."""
     said = _said(HEAD + "Tom Reyes met Dev Lane at the quay.\n\n\"The plan is late,\" he said.\n")
     assert said["The plan is late"] is None
+
+
+def test_said_name_then_a_clause_keeps_the_clause_and_the_speaker() -> None:
+    said = _said(HEAD + "\"We won,\" said Sami Haddad, who scored twice. \"Fine,\" said Tom Holt "
+                 "on Monday.\n")
+    assert said["\"We won,\" said Sami Haddad, who scored twice."] == "Sami Haddad"
+    assert said["Fine"] == "Tom Holt"  # "on Monday" says when, not who
