@@ -43,6 +43,10 @@ _SAY_FRAME = re.compile(r"\b(?:did|does|do|has|have|would|will)\s+((?:[\w'-]+\s+
                         r"|\baccording to\s+((?:[\w'-]+\s*){1,4})")
 
 
+# "Russell thinks…", "Lee said…": the speaker before the verb.
+_SUBJECT_SAYS = re.compile(r"((?:[\w'-]+\s+){1,3}?)(?:thinks?|says?|said|believes?|feels?|told)\b")
+
+
 # Time fillers of chat: "these days", "at the moment" ask about no time of their own.
 _FILLER = re.compile(r"\b(?:these days|nowadays|at the moment|right now|as of now|"
                      r"for now|again|actually|exactly|currently|quick one|just one|"
@@ -65,6 +69,7 @@ class Query(NamedTuple):  # one per message: a tuple is quicker to make than a d
     units: tuple[Unit, ...]
     unknown: tuple[str, ...]  # content tokens nobody knows
     names: tuple[str, ...]  # speakers' name stems the question uses
+    speakers: tuple[str, ...]  # of those, whom a frame says is speaking
     framed: bool  # "what did X say about …": names and frame words are no evidence
     demands: Demands
     places: frozenset[str]
@@ -185,8 +190,12 @@ class Analyser:
             return self.analyse(text, framing=False)
         # The place rules look for "in X", "di X" or a Korean particle: most messages have none.
         placed = not typed.isdisjoint(PLACE_WORDS) or not text.isascii()
+        # Of several names, the one the frame makes the speaker: "what does Russell think of
+        # Brown's chances" keeps to Russell's words; Brown is what they are about.
+        subject = self._frame_subject(text) if frame_here and len(names) > 1 else None
+        speakers = tuple(n for n in names if n in subject) if subject else names
         return Query(text=text, units=tuple(units), unknown=tuple(unknown), names=names,
-                     framed=frame_here, demands=demands_of(text),
+                     speakers=speakers or names, framed=frame_here, demands=demands_of(text),
                      places=places_in(text, self.index.places) if placed else frozenset(),
                      foreign=self._foreign_in(raw), shifts=tuple(typed & SHIFT_WORDS),
                      other_speaker=saying and not names and self._other_speaker(text),
@@ -199,6 +208,15 @@ class Analyser:
         gloss = self.index.glossary.get(token) or self.index.synonyms.get(token) \
             or self.index.glossary.get(malay_stem(token))
         return tuple((g,) for g in gloss) if gloss else ()
+
+    def _frame_subject(self, text: str) -> set[str]:
+        """The stems of who a "what did X say" or "X thinks" makes the speaker."""
+        folded = text[:MAX_CHARS].casefold()
+        match = _SAY_FRAME.search(folded) or _SUBJECT_SAYS.search(folded)
+        if match is None:
+            return set()
+        said_by = next((g for g in match.groups() if g), "")
+        return {stem(w) for w in word_tuple(said_by)}
 
     def _other_speaker(self, text: str) -> bool:
         """Whether a "what did X say" names an X the pack does not know at all."""

@@ -78,6 +78,16 @@ def score_docs(index: Index, query: Query, limit: int = 4) -> list[Candidate]:
             rarity = min(1.0, (len(index.docs) + 1) / (len(docs) + 0.5) / 4)
             for n in docs:
                 speaker[n] = max(speaker[n], SPEAKER_ALONE if alone else SPEAKER * rarity)
+    if not query.framed:
+        # "Who leads the Liberal Democrats?": a role word points to what its holder said,
+        # which the reply signs with that role.
+        for unit in query.units:
+            for surname in index.roles.get(unit.term[0], ()) if len(unit.term) == 1 else ():
+                docs = index.speakers.get(surname, frozenset())
+                rarity = min(1.0, (len(index.docs) + 1) / (len(docs) + 0.5) / 4)
+                for n in docs:
+                    if index.docs[n].speaker is not None:
+                        speaker[n] = max(speaker[n], SPEAKER * rarity)
     unknown = sum(UNKNOWN_HANGUL if not w.isascii() else UNKNOWN for w in query.unknown)
     seen = set(sentence) | set(keyword) | set(speaker)
     # Facts with no word of their own come in through their topic's names: only the topics
@@ -210,8 +220,8 @@ def _elsewhere(index: Index, query: Query, n: int, intent: int) -> str | None:
     doc = index.docs[n]
     if query.other_speaker:
         return "another speaker"
-    if query.framed and query.names and not any(
-            n in index.speakers.get(name, ()) for name in query.names):
+    if query.framed and query.speakers and not any(
+            n in index.speakers.get(name, ()) for name in query.speakers):
         return "another speaker"  # "what did Baird say": only Baird's words, or nothing
     where = doc.places or index.intent_places[intent]
     if query.places and where and not query.places & where:
