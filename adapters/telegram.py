@@ -500,7 +500,7 @@ def _api_error(exc: Exception, token: str) -> str:
 
 def _start_up_error(exc: Exception, base_url: str, token: str) -> FactbotError:
     """The one-line error for a Bot API that failed getMe at start-up."""
-    from telegram.error import Forbidden, InvalidToken, NetworkError
+    from telegram.error import Forbidden, InvalidToken, NetworkError, TelegramError
 
     if isinstance(exc, InvalidToken):  # its message holds the token: never show it
         return ConfigError("TELEGRAM_BOT_TOKEN was rejected by the Bot API "
@@ -514,8 +514,11 @@ def _start_up_error(exc: Exception, base_url: str, token: str) -> FactbotError:
                                 f"(TELEGRAM_API_BASE_URL): {_api_error(exc, token)}")
     # A 200 whose body is not JSON, JSON that is no Bot API answer, a 400 or a 429: a
     # proxy or an outage in between, which a later start may not meet.
+    detail = _api_error(exc, token)
+    if not isinstance(exc, TelegramError):  # KeyError 'result' says little on its own
+        detail = f"{type(exc).__name__}: {detail}"
     return UnreachableError(f"the Telegram Bot API at {where} (TELEGRAM_API_BASE_URL) "
-                            f"gave an answer factbot cannot use: {_api_error(exc, token)}")
+                            f"gave an answer factbot cannot use: {detail}")
 
 
 async def _close_requests(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

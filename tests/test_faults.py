@@ -298,6 +298,8 @@ async def test_telegram_stops_promptly_in_the_getupdates_back_off(
     (lambda api: api.fail("getMe", 502, times=5, description="Bad Gateway"), UnreachableError,
      "cannot reach the Telegram Bot API"),
     (lambda api: api.garble("getMe", times=5), UnreachableError, "answer factbot cannot use"),
+    (lambda api: api.garble("getMe", times=5, body=b'{"ok": true}'), UnreachableError,
+     "answer factbot cannot use: KeyError: 'result'"),
     (lambda api: api.fail("getMe", 403, times=5, description="Forbidden"), ConfigError,
      "refused TELEGRAM_BOT_TOKEN"),
 ])

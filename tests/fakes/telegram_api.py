@@ -179,10 +179,11 @@ class FakeBotAPI:
         self._failures.setdefault(method, []).append(
             Failure(status, retry_after, times, description))
 
-    def garble(self, method: str, *, times: int = 1) -> None:
-        """Answer the next ``times`` calls of ``method`` 200 with a body that is not JSON."""
-        self._failures.setdefault(method, []).append(
-            Failure(200, None, times, body=b"<html><body>upstream error</body></html>"))
+    def garble(self, method: str, *, times: int = 1,
+               body: bytes = b"<html><body>upstream error</body></html>") -> None:
+        """Answer the next ``times`` calls of ``method`` 200 with ``body``: by default one
+        that is not JSON, else JSON that is no Bot API answer."""
+        self._failures.setdefault(method, []).append(Failure(200, None, times, body=body))
 
     def hang(self, method: str, *, times: int = 1) -> None:
         """Never answer the next ``times`` calls of ``method`` (until the fake closes)."""
