@@ -694,11 +694,26 @@ def startup_errors(doing: str) -> Iterator[None]:
         raise UnreachableError(f"cannot reach Discord at {where} while {doing}: "
                                f"{_what_failed(exc)}") from None
     except (ValueError, TypeError, KeyError) as exc:
-        # discord.py reads any body labelled JSON, and any 2xx as the object it asked for.
+        # discord.py reads any body labelled JSON, and any 2xx as the object it asked for;
+        # raised anywhere else, the same errors are factbot's own bugs.
+        if not _raised_reading(exc):
+            raise
         log.debug("Discord's answer while %s could not be read", doing, exc_info=True)
         raise UnreachableError(f"Discord at {where} sent an answer that is not Discord's "
                                f"JSON while {doing} ({type(exc).__name__}): "
                                f"try again later") from None
+
+
+def _raised_reading(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised in discord.py or the json module, reading an answer."""
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    if frame is None:
+        return False
+    where = Path(frame.tb_frame.f_code.co_filename).resolve()
+    return any(where.is_relative_to(Path(module.__file__).resolve().parent)
+               for module in (discord, json) if module.__file__)
 
 
 def sync_main(args: argparse.Namespace, settings: Settings) -> int:

@@ -187,6 +187,21 @@ async def test_an_unwell_discord_at_start_up_is_unreachable_in_one_line(
     assert factbot.reload_listeners == []  # the shutdown ran to the end
 
 
+async def test_a_bug_of_factbot_at_start_up_is_not_taken_for_an_unwell_discord(
+        factbot: FactBot, discord_fake: FakeDiscord, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A TypeError raised in factbot's own code keeps its type and traceback: only the
+    errors of discord.py reading Discord's answer mean "Discord sent garbage"."""
+    adapter = _discord(factbot, discord_fake, tmp_path)
+
+    def broken() -> str:
+        raise TypeError("a bug in factbot")
+
+    monkeypatch.setattr(adapter, "digest", broken)
+    with pytest.raises(TypeError, match="a bug in factbot"):
+        await asyncio.wait_for(adapter.run(DISCORD_TOKEN, asyncio.Event()), 30)
+
+
 async def test_a_closed_discord_port_at_start_up_is_unreachable(
         factbot: FactBot, tmp_path: Path) -> None:
     port = _closed_port()
