@@ -30,7 +30,7 @@ import discord
 from discord import app_commands
 
 from adapters.discord_render import NEXT_TEMPLATE, clip, next_custom_id, render_embed
-from adapters.lifecycle import STOP_GRACE, unless_stopped
+from adapters.lifecycle import STOP_GRACE, raised_in, unless_stopped
 from bot.errors import ConfigError, FactbotError, UnreachableError
 from bot.messages import IncomingMessage, Reply, ReplyKind
 from bot.packs import BUILTIN_COMMANDS
@@ -696,24 +696,12 @@ def startup_errors(doing: str) -> Iterator[None]:
     except (ValueError, TypeError, KeyError) as exc:
         # discord.py reads any body labelled JSON, and any 2xx as the object it asked for;
         # raised anywhere else, the same errors are factbot's own bugs.
-        if not _raised_reading(exc):
+        if not raised_in(exc, discord, json):
             raise
         log.debug("Discord's answer while %s could not be read", doing, exc_info=True)
         raise UnreachableError(f"Discord at {where} sent an answer that is not Discord's "
                                f"JSON while {doing} ({type(exc).__name__}): "
                                f"try again later") from None
-
-
-def _raised_reading(exc: BaseException) -> bool:
-    """Whether ``exc`` was raised in discord.py or the json module, reading an answer."""
-    frame = exc.__traceback__
-    while frame is not None and frame.tb_next is not None:
-        frame = frame.tb_next
-    if frame is None:
-        return False
-    where = Path(frame.tb_frame.f_code.co_filename).resolve()
-    return any(where.is_relative_to(Path(module.__file__).resolve().parent)
-               for module in (discord, json) if module.__file__)
 
 
 def sync_main(args: argparse.Namespace, settings: Settings) -> int:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 # Seconds a shutdown step that waits on the platform (closing the gateway, confirming the
@@ -36,3 +38,20 @@ async def unless_stopped(work: Awaitable[Any], stop: asyncio.Event) -> bool:
         return False
     task.result()
     return True
+
+
+def raised_in(exc: BaseException, *packages: ModuleType) -> bool:
+    """Whether ``exc`` was raised in the code of one of ``packages``.
+
+    A platform library reading an answer that is not what it asked for fails with a
+    ValueError, TypeError or KeyError: raised there, it means "the platform sent garbage";
+    raised in factbot's own code, the same error is a bug.
+    """
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    if frame is None:
+        return False
+    where = Path(frame.tb_frame.f_code.co_filename).resolve()
+    return any(where.is_relative_to(Path(package.__file__).resolve().parent)
+               for package in packages if package.__file__)

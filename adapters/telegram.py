@@ -24,7 +24,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from adapters.lifecycle import STOP_GRACE, unless_stopped
+from adapters.lifecycle import STOP_GRACE, raised_in, unless_stopped
 from adapters.telegram_render import (
     MORE,
     SOURCE,
@@ -569,6 +569,7 @@ def _listen(value: str) -> tuple[str, int]:
 async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
                 stop: asyncio.Event) -> None:
     """Run the Telegram bot until ``stop`` is set, then shut down cleanly."""
+    import telegram
     from telegram.error import InvalidToken, TelegramError
 
     # Opt into PTB's timedelta periods: RetryAfter otherwise warns on every 429.
@@ -595,6 +596,8 @@ async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
             initialized = await unless_stopped(application.initialize(), stop)
         except (TelegramError, ValueError, TypeError, KeyError) as exc:
             await _close_requests(application)
+            if not isinstance(exc, TelegramError) and not raised_in(exc, telegram, json):
+                raise  # not PTB reading an answer: a bug of factbot's, with its traceback
             raise _start_up_error(exc, config.api_base_url, token) from None
         if not initialized:
             await _close_requests(application)
