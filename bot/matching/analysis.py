@@ -114,6 +114,9 @@ class Analyser:
         self._foreign_hangul = tuple(sorted((f for f in self._foreign if not f.isascii()),
                                             key=len, reverse=True))
         self._name_stems = frozenset(index.speakers)
+        # A stop word counts alone only where the pack names it ("who" for the ambassador).
+        self._single_terms = frozenset(t[0] for t in (*index.prior, *index.keywords)
+                                       if len(t) == 1)
         self._gloss: Callable[[str], tuple[tuple[str, ...], ...]]
         from functools import lru_cache
 
@@ -189,7 +192,8 @@ class Analyser:
             # "who did the ambassador talk to": the question is about the speaker.
             return self.analyse(text, framing=False)
         # The place rules look for "in X", "di X" or a Korean particle: most messages have none.
-        placed = not typed.isdisjoint(PLACE_WORDS) or not text.isascii()
+        ascii_only = text.isascii()
+        placed = not ascii_only or not typed.isdisjoint(PLACE_WORDS)
         # Of several names, the one the frame makes the speaker: "what does Russell think of
         # Brown's chances" keeps to Russell's words; Brown is what they are about.
         subject = self._frame_subject(text) if frame_here and len(names) > 1 else None
@@ -197,7 +201,8 @@ class Analyser:
         return Query(text=text, units=tuple(units), unknown=tuple(unknown), names=names,
                      speakers=speakers or names, framed=frame_here, demands=demands_of(text),
                      places=places_in(text, self.index.places) if placed else frozenset(),
-                     foreign=self._foreign_in(raw), shifts=tuple(typed & SHIFT_WORDS),
+                     foreign=self._foreign_in(raw, typed, ascii_only),
+                     shifts=tuple(typed & SHIFT_WORDS),
                      other_speaker=saying and not names and self._other_speaker(text),
                      years=frozenset(_YEAR_RE.findall(text)), said=said)
 
@@ -313,15 +318,15 @@ class Analyser:
                 else:
                     longest = None
             if not longest:
-                if not stops[i] or (head,) in index.prior or (head,) in index.keywords:
+                if not stops[i] or head in self._single_terms:
                     more = glosses[i]
                     units.append(Unit((head,), scales[i], ((head,), *more) if more else ()))
                 i += 1
         return units
 
-    def _foreign_in(self, tokens: tuple[str, ...]) -> tuple[str, ...]:
-        typed = set(tokens)
-        if typed.isdisjoint(self._foreign_any) and all(map(str.isascii, tokens)):
+    def _foreign_in(self, tokens: tuple[str, ...], typed: set[str], ascii_only: bool
+                    ) -> tuple[str, ...]:
+        if ascii_only and typed.isdisjoint(self._foreign_any):
             return ()  # most messages name no country: one set test
         found: list[str] = []
         for i, token in enumerate(tokens):
