@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.settings import Settings
 from bot.storage.base import TopicCount, UnmatchedCount
+from bot.text import escape_invisible
 
 
 async def collect(store: Any, limit: int = 10) -> tuple[list[TopicCount], int,
@@ -29,6 +30,8 @@ def as_json(topics: list[TopicCount], total: int, questions: list[UnmatchedCount
 
 
 def as_text(topics: list[TopicCount], total: int, questions: list[UnmatchedCount]) -> str:
+    """The report for a terminal: questions people typed cannot move its cursor or turn its
+    text around (control and bidi characters are shown escaped)."""
     lines = ["Top topics:"]
     if not topics:
         lines.append("  (none asked yet)")
@@ -42,7 +45,7 @@ def as_text(topics: list[TopicCount], total: int, questions: list[UnmatchedCount
         # repr-style escaping: a question may hold control characters or newlines.
         text = json.dumps(q.text, ensure_ascii=False)
         lines.append(f"  {q.count:>5}x  {text}  (last {q.last_seen:%Y-%m-%d})")
-    return "\n".join(lines)
+    return escape_invisible("\n".join(lines))
 
 
 async def _stats(args: argparse.Namespace, settings: Settings) -> int:
@@ -52,7 +55,8 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
     async with SqliteStore(path, create=False) as store:
         topics, total, questions = await collect(store)
     if args.json:
-        print(json.dumps(as_json(topics, total, questions), ensure_ascii=False, indent=2))
+        print(escape_invisible(json.dumps(as_json(topics, total, questions), ensure_ascii=False,
+                                          indent=2)))
     else:
         print(as_text(topics, total, questions))
     return 0

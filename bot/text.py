@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from functools import lru_cache
@@ -107,3 +108,21 @@ class VerbatimIndex:
 
 # A year a text names: "in 2019". Shared by the matcher's index and its analysis.
 _YEAR_RE = re.compile(r"\b(?:1[6-9]|20)\d\d\b")
+
+
+# Characters a terminal acts on instead of showing: C0 and C1 controls, bidi overrides and
+# isolates (U+202E makes "gpj.exe" read "exe.jpg"), other invisible format characters, line
+# and paragraph separators, lone surrogates. The zero-width (non-)joiner only joins emoji
+# and letters, so it stays.
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+_KEPT = frozenset("\n\t\u200c\u200d")
+
+
+def escape_invisible(text: str) -> str:
+    """``text`` for a terminal: every control or format character but newline and tab as
+    its JSON escape (``\\u202e``), which keeps JSON output valid JSON."""
+    if text.isprintable():
+        return text
+    return "".join(json.dumps(ch)[1:-1]
+                   if ch not in _KEPT and unicodedata.category(ch) in _INVISIBLE else ch
+                   for ch in text)
