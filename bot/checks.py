@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
@@ -32,13 +33,15 @@ from bot.packs import (
     QuotedSpan,
     Topic,
     check_names,
+    compose_pack,
     is_todo,
     load_pack,
     pack_folders,
     quoted_span_of,
     quoted_spans,
+    shown,
 )
-from bot.text import normalise_quote, stem, words
+from bot.text import escape_invisible, normalise_quote, stem, words
 from bot.vocab import STOPWORDS
 
 # Platform limits on command menus (Telegram setMyCommands, Discord application commands).
@@ -117,8 +120,8 @@ class CheckReport:
 def _scan_limits(path: Path, report: CheckReport) -> set[int]:
     """Report every quote and description over its limit; return their lines."""
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        root = compose_pack(path)
+    except PackError:
         return set()  # load_pack reports it, with its line
     lines: set[int] = set()
     topics = _get(root, "topics")
@@ -126,7 +129,9 @@ def _scan_limits(path: Path, report: CheckReport) -> set[int]:
         return lines
     for topic in topics.value:
         command = _get(topic, "command")
-        name = command.value if isinstance(command, yaml.ScalarNode) else "?"
+        # A command that is no command name is the loader's error to report.
+        name = command.value if isinstance(command, yaml.ScalarNode) \
+            and len(command.value) <= 32 else "?"
         desc = _get(topic, "description")
         if isinstance(desc, yaml.ScalarNode) and isinstance(desc.value, str):
             line = desc.start_mark.line + 1
@@ -169,14 +174,33 @@ def _key(text: str) -> str:
 
 
 def unreachable(pack: FactPack) -> list[tuple[int, str]]:
-    """Sentences of the article that no fact of any topic quotes."""
-    quotes = [_key(f.quote) for t in pack.topics for f in t.facts]
-    out: list[tuple[int, str]] = []
-    for sentence in split_article(pack.article):
-        key = _key(sentence.text)
-        if not any(key in q or q in key for q in quotes if q):
-            out.append((sentence.line, sentence.text))
-    return out
+    """Sentences of the article that no fact of any topic quotes.
+
+    A sentence is reached when it holds a quote or a quote holds it. Both are searched
+    in one string of all the quotes and one of all the sentences, a search per sentence
+    and per quote: a test per pair would cost sentences times facts.
+    """
+    quotes = [q for q in (_key(f.quote) for t in pack.topics for f in t.facts) if q]
+    sentences = split_article(pack.article)
+    keys = [_key(s.text) for s in sentences]
+    sep = "\0"  # no quote or sentence holds it, or it takes the pairwise test below
+    all_quotes = sep.join(quotes)
+    reached = [any(key in q for q in quotes) if sep in key else bool(quotes) and key in all_quotes
+               for key in keys]
+    all_keys = sep.join(keys)
+    starts = [0]
+    for key in keys[:-1]:
+        starts.append(starts[-1] + len(key) + 1)
+    for quote in quotes:
+        if sep in quote:
+            reached = [r or quote in key for r, key in zip(reached, keys, strict=True)]
+            continue
+        at = all_keys.find(quote)
+        while at >= 0:  # every sentence holding the quote, the next search after it
+            i = bisect_right(starts, at) - 1
+            reached[i] = True
+            at = all_keys.find(quote, starts[i + 1]) if i + 1 < len(starts) else -1
+    return [(s.line, s.text) for s, r in zip(sentences, reached, strict=True) if not r]
 
 
 def topic_terms(topic: Topic, generic: Iterable[str] = ()) -> dict[str, str]:
@@ -209,8 +233,8 @@ def confusable(packs: Sequence[FactPack]) -> list[tuple[Topic, Topic, float, lis
 def _todo_lines(path: Path) -> list[tuple[int, str]]:
     """Source parts and speaker roles a draft left as TODO, with their lines."""
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        root = compose_pack(path)
+    except PackError:
         return []
     out = []
     for section in ("source", "speakers"):
@@ -218,9 +242,10 @@ def _todo_lines(path: Path) -> list[tuple[int, str]]:
         if not isinstance(node, yaml.MappingNode):
             continue
         for key, value in node.value:
-            if isinstance(value, yaml.ScalarNode) and is_todo(str(value.value)):
-                what = f"source.{key.value}" if section == "source" else \
-                    f"the role of speaker {key.value!r}"
+            if isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode) \
+                    and is_todo(str(value.value)):
+                what = f"source.{shown(key.value)[1:-1]}" if section == "source" else \
+                    f"the role of speaker {shown(key.value)}"
                 out.append((value.start_mark.line + 1, what))
     return out
 
@@ -269,7 +294,9 @@ def dangling_reference(quote: str) -> str | None:
 _SPEECH_VERBS = (r"said|says|told|tells|added|adds|stated|states|noted|notes|highlighted|"
                  r"expressed|explained|stressed|insisted|continued")
 _INVERTED_VERBS = r"said|says|added|adds|stated|noted|explained|continued"  # "..., added Lee"
-_NAME_TOKEN = r"[A-Z][\w\-]*(?:['’][A-Za-z]+)?"
+# A name starts a word and is read once (possessive): else a long run of capitals ("AAAA…")
+# costs its length at each of its letters, quadratic in the run.
+_NAME_TOKEN = r"(?<!\w)[A-Z][\w\-]*+(?:['’][A-Za-z]++)?"
 _PERSON = rf"{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,3}}"
 _ATTRIBUTIONS = (
     # "Lee told", "Harbourside manager Elena Marsh said", "Solberg, Halvorsen's head, said"
@@ -332,9 +359,16 @@ def _looks_like_person(name: str, pack: FactPack) -> bool:
 
 
 def _narration(article: str, spans: Sequence[QuotedSpan], start: int, end: int) -> str:
-    """``article[start:end]`` with every quotation in it blanked out."""
+    """``article[start:end]`` with every quotation in it blanked out.
+
+    ``spans`` are in article order and apart (``quoted_spans``): only those from the
+    first ending at or after ``start`` can reach into the text, so a fact costs the
+    spans around it, not every span of the article.
+    """
     chars = list(article[start:end])
-    for span in spans:
+    for span in spans[bisect_left(spans, start, key=lambda s: s.end):]:
+        if span.start - 1 >= end:
+            break
         for at in range(max(span.start - 1, start), min(span.end + 1, end)):
             chars[at - start] = " "
     return "".join(chars)
@@ -353,10 +387,19 @@ def _nearby_narration(article: str, spans: Sequence[QuotedSpan], fact: Fact) -> 
     mine = quoted_span_of(spans, article, fact.offset, end)
     if mine is None:
         return []
-    parts = [s for s in spans if s.quotation == mine.quotation]
-    first, last = parts[0], parts[-1]
-    after_end = min([s.start for s in spans if s.start > last.end] + [last.paragraph[1]])
-    before_start = max([s.end for s in spans if s.end < first.start] + [first.paragraph[0]])
+    # A quotation's spans follow one another (``quoted_spans`` numbers them in order).
+    first_at = last_at = bisect_left(spans, mine.start, key=lambda s: s.start)
+    while first_at > 0 and spans[first_at - 1].quotation == mine.quotation:
+        first_at -= 1
+    while last_at + 1 < len(spans) and spans[last_at + 1].quotation == mine.quotation:
+        last_at += 1
+    first, last = spans[first_at], spans[last_at]
+    after = bisect_right(spans, last.end, key=lambda s: s.start)  # the next span to start
+    after_end = min(spans[after].start, last.paragraph[1]) if after < len(spans) \
+        else last.paragraph[1]
+    before = bisect_left(spans, first.start, key=lambda s: s.end) - 1  # the last to end
+    before_start = max(spans[before].end, first.paragraph[0]) if before >= 0 \
+        else first.paragraph[0]
     out = [_narration(article, spans, last.end, after_end),
            _narration(article, spans, before_start, first.start)]
     if not last.closed:
@@ -396,7 +439,11 @@ def check_dir(root: Path) -> CheckReport:
     if not root.is_dir():
         report.add(ERROR, "load", root, None, "no such facts directory")
         return report
-    folders = list(pack_folders(root))
+    try:
+        folders = list(pack_folders(root))
+    except PackError as exc:
+        report.add(ERROR, "load", exc.path, exc.line, exc.problem)
+        return report
     if not folders:
         report.add(ERROR, "load", root, None, "no pack.yaml found in this directory or below it")
         return report
@@ -432,13 +479,13 @@ def check_dir(root: Path) -> CheckReport:
                 pointer = None if fact.context else dangling_reference(fact.quote)
                 if pointer is not None:
                     report.add(WARNING, "context", pack.path, fact.line,
-                               f"a fact of /{topic.command} uses {pointer!r} for something "
+                               f"a fact of /{topic.command} uses {shown(pointer)} for something "
                                f"outside the quote: add `context:` with the article text that "
                                f"says what it is ({fact.quote[:50]!r}…)")
         for fact, named in speaker_mismatches(pack):
             report.add(WARNING, "speaker", pack.path, fact.line,
-                       f"speaker {fact.speaker!r}, but the article attributes these words to "
-                       f"{named!r}: {fact.quote[:50]!r}…")
+                       f"speaker {shown(fact.speaker)}, but the article attributes these words "
+                       f"to {shown(named)}: {fact.quote[:50]!r}…")
         for line, text in unreachable(pack):
             report.add(WARNING, "unreachable", pack.path.parent / "article.txt", line,
                        f"no topic quotes this sentence: {text[:70]!r}")
@@ -453,8 +500,9 @@ def check_dir(root: Path) -> CheckReport:
 def check_main(root: Path, as_json: bool) -> int:
     """Print the report; 0 without errors (warnings allowed), 2 with errors."""
     report = check_dir(root)
+    # A pack's text reaches the terminal: its control and bidi characters are shown escaped.
     if as_json:
-        print(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+        print(escape_invisible(json.dumps(report.as_json(), ensure_ascii=False, indent=2)))
     else:
-        print(report.text())
+        print(escape_invisible(report.text()))
     return 2 if report.errors else 0

@@ -136,6 +136,10 @@ class FactBot:
         except PackError as exc:
             log.error("reload refused, still serving the last good packs: %s", exc)
             return ReloadResult(False, False, f"refused: {exc}")
+        except Exception:  # MemoryError, RecursionError, a bug: none may stop the bot
+            log.exception("reload failed, still serving the last good packs")
+            return ReloadResult(False, False, "failed: the packs could not be loaded (the log "
+                                              "has the details)")
         before = self.commands()
         self.load(packs)
         changed = self.commands() != before

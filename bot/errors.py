@@ -25,10 +25,17 @@ class ConfigError(FactbotError):
     """Settings are missing, malformed or out of bounds."""
 
 
+# A problem longer than this is cut: it is one line of a log, a terminal or a chat reply.
+MAX_PROBLEM = 500
+
+
 class PackError(FactbotError):
     """A fact pack failed validation."""
 
     def __init__(self, path: str, line: int | None, problem: str) -> None:
+        problem = " ".join(problem.splitlines())  # one line, whatever a parser said
+        if len(problem) > MAX_PROBLEM:
+            problem = problem[:MAX_PROBLEM - 1] + "…"
         self.path = path
         self.line = line
         self.problem = problem

@@ -10,8 +10,12 @@ a reply never puts narration in anyone's mouth.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterable, Iterator
+import reprlib
+import stat
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +31,18 @@ MAX_QUOTE = 280
 # A quote and the context shown with it, together: a reply stays a short read.
 MAX_QUOTE_WITH_CONTEXT = 500
 MAX_DESCRIPTION = 100
+# Files bigger than these are refused before they are parsed: loading and checking cost
+# grows with the article, and an endless file (/dev/zero) would never be read to its end.
+MAX_ARTICLE_BYTES = 1_000_000
+MAX_PACK_BYTES = 5_000_000
+# A pack nests six levels (pack, topics, a topic, facts, a fact, keywords): deeper YAML is
+# no pack, and refusing it early keeps every later step within Python's recursion limit.
+MAX_YAML_DEPTH = 16
+# Each fact and speaker is looked up in the article: their number times the article's
+# length is the work of loading, so both are bounded (100 topics: the platforms' menus).
+MAX_TOPICS = 100
+MAX_FACTS = 1_000
+MAX_SPEAKERS = 200
 # A source part or role starting with this is a placeholder a draft left for the curator
 # (`factbot facts new`): accepted, left out of citations, and warned about by `facts check`.
 TODO = "TODO"
@@ -131,7 +147,6 @@ _OPENERS = "“„‟\""
 # Marks that close one. A curly opening mark placed where a quotation ends (``word“ ``)
 # is a reversed closing quote, a common typo; ``_closes`` accepts it there.
 _CLOSERS = "”\""
-_PARAGRAPH = re.compile(r"[^\n]*\S[^\n]*(?:\n[^\n]*\S[^\n]*)*")
 # What may sit between a quote's edge and its quotation marks: spaces and the marks.
 _EDGE = " \t\n“”„‟\"‘’"
 
@@ -171,6 +186,26 @@ def _closes(text: str, at: int) -> bool:
     return False
 
 
+def paragraphs(article: str) -> Iterator[tuple[int, int]]:
+    """Where each paragraph starts and ends: a run of lines with text, up to a blank line.
+
+    Line by line, not with a regular expression: one backtracks across a long run of
+    spaces at every position of it, quadratic in the run.
+    """
+    start = end = -1
+    at = 0
+    for line in article.split("\n"):
+        if line and not line.isspace():
+            start = at if start < 0 else start
+            end = at + len(line)
+        elif start >= 0:
+            yield start, end
+            start = -1
+        at += len(line) + 1
+    if start >= 0:
+        yield start, end
+
+
 def quoted_spans(article: str) -> tuple[QuotedSpan, ...]:
     """Where the article quotes someone, paragraph by paragraph.
 
@@ -183,8 +218,9 @@ def quoted_spans(article: str) -> tuple[QuotedSpan, ...]:
     spans: list[QuotedSpan] = []
     quotation = -1
     carried = False  # the previous paragraph ended inside a quotation
-    for para in _PARAGRAPH.finditer(article):
-        text, base, bounds = para.group(0), para.start(), (para.start(), para.end())
+    for bounds in paragraphs(article):
+        base = bounds[0]
+        text = article[base:bounds[1]]
         lead = len(text) - len(text.lstrip())
         depth, start, first = 0, 0, lead
         if text[lead] in _OPENERS:
@@ -222,19 +258,22 @@ def locate(article: str, found: str) -> int:
     return -1
 
 
-def quoted_span_of(spans: Iterable[QuotedSpan], article: str, start: int, end: int
+def quoted_span_of(spans: Sequence[QuotedSpan], article: str, start: int, end: int
                    ) -> QuotedSpan | None:
     """The quoted span that holds all of ``article[start:end]``, or None.
 
     Quotation marks and spaces at the edges of the text do not count against it:
-    a quote written with its own marks is still inside the quotation.
+    a quote written with its own marks is still inside the quotation. ``spans`` are
+    ``quoted_spans``: in article order and apart, so only the last one starting at or
+    before the text can hold it.
     """
     text = article[start:end]
     start += len(text) - len(text.lstrip(_EDGE))
     end -= len(text) - len(text.rstrip(_EDGE))
     if end <= start:
         return None
-    return next((s for s in spans if s.start <= start and end <= s.end), None)
+    at = bisect_right(spans, start, key=lambda s: s.start) - 1
+    return spans[at] if at >= 0 and end <= spans[at].end else None
 
 
 # --- YAML with line numbers -------------------------------------------------
@@ -265,10 +304,11 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
     mapping.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
         if not isinstance(key, str):
-            raise PackError(loader.file, key_node.start_mark.line + 1, f"key {key!r} is not text")
+            raise PackError(loader.file, line, f"key {shown(key)} is not text")
         if key in mapping:
-            raise PackError(loader.file, key_node.start_mark.line + 1, f"duplicate key {key!r}")
+            raise PackError(loader.file, line, f"duplicate key {shown(key)}")
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.key_lines[key] = key_node.start_mark.line + 1
     return mapping
@@ -282,6 +322,127 @@ def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _Sequen
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+class _ShortRepr(reprlib.Repr):
+    """``repr`` cut short whatever the value: through aliases a YAML list of ten items can
+    hold 10**10, and an error message must not spell them out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxstring = self.maxother = 60
+        self.maxlevel, self.maxlist, self.maxdict = 2, 3, 3
+
+    # reprlib picks its method by the type's name: the loader's list and dict are theirs.
+    def repr__Sequence(self, value: list[Any], level: int) -> str:
+        return self.repr_list(value, level)
+
+    def repr__Mapping(self, value: dict[Any, Any], level: int) -> str:
+        return self.repr_dict(value, level)
+
+
+_SHORT_REPR = _ShortRepr()
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` for an error message, at most about 60 characters of it."""
+    return _SHORT_REPR.repr(value)
+
+
+def read_limited(path: Path, limit: int, what: str) -> str:
+    """The UTF-8 text of the regular file ``path``, refused when over ``limit`` bytes.
+
+    The file is opened without blocking and checked before it is read: a FIFO would wait
+    for a writer forever, a device such as /dev/zero never ends.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise PackError(str(path), None, f"cannot read the {what}: not a regular file")
+            with open(fd, "rb", closefd=False) as file:
+                data = file.read(limit + 1)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        problem = exc.strerror or str(exc)  # the path is said once, before the problem
+        if isinstance(exc, FileNotFoundError) and path.is_symlink():
+            problem = f"a symlink to {shown(os.readlink(path))}, which does not exist"
+        raise PackError(str(path), None, f"cannot read the {what}: {problem}") from None
+    if len(data) > limit:
+        raise PackError(str(path), None, f"the {what} is over {limit:,} bytes, the limit")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PackError(str(path), None, f"cannot read the {what}: {exc}") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # as Path.read_text reads it
+
+
+def _check_shape(text: str, file: str) -> None:
+    """Refuse YAML nested deeper than MAX_YAML_DEPTH, or whose aliases expand it beyond
+    MAX_PACK_BYTES characters, from the parser's events, before any node is built.
+
+    An alias costs what its anchor holds, counted once per use: ten nested lists of ten
+    aliases each would be 10**10 values once expanded. Without aliases a pack never
+    counts more characters than its file has bytes, so only aliases can reach the limit.
+    """
+    parser = _SafeBase(text)
+    try:
+        anchors: dict[str, int] = {}
+        opened: list[tuple[str | None, list[int]]] = []  # collections being read: anchor, size
+        while parser.check_event():
+            event = parser.get_event()
+            line = event.start_mark.line + 1 if event.start_mark else None
+            if isinstance(event, yaml.CollectionStartEvent):
+                if len(opened) >= MAX_YAML_DEPTH:
+                    raise PackError(file, line,
+                                    f"YAML nested over {MAX_YAML_DEPTH} levels deep; a pack "
+                                    f"needs 6")
+                opened.append((event.anchor, [1]))
+                continue
+            if isinstance(event, yaml.CollectionEndEvent):
+                anchor, (size,) = opened.pop()
+            elif isinstance(event, yaml.ScalarEvent):
+                anchor, size = event.anchor, len(event.value)
+            elif isinstance(event, yaml.AliasEvent):
+                anchor, size = None, anchors.get(event.anchor or "", 0)
+            else:  # the stream and its documents opening and closing
+                continue
+            if anchor is not None:
+                anchors[anchor] = size
+            if opened:
+                total = opened[-1][1]
+                total[0] += size
+                if total[0] > MAX_PACK_BYTES:
+                    raise PackError(file, line,
+                                    f"with its aliases expanded the pack is over "
+                                    f"{MAX_PACK_BYTES:,} characters, the limit")
+    finally:
+        parser.dispose()
+
+
+def _compose(loader: _LineLoader, text: str) -> yaml.Node | None:
+    """The document's node tree, within the depth and alias limits; PackError if not."""
+    try:
+        _check_shape(text, loader.file)
+        node: yaml.Node | None = loader.get_single_node()
+        return node
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise PackError(loader.file, line, f"invalid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise PackError(loader.file, None, f"invalid YAML: {exc}") from None
+
+
+def compose_pack(path: Path) -> yaml.Node | None:
+    """The node tree of a ``pack.yaml``, read and parsed within the limits ``load_pack`` sets."""
+    text = read_limited(path, MAX_PACK_BYTES, "pack")
+    loader = _LineLoader(text)
+    loader.file = str(path)
+    try:
+        return _compose(loader, text)
+    finally:
+        loader.dispose()
 
 
 # --- validation ---------------------------------------------------------------
@@ -307,7 +468,7 @@ class _Checker:
         for key in value:
             if key not in required | optional:
                 known = ", ".join(sorted(required | optional))
-                raise self.fail(value.key_lines[key], f"unknown key {key!r} in {what} "
+                raise self.fail(value.key_lines[key], f"unknown key {shown(key)} in {what} "
                                                       f"(expected: {known})")
         for key in sorted(required - value.keys()):
             raise self.fail(value.line, f"missing key {key!r} in {what}")
@@ -328,14 +489,15 @@ class _Checker:
     def text_list(self, parent: _Mapping, key: str, what: str) -> tuple[str, ...]:
         value = parent.get(key, [])
         line = parent.key_lines.get(key, parent.line)
+        label = f"{what}.{key}" if len(key) <= 60 else f"{what}.{shown(key)}"  # a place's name
         if not isinstance(value, list):
-            raise self.fail(line, f"{what}.{key} must be a list")
+            raise self.fail(line, f"{label} must be a list")
         out: list[str] = []
         for item in value:
             if not isinstance(item, str | int) or not str(item).strip():
-                raise self.fail(line, f"{what}.{key} holds {item!r}, which is not text")
+                raise self.fail(line, f"{label} holds {shown(item)}, which is not text")
             if not words(str(item)):
-                raise self.fail(line, f"{what}.{key} holds {item!r}, which has no words")
+                raise self.fail(line, f"{label} holds {shown(item)}, which has no words")
             out.append(str(item).strip())
         return tuple(out)
 
@@ -370,7 +532,7 @@ class _Checker:
         speaker = self.text(fact, "speaker", where, optional=True)
         if speaker is not None and speaker not in speakers:
             raise self.fail(fact.key_lines["speaker"],
-                            f"{where}.speaker {speaker!r} is not listed under 'speakers'")
+                            f"{where}.speaker {shown(speaker)} is not listed under 'speakers'")
         context = self.text(fact, "context", where, optional=True)
         if context is not None:
             line = fact.key_lines["context"]
@@ -396,7 +558,7 @@ class _Checker:
         command = topic.get("command")
         if not isinstance(command, str) or not COMMAND_RE.match(command):
             raise self.fail(topic.key_lines["command"],
-                            f"{where}.command {command!r} must match [a-z0-9_]{{1,32}}")
+                            f"{where}.command {shown(command)} must match [a-z0-9_]{{1,32}}")
         where = f"topic {command!r}"
         if command in BUILTIN_COMMANDS:
             raise self.fail(topic.key_lines["command"], f"{where} takes a built-in command name")
@@ -433,17 +595,28 @@ class _Checker:
         speakers_raw = top.get("speakers", _Mapping())
         if not isinstance(speakers_raw, _Mapping):
             raise self.fail(top.key_lines["speakers"], "speakers must map a name to a role")
+        if len(speakers_raw) > MAX_SPEAKERS:
+            raise self.fail(top.key_lines["speakers"], f"speakers lists {len(speakers_raw)} "
+                                                       f"people; the limit is {MAX_SPEAKERS}")
         speakers: dict[str, str] = {}
         for speaker, role in speakers_raw.items():
             line = speakers_raw.key_lines[speaker]
             if not isinstance(role, str) or not role.strip():
-                raise self.fail(line, f"speakers.{speaker} must give a role as text")
-            self.verbatim(speaker, line, f"speaker {speaker!r}")
+                raise self.fail(line, f"speakers.{shown(speaker)} must give a role as text")
+            self.verbatim(speaker, line, f"speaker {shown(speaker)}")
             speakers[speaker] = role.strip() if is_todo(role) else \
-                self.verbatim(role.strip(), line, f"role of speaker {speaker!r}")
+                self.verbatim(role.strip(), line, f"role of speaker {shown(speaker)}")
         topics_raw = top["topics"]
         if not isinstance(topics_raw, _Sequence) or not topics_raw:
             raise self.fail(top.key_lines["topics"], "topics must be a non-empty list")
+        if len(topics_raw) > MAX_TOPICS:
+            raise self.fail(top.key_lines["topics"], f"topics lists {len(topics_raw)} topics; "
+                                                     f"the limit is {MAX_TOPICS}")
+        facts = sum(len(t["facts"]) for t in topics_raw
+                    if isinstance(t, _Mapping) and isinstance(t.get("facts"), _Sequence))
+        if facts > MAX_FACTS:
+            raise self.fail(top.key_lines["topics"], f"the topics hold {facts} facts; the limit "
+                                                     f"is {MAX_FACTS}")
         topics = tuple(self.topic(t, getattr(t, "line", topics_raw.line), i, speakers, name)
                        for i, t in enumerate(topics_raw))
         return FactPack(name=name, path=self.path, source=source, speakers=speakers,
@@ -467,52 +640,54 @@ def check_names(packs: Iterable[FactPack]) -> None:
                 key = alias_key(name)
                 if key in BUILTIN_COMMANDS:
                     raise PackError(str(pack.path), topic.line,
-                                    f"{kind} {name!r} of topic {topic.command!r} is a built-in "
-                                    f"command")
+                                    f"{kind} {shown(name)} of topic {topic.command!r} is a "
+                                    f"built-in command")
                 prior = owners.get(key)
                 if prior is not None and prior[1] is not topic:
                     raise PackError(str(pack.path), topic.line,
-                                    f"{kind} {name!r} of topic {topic.command!r} collides with "
-                                    f"{prior[2]} of topic {prior[1].command!r} in "
+                                    f"{kind} {shown(name)} of topic {topic.command!r} collides "
+                                    f"with {prior[2]} of topic {prior[1].command!r} in "
                                     f"{prior[0]}:{prior[1].line}")
-                owners[key] = (str(pack.path), topic, f"{kind} {name!r}")
+                owners[key] = (str(pack.path), topic, f"{kind} {shown(name)}")
 
 
 def load_pack(folder: Path) -> FactPack:
     """Load and validate one pack folder."""
     path = folder / "pack.yaml"
-    article_path = folder / "article.txt"
+    article = read_limited(folder / "article.txt", MAX_ARTICLE_BYTES, "article")
+    raw_text = read_limited(path, MAX_PACK_BYTES, "pack")
+    loader = _LineLoader(raw_text)  # a SafeLoader subclass
+    loader.file = str(path)  # so that errors raised while loading name the file
     try:
-        article = article_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PackError(str(article_path), None, f"cannot read the article: {exc}") from None
-    try:
-        raw_text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PackError(str(path), None, f"cannot read the pack: {exc}") from None
-    try:
-        loader = _LineLoader(raw_text)  # a SafeLoader subclass
-        loader.file = str(path)  # so that errors raised while loading name the file
-        try:
-            raw = loader.get_single_data()
-        finally:
-            loader.dispose()
+        node = _compose(loader, raw_text)
+        raw = None if node is None else loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise PackError(str(path), line, f"invalid YAML: {exc.problem}") from None
-    except yaml.YAMLError as exc:
+    except (ValueError, OverflowError) as exc:  # a value YAML's types refuse: 5,000 digits
         raise PackError(str(path), None, f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
     pack = _Checker(path, article).pack(raw)
     check_names([pack])
     return pack
 
 
 def pack_folders(root: Path) -> Iterator[Path]:
-    if (root / "pack.yaml").is_file():
+    """``root`` when it is a pack, else its subfolders that are.
+
+    A folder is a pack when anything is called ``pack.yaml`` in it, a directory, a FIFO or
+    a dangling symlink included: loading it then fails loudly instead of skipping it.
+    """
+    if os.path.lexists(root / "pack.yaml"):
         yield root
         return
-    for child in sorted(root.iterdir()):
-        if (child / "pack.yaml").is_file():
+    try:
+        children = sorted(root.iterdir())
+    except OSError as exc:
+        raise PackError(str(root), None, f"cannot list the facts directory: {exc}") from None
+    for child in children:
+        if os.path.lexists(child / "pack.yaml"):
             yield child
 
 
@@ -526,7 +701,7 @@ def load_packs(root: Path) -> tuple[FactPack, ...]:
     seen: dict[str, Path] = {}
     for pack in packs:
         if pack.name in seen:
-            raise PackError(str(pack.path), None, f"pack name {pack.name!r} is also used by "
+            raise PackError(str(pack.path), None, f"pack name {shown(pack.name)} is also used by "
                                                   f"{seen[pack.name]}")
         seen[pack.name] = pack.path
     check_names(packs)
