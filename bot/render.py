@@ -7,7 +7,14 @@ from collections.abc import Sequence
 from bot.messages import Reply, ReplyKind
 from bot.packs import Fact, FactPack, Topic, is_todo
 
+# Every reply but a fact is at most this long (a fact is its quote and context, at most
+# MAX_QUOTE_WITH_CONTEXT, with its speaker and source lines). Lists are fitted to it.
 MAX_REPLY = 500
+TOPICS_HEADING = "Topics I can quote from:"
+
+
+def _clip(text: str, limit: int = MAX_REPLY) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 def attribution_line(pack: FactPack, fact: Fact) -> str | None:
@@ -68,24 +75,72 @@ def render_fallback(packs: Sequence[FactPack], score: float = 0.0,
                  score=score)
 
 
-def render_topics(packs: Sequence[FactPack], enabled: set[str] | None = None) -> Reply:
-    """List every topic with its description, grouped by pack."""
+def _topic_list(heading: str, groups: Sequence[tuple[str | None, Sequence[tuple[str, str]]]],
+                budget: int = MAX_REPLY) -> str:
+    """``heading``, then a ``/command — description`` line per topic, within ``budget``.
+
+    ``groups`` are each pack's header line (None with one pack) and its topics. When not
+    every line fits, the first topics keep theirs and the rest are named on one line
+    ("Also: /a /b"); topics even that line cannot hold are counted ("…and 3 more").
+    The adapters list the topics from the Reply's items, within their own limits.
+    """
     lines: list[str] = []
-    items: list[tuple[str, str]] = []
-    sections: list[tuple[str, tuple[tuple[str, str], ...]]] = []
+    names: list[str] = []
+    cost = [len(heading)]  # cost[k]: the heading and the first k topics, a line each
+    upto = [0]  # upto[k]: how many of ``lines`` the first k topics take, headers included
+    for header, items in groups:
+        for i, (command, description) in enumerate(items):
+            added = 0
+            if header is not None and i == 0:
+                lines.append(header)
+                added += len(header) + 1
+            lines.append(f"/{command} — {description}")
+            cost.append(cost[-1] + added + len(lines[-1]) + 1)
+            upto.append(len(lines))
+            names.append(f"/{command}")
+    count = len(names)
+    if cost[count] <= budget:
+        return "\n".join([heading, *lines])
+    rest = [0] * (count + 1)  # rest[k]: " /name" for every topic from k on
+    for k in range(count - 1, -1, -1):
+        rest[k] = rest[k + 1] + 1 + len(names[k])
+    for k in range(count - 1, 0, -1):
+        if cost[k] + len("\nAlso:") + rest[k] <= budget:
+            return "\n".join([heading, *lines[:upto[k]]]) + "\nAlso: " + " ".join(names[k:])
+    if len(heading) + rest[0] <= budget:  # "\n" and the names, spaced
+        return f"{heading}\n{' '.join(names)}"
+    room = budget - len(heading) - len(f"\n …and {count} more")  # the longest count
+    shown: list[str] = []
+    used = -1  # the first name needs no space before it
+    for name in names:
+        if used + 1 + len(name) > room:
+            break
+        shown.append(name)
+        used += 1 + len(name)
+    more = f"…and {count - len(shown)} more"
+    return f"{heading}\n{' '.join([*shown, more])}"
+
+
+def _groups(packs: Sequence[FactPack], enabled: set[str] | None
+            ) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
+    """Each pack's citation and its topics (the enabled ones), packs without any left out."""
+    groups = []
     for pack in packs:
-        topics = [(t.command, t.description) for t in pack.topics
-                  if enabled is None or t.command in enabled]
-        if not topics:
-            continue
-        if len(packs) > 1:
-            lines.append(f"{pack.source.line()}:")
-            sections.append((pack.source.line(), tuple(topics)))
-        lines += [f"/{command} — {description}" for command, description in topics]
-        items += topics
-    heading = "Topics I can quote from:"
-    return Reply(kind=ReplyKind.TOPICS, text="\n".join([heading, *lines]), heading=heading,
-                 items=tuple(items), sections=tuple(sections))
+        topics = tuple((t.command, t.description) for t in pack.topics
+                       if enabled is None or t.command in enabled)
+        if topics:
+            groups.append((pack.source.line(), topics))
+    return groups
+
+
+def render_topics(packs: Sequence[FactPack], enabled: set[str] | None = None) -> Reply:
+    """List every topic with its description, grouped by pack, fitted to MAX_REPLY."""
+    groups = _groups(packs, enabled)
+    sections = tuple(groups) if len(packs) > 1 else ()
+    text = _topic_list(TOPICS_HEADING, [(f"{citation}:" if sections else None, topics)
+                                        for citation, topics in groups])
+    return Reply(kind=ReplyKind.TOPICS, text=text, heading=TOPICS_HEADING,
+                 items=tuple(item for _, topics in groups for item in topics), sections=sections)
 
 
 def render_help(packs: Sequence[FactPack]) -> Reply:
@@ -103,20 +158,25 @@ def render_help(packs: Sequence[FactPack]) -> Reply:
 
 
 def render_start(packs: Sequence[FactPack]) -> Reply:
-    topics = render_topics(packs)
+    groups = _groups(packs, None)
     heading = ("Hi! Ask me about the news and I reply with a quote from the article, "
                "with its source.")
-    return Reply(kind=ReplyKind.HELP, text=f"{heading}\n{topics.text}", heading=heading,
-                 items=topics.items)
+    text = _topic_list(f"{heading}\n{TOPICS_HEADING}",
+                       [(f"{citation}:" if len(packs) > 1 else None, topics)
+                        for citation, topics in groups])
+    return Reply(kind=ReplyKind.HELP, text=text, heading=heading,
+                 items=tuple(item for _, topics in groups for item in topics))
 
 
 def render_source(pack: FactPack) -> Reply:
     source = pack.source.line()
-    text = f"My facts are quoted word for word from: {source}"
+    text = _clip(f"My facts are quoted word for word from: {source}")
     return Reply(kind=ReplyKind.SOURCE, text=text, source=source, heading=text)
 
 
 def render_info(text: str) -> Reply:
+    """A short answer; whatever it quotes (a reload's error, say) is cut to MAX_REPLY."""
+    text = _clip(text)
     return Reply(kind=ReplyKind.INFO, text=text, heading=text)
 
 

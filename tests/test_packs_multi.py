@@ -11,6 +11,7 @@ from bot.core import FactBot
 from bot.errors import PackError
 from bot.messages import IncomingMessage, Reply, ReplyKind
 from bot.packs import FactPack, load_packs
+from bot.render import MAX_REPLY
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = {
@@ -60,15 +61,16 @@ async def test_free_text_searches_all_packs(three: tuple[FactPack, ...], text: s
 
 async def test_topics_are_listed_under_their_pack(three: tuple[FactPack, ...]) -> None:
     reply = await ask(FactBot(three), "/topics")
+    # The adapters list the sections; the plain text starts with the first pack's and names
+    # every other topic, within the reply limit.
+    assert reply.sections == tuple((p.source.line(), tuple((t.command, t.description)
+                                                           for t in p.topics)) for p in three)
     lines = reply.text.splitlines()
-    for pack in three:
-        heading = lines.index(f"{pack.source.line()}:")
-        block = []
-        for line in lines[heading + 1:]:
-            if not line.startswith("/"):
-                break
-            block.append(line.split(" ")[0])
-        assert block == [f"/{t.command}" for t in pack.topics]
+    assert lines[1] == f"{three[0].source.line()}:"
+    assert lines[2] == f"/{three[0].topics[0].command} — {three[0].topics[0].description}"
+    named = {word for line in lines[2:] for word in line.split() if word.startswith("/")}
+    assert named == {f"/{t.command}" for p in three for t in p.topics}
+    assert len(reply.text) <= MAX_REPLY
 
 
 async def test_one_pack_lists_its_topics_without_a_heading(facts: Path) -> None:
