@@ -50,7 +50,15 @@ from functools import lru_cache
 from pathlib import Path
 
 from bot.errors import ConfigError, PackError
-from bot.packs import BUILTIN_COMMANDS, COMMAND_RE, MAX_DESCRIPTION, MAX_QUOTE, TODO, alias_key
+from bot.packs import (
+    BUILTIN_COMMANDS,
+    COMMAND_RE,
+    MAX_DESCRIPTION,
+    MAX_QUOTE,
+    TODO,
+    alias_key,
+)
+from bot.packs import paragraphs as pack_paragraphs
 from bot.settings import Settings
 from bot.text import normalise_quote, stem, words
 from bot.vocab import FOREIGN_PLACES, STOPWORDS
@@ -103,10 +111,10 @@ class Paragraph:
 
 
 def paragraphs(article: str) -> list[Paragraph]:
-    out: list[Paragraph] = []
-    for match in re.finditer(r"[^\n]*\S[^\n]*(?:\n[^\n]*\S[^\n]*)*", article):
-        out.append(Paragraph(match.group(0).rstrip(), match.start()))
-    return out
+    # The loader's line-by-line reading: a regular expression backtracks across a long run
+    # of spaces at every position of it, quadratic in the run.
+    return [Paragraph(article[start:end].rstrip(), start)
+            for start, end in pack_paragraphs(article)]
 
 
 def _parse_header(paras: list[Paragraph]) -> tuple[Header, list[Paragraph]]:
@@ -177,7 +185,9 @@ def _wordset(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-_NAME_TOKEN = r"[A-Z][\w\-]*(?:['’][A-Za-z]+)?"
+# Possessive and anchored at a word's start: a run of capitals is read once, not retried
+# from each letter (a hostile 1 MB article of capitals).
+_NAME_TOKEN = r"(?<!\w)[A-Z][\w\-]*+(?:['’][A-Za-z]++)?"
 _NAME = rf"{_NAME_TOKEN}(?:\s+(?:(?:de|van|der|von|bin|binti|al)\s+)?{_NAME_TOKEN}){{0,5}}"
 _RUN = re.compile(rf"(?<![\w’'\-]){_NAME}")
 _PRONOUNS = {"he", "she", "they"}

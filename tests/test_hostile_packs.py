@@ -375,6 +375,18 @@ def test_a_long_run_of_spaces_or_capitals_is_read_in_one_pass(tmp_path: Path) ->
     assert attributed_name("“Yes,” " + "A" * 1000 + ", Ann Lee said") == "Ann Lee"
 
 
+def test_the_drafters_reading_of_a_long_run_is_one_pass_too() -> None:
+    """`facts check` reads quotations with the drafter's split_article: a run of spaces used
+    to backtrack in its paragraph pattern, a run of capitals in its name pattern."""
+    from bot.authoring import split_article
+
+    run = 200_000  # minutes of backtracking before; milliseconds now
+    assert [s.text for s in split_article("The rate rose." + " " * run + "\n")] == \
+        ["The rate rose."]
+    capitals = split_article("“Yes,” " + "A" * run + " said.")
+    assert all(s.speaker is None for s in capitals)
+
+
 @given(st.text("ab \n\t\r\u2028\x1c\u3000", max_size=14))
 def test_paragraphs_are_runs_of_lines_with_text(article: str) -> None:
     runs = re.finditer(r"[^\n]*\S[^\n]*(?:\n[^\n]*\S[^\n]*)*", article)  # the definition
