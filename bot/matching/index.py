@@ -131,13 +131,9 @@ def close_initials(text: str) -> str:
     return _INITIALS.sub(lambda m: m.group(0).replace(".", ""), text)
 
 
-def sentence_stems(text: str) -> set[str]:
-    """A sentence's evidence: content stems, hyphen parts, and neighbours closed up."""
-    return set(sentence_counts(text))
-
-
 def sentence_counts(text: str) -> Counter[str]:
-    """``sentence_stems`` with how often each stem is said: "new areas… the areas"."""
+    """A sentence's evidence and how often it says each: content stems, hyphen parts, and
+    neighbours closed up ("new areas… the areas")."""
     folded = _DIGIT_GROUP.sub("", fold(text))
     raw = [w for w in re.split(r"[^\w'\-]+", folded) if w and w != "_"]
     out: Counter[str] = Counter()

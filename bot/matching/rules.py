@@ -393,9 +393,3 @@ def unmet(demands: Demands, shape: Shape) -> str | None:
     if demands.scopes and not shape.scopes and demands.ranks:
         return "another scope"
     return None
-
-
-def reason_missing(demands: Demands, shape: Shape) -> bool:
-    """A "why" question and a sentence that gives no reason: weaker, not refused."""
-    return demands.kind == WHY and not shape.reason
-
