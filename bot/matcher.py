@@ -60,7 +60,8 @@ class Matcher:
 
     def rank(self, text: str, limit: int = 5) -> list[Candidate]:
         """The candidates the rules allow for ``text``, best first, at most ``limit``."""
-        return self.assess(text).allowed[:limit]
+        query = self._analyser.analyse(text)
+        return [c for c in score_docs(self.index, query, limit) if c.refused is None][:limit]
 
     def rank_facts(self, topic: Topic, text: str) -> list[tuple[float, int]]:
         """Score the facts of one topic for ``text`` (command arguments)."""

@@ -18,7 +18,6 @@ THRESHOLD = 0.40  # calibrated on tests/data/eval_korea_malaysia.jsonl (see READ
 MARGIN = 0.02  # two answers from two topics closer than this are too close to call
 # A refused sentence this far ahead of the best allowed one means the article does not say.
 REFUSED_LEAD = 0.08
-SAME_MARGIN = 0.08  # two sentences of one topic this close: too close to call
 
 BARE_BUILTINS = frozenset({"help", "start", "topics", "source"})
 # "/name", "/name@bot", then arguments. "/usr/bin/env" or "!!!" is not a command.

@@ -211,3 +211,34 @@ def test_two_letters_apart_are_no_initials(packs: tuple[FactPack, ...]) -> None:
     matcher = Matcher(packs)
     assert not any(len(u.term) > 1 for u in matcher.analyse("is it a i think").units)
     assert ("ai",) in [u.term for u in matcher.analyse("what about A.I.?").units]
+
+
+def test_a_numbered_rank_is_that_rank_not_first() -> None:
+    assert ranks_in("it is the 13th largest market") == {"13"}
+    assert ranks_in("the 2nd biggest buyer") == {"2"}
+
+
+async def test_what_a_speaker_said_when_the_name_is_also_a_keyword(factbot: FactBot) -> None:
+    """"lee" is a keyword of /ambassador: the question is still about Lee's words."""
+    found = await quote(factbot, "what did Lee say?")
+    assert found is not None
+
+
+async def test_a_country_the_fact_names_is_no_other_country(tmp_path: Path) -> None:
+    """"singapore" stems to "singapor": the fact that names it still answers."""
+    from .test_packs import write_pack
+
+    article = "Exports to Singapore rose by five per cent last year.\n"
+    pack = """name: exports
+source: {outlet: TODO outlet, dateline: TODO dateline, date: TODO date}
+topics:
+  - command: exports
+    description: Exports
+    keywords: [exports]
+    facts:
+      - quote: Exports to Singapore rose by five per cent last year.
+"""
+    bot = FactBot([load_pack(write_pack(tmp_path, pack, article, name="exports"))])
+    found = await quote(bot, "did exports to Singapore rise?")
+    assert found is not None and "Singapore" in found
+    assert await quote(bot, "did exports to Japan rise?") is None

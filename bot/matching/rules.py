@@ -268,7 +268,7 @@ _KOREAN_RANK = re.compile(r"(\d+) ?위|(첫|두|세|네|다섯) ?번째")
 _RANK_WORDS = frozenset(_SUPERLATIVES) | frozenset(_ORDINALS) | {
     "largest", "biggest", "greatest", "highest", "lowest", "smallest", "best", "worst", "most",
     "oldest", "newest", "latest", "fastest"}
-_ORDINAL_DIGITS = re.compile(r"\d(?:st|nd|rd|th)\b")
+_ORDINAL_DIGITS = re.compile(r"\d+(?:st|nd|rd|th)\b")
 _RANK_HANGUL = ("위", "번째", "가장", "최대", "제일", "최고", "최초")
 
 
@@ -291,7 +291,9 @@ def ranks_in(folded: str, present: set[str] | None = None) -> frozenset[str]:
         word = token.strip(".,!?;:()\"'")
         if word in _SUPERLATIVES and not _RANK.search(word):
             before = tokens[i - 1].strip(".,!?;:()\"'") if i else ""
-            found.add(_ORDINALS.get(before, "1"))
+            numbered = _ORDINAL_DIGITS.match(before)
+            if numbered is None or before.rstrip("stndrh") not in found:  # "13th largest"
+                found.add(_ORDINALS.get(before, "1"))
         elif word in _ORDINALS and word not in ("top",) and i + 1 < len(tokens) \
                 and tokens[i + 1].strip(".,!?") in ("place", "position", "spot", "biggest",
                                                       "largest", "tempat", "terbesar"):

@@ -71,7 +71,8 @@ def score_docs(index: Index, query: Query, limit: int = 4) -> list[Candidate]:
                     prior_units[owner].add(u)
     speaker: dict[int, float] = defaultdict(float)
     # "What did Dewar say?" and nothing else: the question is about the speaker.
-    alone = not query.units and not query.unknown
+    alone = bool(query.names) and not query.unknown and all(
+        len(u.term) == 1 and u.term[0] in query.names for u in query.units)
     for name in query.names:
         docs = index.speakers.get(name, frozenset())
         if docs:
@@ -145,11 +146,16 @@ def score_docs(index: Index, query: Query, limit: int = 4) -> list[Candidate]:
         rows.append((-score, 0.0, 0.0, intent.name, "", -1, intent_no))
     rows.sort()
     candidates: list[Candidate] = []
-    # Only the best few become candidates; the rules run on those alone.
-    for neg, neg_own, neg_central, _, _, n, owner in rows[:limit]:
+    # Only the best few become candidates; the rules run on those alone, until ``limit``
+    # of them are allowed (refused ones are kept: the router weighs them too).
+    allowed = 0
+    for neg, neg_own, neg_central, _, _, n, owner in rows[:limit * 3]:
+        if allowed >= limit:
+            break
         if n < 0:
             candidates.append(Candidate(intent=index.intents[owner], fact=None, score=-neg,
                                         evidence=()))
+            allowed += 1
             continue
         doc = index.docs[n]
         refused = unmet(query.demands, doc.shape) or _which(index, query, doc) \
@@ -157,6 +163,7 @@ def score_docs(index: Index, query: Query, limit: int = 4) -> list[Candidate]:
         candidates.append(Candidate(intent=index.intents[owner], fact=doc.fact, score=-neg,
                                     evidence=tuple(labels.get(n, ())), sentence=-neg_own,
                                     central=-neg_central, refused=refused))
+        allowed += refused is None
     return candidates
 
 
@@ -228,7 +235,7 @@ def _elsewhere(index: Index, query: Query, n: int, intent: int) -> str | None:
         return "another place"
     knows = index.intent_knows[intent]
     for word in query.foreign:
-        if not all(p in knows for p in word.split()):
+        if not all(stem(p) in knows for p in word.split()):  # "singapore" is "singapor"
             return "another country"
     for word in query.shifts:  # "the ambassador before Lee": the sentence must say so too
         if stem(word) not in doc.stems:
