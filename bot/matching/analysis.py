@@ -47,6 +47,10 @@ _SAY_FRAME = re.compile(r"\b(?:did|does|do|has|have|would|will)\s+((?:[\w'-]+\s+
 _SUBJECT_SAYS = re.compile(r"((?:[\w'-]+\s+){1,3}?)(?:thinks?|says?|said|believes?|feels?|told)\b")
 
 
+# "Say sorry" is no "what did X say": it is one word.
+_IDIOMS = re.compile(r"\b(?:say|says|said|saying) sorry\b|\bminta maaf\b")
+
+
 # Time fillers of chat: "these days", "at the moment" ask about no time of their own.
 _FILLER = re.compile(r"\b(?:these days|nowadays|at the moment|right now|as of now|"
                      r"for now|again|actually|exactly|currently|quick one|just one|"
@@ -125,7 +129,8 @@ class Analyser:
 
     def analyse(self, text: str, framing: bool = True) -> Query:
         text = text[:MAX_CHARS]
-        raw = word_tuple(_FILLER.sub(" ", close_initials(text).casefold()))[:MAX_TOKENS]
+        raw = word_tuple(_IDIOMS.sub(" apologise ", _FILLER.sub(
+            " ", close_initials(text).casefold())))[:MAX_TOKENS]
         typed = set(raw)
         raw_stems = [stem(w) if len(w) <= MAX_WORD else w for w in raw]
         said = frozenset(raw_stems)

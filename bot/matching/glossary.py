@@ -170,6 +170,7 @@ ENGLISH: dict[str, str] = {
     "aides": "aide advisors", "advisers": "advisors", "adviser": "advisors",
     "elections": "election", "campaigning": "campaign", "migrants": "immigration",
     "immigrants": "immigration", "migration": "immigration",
+    "pm": "prime minister", "premier": "prime minister",
     "started": "began", "start": "begin", "ended": "end", "stop": "end", "ban": "banned",
 }
 MALAY.update({

@@ -104,6 +104,7 @@ class Index:
     phrase_len: dict[tuple[str, str], int]  # first two stems -> longest phrase
     phrase_stems: frozenset[str]
     speakers: dict[str, frozenset[int]]  # name stem -> docs by or about that person
+    spoken_by: dict[str, frozenset[int]]  # name stem -> docs the pack credits to them
     speaker_words: frozenset[str]  # stems of speakers' names and roles
     roles: dict[str, frozenset[str]]  # a role word ("spokeswoman") -> whose surname it is
     places: dict[tuple[str, ...], str]  # stemmed place name -> place
@@ -312,6 +313,11 @@ class _Builder:
         kw_table = {t: tuple((n, FACT_KEYWORD * self._rarity(t, rarity, count, len(table)))
                              for n in sorted(table))
                     for t, table in self.keywords.items() if t not in generic}
+        spoken_by: dict[str, set[int]] = defaultdict(set)
+        for n, fact in enumerate(doc_facts):
+            if fact.speaker is not None:
+                for w in words(fact.speaker):
+                    spoken_by[stem(w)].add(n)
         speakers: dict[str, set[int]] = defaultdict(set)
         for n, names in name_stems.items():
             for s in names:
@@ -383,6 +389,7 @@ class _Builder:
                                          key=lambda k: (-len(k), k))),
             phrase_len=phrase_len, phrase_stems=frozenset(w for t in phrases for w in t),
             speakers={s: frozenset(v) for s, v in speakers.items()},
+            spoken_by={s: frozenset(v) for s, v in spoken_by.items()},
             speaker_words=frozenset(speaker_words), places=dict(self.places),
             roles={r: frozenset(v) for r, v in roles.items()},
             pack_words=tuple(frozenset(w) for w in pack_words), intent_pack=intent_pack,

@@ -82,6 +82,7 @@ _CUES = frozenset().union(*_ASK_WORDS.values(), {p.split()[0] for ps in _ASK_PAI
 # "How many years", "berapa tahun", "몇 년": how long, in a count of time.
 _COUNT_SPANS = frozenset({f"{a} {b}" for a in ("many", "berapa") for b in (
     "years", "months", "decades", "weeks", "tahun", "bulan", "dekad")})
+_WH = frozenset({"what", "who", "whom", "whose", "which", "where", "why", "how", "when"})
 _ORDER = (RANK, LONG, COUNT, DATE, WHEN, WHO, WHERE, WHY)
 
 
@@ -90,6 +91,12 @@ def _kind(tokens: list[str], folded: str) -> str | None:
     hangul = not folded.isascii()
     if present.isdisjoint(_CUES) and not hangul:
         return None  # no question word at all: one set test
+    if "when" in present:
+        # "What did the PM say when he apologised?": a "when" after another question word
+        # joins two clauses; it asks nothing.
+        first = next((t for t in tokens if t in _WH), None)
+        if first is not None and first != "when":
+            present = present - {"when"}
     if hangul and ("어디에 쓰" in folded or "어디에 사용" in folded):
         return None  # "where is it used" in Korean asks what for
     pairs = {f"{a} {b}" for a, b in itertools.pairwise(tokens)}

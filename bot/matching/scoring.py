@@ -228,7 +228,7 @@ def _elsewhere(index: Index, query: Query, n: int, intent: int) -> str | None:
     if query.other_speaker:
         return "another speaker"
     if query.framed and query.speakers and not any(
-            n in index.speakers.get(name, ()) for name in query.speakers):
+            n in index.spoken_by.get(name, ()) for name in query.speakers):
         return "another speaker"  # "what did Baird say": only Baird's words, or nothing
     where = doc.places or index.intent_places[intent]
     if query.places and where and not query.places & where:
