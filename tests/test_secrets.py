@@ -17,7 +17,8 @@ from tests.fakes.telegram_api import FakeBotAPI
 ROOT = Path(__file__).resolve().parent.parent
 TELEGRAM_TOKEN = "135790:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 SECRET_PART = TELEGRAM_TOKEN.partition(":")[2]
-DISCORD_TOKEN = "MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs"
+# Shaped like a Discord token (three dot-separated parts), plainly not one.
+DISCORD_TOKEN = "FakeDiscordTokenForTests.AbCdEf.NotARealSecretJustForTheTests0"
 
 
 def _shows_a_token(text: str, token: str = TELEGRAM_TOKEN) -> bool:

@@ -127,9 +127,10 @@ def asks(text: str) -> str | None:
 
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
           r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+_WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 _TIME = re.compile(
     r"\b(?:1[6-9]|20)\d\d\b|\b" + _MONTH + r"\b\.? ?\d|\bin " + _MONTH + r"\b|"
-    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow|"
+    r"\b(?:" + _WEEKDAY + r"|today|yesterday|tomorrow|"
     r"tonight|currently|now|this (?:year|week|month)|last (?:year|week|month|summer|winter|"
     r"spring|autumn|night)|next (?:year|week|month)|\d+(?:st|nd|rd|th) year|"
     r"a\.m\.|p\.m\.|o'clock|morning|afternoon|evening|night|decade|century|"
@@ -153,8 +154,8 @@ _DATES = re.compile(r"\b" + _MONTH + r"\b\.? ?\d{1,2}\b|\b(?:1[6-9]|20)\d\d\b|"
                     r"\b\d{1,2} " + _MONTH + r"\b")
 # A time yet to come, or a condition: what "when will…" needs.
 _FUTURE = re.compile(r"\b(?:will|would|next|upcoming|expected|plans?|planned|soon|later|"
-                     r"when the|once|if|until|from (?:monday|tuesday|wednesday|thursday|friday|"
-                     r"saturday|sunday|today|tomorrow)|tomorrow|by (?:the end|next))\b")
+                     r"when the|once|if|until|from (?:" + _WEEKDAY + r"|today|tomorrow)|tomorrow|"
+                     r"by (?:the end|next))\b")
 _FUTURE_ASK = re.compile(r"\bwill\b|\bnext\b|\bupcoming\b|\bgoing to\b|\bgonna\b|\bakan\b|"
                          r"\bnanti\b|할 ?예정|"
                          r"(?:ㄹ|을|할|될|열) ?(?:까|거|건가)|나요\?*$")
