@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ from hypothesis import settings
 
 from bot.core import FactBot
 from bot.packs import FactPack, load_packs
+
+from .fakes.discord_api import FakeDiscord
 
 ROOT = Path(__file__).resolve().parent.parent
 FACTS = ROOT / "facts"
@@ -55,3 +58,10 @@ def packs() -> tuple[FactPack, ...]:
 @pytest.fixture
 def factbot(packs: tuple[FactPack, ...]) -> FactBot:
     return FactBot(packs)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    """A fake Discord (REST and gateway) on 127.0.0.1, for any adapter test."""
+    async with FakeDiscord() as server:
+        yield server

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,7 @@ from bot.render import render_fact
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.test_discord import running
+from tests.test_properties import read_html
 from tests.test_telegram import started
 
 LEE = "Lee Chi-beom, South Korea’s ambassador to Malaysia"
@@ -39,22 +39,9 @@ def _reply(packs: tuple[FactPack, ...], start: str) -> Reply:
     return render_fact(*_find(packs, start))
 
 
-class _Reader(HTMLParser):
-    """The text a Telegram user sees."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.text = ""
-
-    def handle_data(self, data: str) -> None:
-        self.text += data
-
-
 def _seen(html_text: str) -> str:
-    reader = _Reader()
-    reader.feed(html_text)
-    reader.close()
-    return reader.text
+    """The text a Telegram user sees."""
+    return read_html(html_text).text
 
 
 @pytest.mark.parametrize("start", ["I think the positive effects", "After agreeing in principle",
@@ -126,12 +113,6 @@ def test_a_quote_that_cannot_stand_alone_shows_its_context(packs: tuple[FactPack
 async def api() -> AsyncIterator[FakeBotAPI]:
     async with FakeBotAPI() as fake_api:
         yield fake_api
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
 
 
 async def test_telegram_signs_only_the_speakers_own_words(api: FakeBotAPI,

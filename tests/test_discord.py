@@ -30,12 +30,6 @@ from tests.fakes.discord_api import APP_ID, CHANNEL_ID, GUILD_ID, TOKEN, FakeDis
 TEST_PACKS = Path(__file__).resolve().parent / "data" / "packs"
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
-
-
 def settings_for(fake: FakeDiscord, **changes: Any) -> DiscordSettings:
     return DiscordSettings(token=Secret(TOKEN), api_base_url=fake.api_base_url,
                            gateway_url=fake.gateway_url, **changes)

@@ -42,12 +42,6 @@ def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-async def discord_fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
-
-
-@pytest.fixture
 async def telegram_fake() -> AsyncIterator[FakeBotAPI]:
     async with FakeBotAPI(TELEGRAM_TOKEN) as fake:
         yield fake
@@ -113,51 +107,51 @@ async def _stop_discord_when(fake: FakeDiscord, adapter: DiscordAdapter,
 
 
 async def test_discord_stops_promptly_while_the_login_request_hangs(
-        factbot: FactBot, discord_fake: FakeDiscord, tmp_path: Path) -> None:
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
     """Before: the stop waited for aiohttp's 300 s timeout on GET /users/@me."""
-    discord_fake.faults["GET me"] = "hang"
-    adapter = _discord(factbot, discord_fake, tmp_path)
-    await _stop_discord_when(discord_fake, adapter, lambda: _asked(discord_fake, "/users/@me") > 0)
-    assert discord_fake.identifies == []
+    fake.faults["GET me"] = "hang"
+    adapter = _discord(factbot, fake, tmp_path)
+    await _stop_discord_when(fake, adapter, lambda: _asked(fake, "/users/@me") > 0)
+    assert fake.identifies == []
 
 
 @pytest.mark.parametrize("route", ["GET me", "PUT commands"])
 async def test_discord_stops_promptly_while_discord_py_retries_a_500(
-        route: str, factbot: FactBot, discord_fake: FakeDiscord, tmp_path: Path) -> None:
+        route: str, factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
     """discord.py retries a 500 five times, sleeping 1, 3, 5, 7 and 9 s: before, a stop
     came only after the retries (21 s in the issue); here it comes in the 3 s sleep."""
-    discord_fake.faults[route] = 500
+    fake.faults[route] = 500
     path = "/users/@me" if route == "GET me" else "/commands"
-    adapter = _discord(factbot, discord_fake, tmp_path)
-    await _stop_discord_when(discord_fake, adapter, lambda: _asked(discord_fake, path) >= 2)
+    adapter = _discord(factbot, fake, tmp_path)
+    await _stop_discord_when(fake, adapter, lambda: _asked(fake, path) >= 2)
 
 
 @pytest.mark.parametrize("fault", ["hang", "silent"])
 async def test_discord_stops_promptly_while_the_gateway_connection_hangs(
-        fault: str, factbot: FactBot, discord_fake: FakeDiscord, tmp_path: Path) -> None:
+        fault: str, factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
     """A gateway that never completes the handshake, or never says HELLO. Before, a stop
     before the first HELLO ended in discord.py's AttributeError (exit 1)."""
-    discord_fake.gateway_fault = fault
-    adapter = _discord(factbot, discord_fake, tmp_path)
-    await _stop_discord_when(discord_fake, adapter, lambda: _asked(discord_fake, "/gateway/") > 0)
+    fake.gateway_fault = fault
+    adapter = _discord(factbot, fake, tmp_path)
+    await _stop_discord_when(fake, adapter, lambda: _asked(fake, "/gateway/") > 0)
 
 
 @pytest.mark.parametrize("fault", ["hang-resume", "down"])
 async def test_discord_stops_promptly_while_resuming_or_retrying_the_gateway(
-        fault: str, factbot: FactBot, discord_fake: FakeDiscord, tmp_path: Path) -> None:
+        fault: str, factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
     """After op 7 RECONNECT the gateway ignores the RESUME, or refuses the connection and
     discord.py backs off before retrying (these stopped promptly before too)."""
-    adapter = _discord(factbot, discord_fake, tmp_path)
+    adapter = _discord(factbot, fake, tmp_path)
     stop = asyncio.Event()
     task = asyncio.create_task(adapter.run(DISCORD_TOKEN, stop))
-    await asyncio.wait_for(discord_fake.wait_ready(), 10)
-    connects = _asked(discord_fake, "/gateway/")
-    discord_fake.gateway_fault = fault
-    await discord_fake.reconnect()
+    await asyncio.wait_for(fake.wait_ready(), 10)
+    connects = _asked(fake, "/gateway/")
+    fake.gateway_fault = fault
+    await fake.reconnect()
     if fault == "hang-resume":
-        await _until(lambda: bool(discord_fake.resumes), task)
+        await _until(lambda: bool(fake.resumes), task)
     else:
-        await _until(lambda: _asked(discord_fake, "/gateway/") > connects, task)
+        await _until(lambda: _asked(fake, "/gateway/") > connects, task)
     stop.set()
     await _ends_promptly(task)
 
@@ -173,12 +167,12 @@ async def test_discord_stops_promptly_while_resuming_or_retrying_the_gateway(
 ])
 async def test_an_unwell_discord_at_start_up_is_unreachable_in_one_line(
         faults: dict[str, str | int], gateway_fault: str | None, said: str,
-        factbot: FactBot, discord_fake: FakeDiscord, tmp_path: Path) -> None:
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
     """Before: DiscordServerError, HTTPException, JSONDecodeError, or discord.py's own
     AttributeError for a gateway that refuses the first connection (exit 1, traceback)."""
-    discord_fake.faults.update(faults)
-    discord_fake.gateway_fault = gateway_fault
-    adapter = _discord(factbot, discord_fake, tmp_path)
+    fake.faults.update(faults)
+    fake.gateway_fault = gateway_fault
+    adapter = _discord(factbot, fake, tmp_path)
     with pytest.raises(UnreachableError, match=None) as info:
         await asyncio.wait_for(adapter.run(DISCORD_TOKEN, asyncio.Event()), 30)
     message = str(info.value)
@@ -188,11 +182,11 @@ async def test_an_unwell_discord_at_start_up_is_unreachable_in_one_line(
 
 
 async def test_a_bug_of_factbot_at_start_up_is_not_taken_for_an_unwell_discord(
-        factbot: FactBot, discord_fake: FakeDiscord, tmp_path: Path,
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A TypeError raised in factbot's own code keeps its type and traceback: only the
     errors of discord.py reading Discord's answer mean "Discord sent garbage"."""
-    adapter = _discord(factbot, discord_fake, tmp_path)
+    adapter = _discord(factbot, fake, tmp_path)
 
     def broken() -> str:
         raise TypeError("a bug in factbot")
@@ -216,24 +210,24 @@ async def test_a_closed_discord_port_at_start_up_is_unreachable(
 @pytest.mark.parametrize(("route", "status"), [("GET me", 403), ("GET application", 401),
                                                ("PUT commands", 403)])
 async def test_a_refused_discord_token_is_a_config_error(
-        route: str, status: int, factbot: FactBot, discord_fake: FakeDiscord,
+        route: str, status: int, factbot: FactBot, fake: FakeDiscord,
         tmp_path: Path) -> None:
     """Before: discord.Forbidden or HTTPException, with a traceback (exit 1)."""
-    discord_fake.faults[route] = status
-    adapter = _discord(factbot, discord_fake, tmp_path)
+    fake.faults[route] = status
+    adapter = _discord(factbot, fake, tmp_path)
     with pytest.raises(ConfigError, match=f"Discord refused factbot while .* \\({status} "):
         await asyncio.wait_for(adapter.run(DISCORD_TOKEN, asyncio.Event()), 30)
 
 
 @pytest.mark.slow
 async def test_a_500_that_outlasts_discord_py_retries_is_unreachable(
-        factbot: FactBot, discord_fake: FakeDiscord, tmp_path: Path) -> None:
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
     """discord.py spends 25 s on its retries of a 500 first (hence slow: CI only)."""
-    discord_fake.faults["GET me"] = 500
-    adapter = _discord(factbot, discord_fake, tmp_path)
+    fake.faults["GET me"] = 500
+    adapter = _discord(factbot, fake, tmp_path)
     with pytest.raises(UnreachableError, match="answered 500 Internal Server Error"):
         await asyncio.wait_for(adapter.run(DISCORD_TOKEN, asyncio.Event()), 60)
-    assert _asked(discord_fake, "/users/@me") == 5
+    assert _asked(fake, "/users/@me") == 5
 
 
 # --- Telegram ---------------------------------------------------------------------------
@@ -380,14 +374,14 @@ def _one_error_line(err: str) -> str:
 
 
 async def test_sigterm_stops_factbot_run_discord_while_the_login_hangs(
-        discord_fake: FakeDiscord, tmp_path: Path) -> None:
+        fake: FakeDiscord, tmp_path: Path) -> None:
     """The issue's case: the bot had to be killed with SIGKILL after 60 s."""
-    discord_fake.faults["GET me"] = "hang"
+    fake.faults["GET me"] = "hang"
     env = _env(tmp_path, DISCORD_BOT_TOKEN=DISCORD_TOKEN,
-               DISCORD_API_BASE_URL=discord_fake.api_base_url,
-               DISCORD_GATEWAY_URL=discord_fake.gateway_url)
+               DISCORD_API_BASE_URL=fake.api_base_url,
+               DISCORD_GATEWAY_URL=fake.gateway_url)
     status, err = await _run(env, "discord",
-                             stop_when=lambda: _asked(discord_fake, "/users/@me") > 0)
+                             stop_when=lambda: _asked(fake, "/users/@me") > 0)
     assert status == 0, err
     assert "Traceback" not in err
 
@@ -404,24 +398,24 @@ async def test_factbot_run_discord_against_a_closed_port_exits_75_in_one_line(
 
 
 async def test_factbot_run_discord_with_the_gateway_down_exits_75_in_one_line(
-        discord_fake: FakeDiscord, tmp_path: Path) -> None:
+        fake: FakeDiscord, tmp_path: Path) -> None:
     """Before: discord.py logged the failure with a traceback, backed off, then failed on
     its own missing session (AttributeError, another traceback, exit 1)."""
-    discord_fake.gateway_fault = "down"
+    fake.gateway_fault = "down"
     env = _env(tmp_path, DISCORD_BOT_TOKEN=DISCORD_TOKEN,
-               DISCORD_API_BASE_URL=discord_fake.api_base_url,
-               DISCORD_GATEWAY_URL=discord_fake.gateway_url)
+               DISCORD_API_BASE_URL=fake.api_base_url,
+               DISCORD_GATEWAY_URL=fake.gateway_url)
     status, err = await _run(env, "discord")
     assert status == 75, err
     assert "cannot connect to the Discord gateway" in _one_error_line(err)
 
 
 async def test_factbot_run_discord_with_a_forbidden_token_exits_2_in_one_line(
-        discord_fake: FakeDiscord, tmp_path: Path) -> None:
+        fake: FakeDiscord, tmp_path: Path) -> None:
     """Before: a discord.Forbidden traceback and exit 1."""
-    discord_fake.faults["GET me"] = 403
+    fake.faults["GET me"] = 403
     env = _env(tmp_path, DISCORD_BOT_TOKEN=DISCORD_TOKEN,
-               DISCORD_API_BASE_URL=discord_fake.api_base_url)
+               DISCORD_API_BASE_URL=fake.api_base_url)
     status, err = await _run(env, "discord")
     assert status == 2, err
     assert "DISCORD_BOT_TOKEN" in _one_error_line(err)

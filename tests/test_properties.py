@@ -162,7 +162,7 @@ class _Html(HTMLParser):
         self.text += data
 
 
-def _read_html(text: str) -> _Html:
+def read_html(text: str) -> _Html:
     reader = _Html()
     reader.feed(text)
     reader.close()
@@ -182,7 +182,7 @@ def _check_telegram(reply: Reply) -> None:
     assert html.strip(), "Telegram refuses an empty message"
     # Every < and & is markup factbot wrote: user and pack text is escaped.
     assert "<" not in _OURS.sub("", html) and "&" not in _OURS.sub("", html)
-    assert set(_read_html(html).tags) <= {"b", "i", "blockquote"}
+    assert set(read_html(html).tags) <= {"b", "i", "blockquote"}
     render_plain(reply)
 
 
@@ -236,7 +236,7 @@ def test_every_quote_shown_is_verbatim_in_its_packs_article_and_whole(
         assert shown.quote in {fact.quote for fact in topic.facts}
         if shown.context is not None:
             assert shown.context in pack.article
-        assert shown.quote in _read_html(render_html(shown)).text
+        assert shown.quote in read_html(render_html(shown)).text
         assert shown.quote in shown.text
 
 
