@@ -12,9 +12,9 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from typing import TextIO, TypeVar
 
-from bot.community import daily_loop
-from bot.core import FactBot
-from bot.messages import IncomingMessage, Reply
+from factbot.community import daily_loop
+from factbot.core import FactBot
+from factbot.messages import IncomingMessage, Reply
 
 PROMPT = "you> "
 T = TypeVar("T")

@@ -29,12 +29,12 @@ import aiohttp
 import discord
 from discord import app_commands
 
-from adapters.discord_render import NEXT_TEMPLATE, clip, next_custom_id, render_embed
-from adapters.lifecycle import STOP_GRACE, raised_in, unless_stopped
-from bot.errors import ConfigError, FactbotError, UnreachableError
-from bot.messages import IncomingMessage, Reply, ReplyKind
-from bot.packs import BUILTIN_COMMANDS
-from bot.settings import DiscordSettings, Settings
+from factbot.adapters.discord_render import NEXT_TEMPLATE, clip, next_custom_id, render_embed
+from factbot.adapters.lifecycle import STOP_GRACE, raised_in, unless_stopped
+from factbot.errors import ConfigError, FactbotError, UnreachableError
+from factbot.messages import IncomingMessage, Reply, ReplyKind
+from factbot.packs import BUILTIN_COMMANDS
+from factbot.settings import DiscordSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class SyncState:
 
 def default_sync_state(settings: Settings, db: str | None = None) -> Path:
     """Next to the database when one is named, else in the user's data directory."""
-    from bot.settings import default_db_path
+    from factbot.settings import default_db_path
 
     database = Path(db).expanduser() if db else settings.db or default_db_path()
     return database.parent / SYNC_STATE_FILE
@@ -581,7 +581,7 @@ class DiscordAdapter:
     def _start_daily(self) -> asyncio.Task[Any] | None:
         """Start the core's daily-fact loop when that feature is installed."""
         try:
-            community = importlib.import_module("bot.community")
+            community = importlib.import_module("factbot.community")
         except ImportError:
             return None
         loop = getattr(community, "daily_loop", None)
@@ -706,8 +706,8 @@ def startup_errors(doing: str) -> Iterator[None]:
 
 def sync_main(args: argparse.Namespace, settings: Settings) -> int:
     """``factbot discord sync [--guild ID]``: register the slash commands now."""
-    from bot.core import FactBot
-    from bot.packs import load_packs
+    from factbot.core import FactBot
+    from factbot.packs import load_packs
 
     _token(settings)
     bot = FactBot(load_packs(settings.facts))

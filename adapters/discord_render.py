@@ -13,7 +13,7 @@ import re
 
 import discord
 
-from bot.messages import Reply, ReplyKind
+from factbot.messages import Reply, ReplyKind
 
 COLOUR = 0x2B6CB0
 NEXT_PREFIX = "factbot:next:"

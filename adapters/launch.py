@@ -16,8 +16,8 @@ import signal
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
-from bot.errors import ConfigError
-from bot.settings import Settings
+from factbot.errors import ConfigError
+from factbot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +26,10 @@ Serve = Callable[[Any, Settings, argparse.Namespace, asyncio.Event], Coroutine[A
 
 def _server(platform: str) -> Serve:
     if platform == "telegram":
-        from adapters.telegram import serve as telegram_serve
+        from factbot.adapters.telegram import serve as telegram_serve
 
         return telegram_serve
-    from adapters.discord import serve as discord_serve
+    from factbot.adapters.discord import serve as discord_serve
 
     return discord_serve
 
@@ -97,9 +97,9 @@ async def run_platforms(bot: Any, settings: Settings, args: argparse.Namespace,
 
 async def _run_with_store(settings: Settings, args: argparse.Namespace,
                           names: list[str]) -> None:
-    from bot.core import FactBot
-    from bot.packs import load_packs
-    from bot.storage.sqlite import SqliteStore, resolve_db_path
+    from factbot.core import FactBot
+    from factbot.packs import load_packs
+    from factbot.storage.sqlite import SqliteStore, resolve_db_path
 
     packs = load_packs(settings.facts)
     async with SqliteStore(resolve_db_path(getattr(args, "db", None), settings)) as store:

@@ -24,8 +24,8 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from adapters.lifecycle import STOP_GRACE, raised_in, unless_stopped
-from adapters.telegram_render import (
+from factbot.adapters.lifecycle import STOP_GRACE, raised_in, unless_stopped
+from factbot.adapters.telegram_render import (
     MORE,
     SOURCE,
     callback_data,
@@ -33,12 +33,12 @@ from adapters.telegram_render import (
     render_html,
     render_plain,
 )
-from bot.community import Verdict, daily_loop
-from bot.core import FactBot
-from bot.errors import ConfigError, FactbotError, UnreachableError
-from bot.messages import IncomingMessage, Reply, ReplyKind
-from bot.render import render_fact, render_slow_down
-from bot.settings import Secret, Settings, mask_log_records, mask_secrets, token_forms
+from factbot.community import Verdict, daily_loop
+from factbot.core import FactBot
+from factbot.errors import ConfigError, FactbotError, UnreachableError
+from factbot.messages import IncomingMessage, Reply, ReplyKind
+from factbot.render import render_fact, render_slow_down
+from factbot.settings import Secret, Settings, mask_log_records, mask_secrets, token_forms
 
 if TYPE_CHECKING:
     from telegram import CallbackQuery, InlineKeyboardMarkup, Update

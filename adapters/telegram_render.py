@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from html import escape
 
-from bot.messages import Reply, ReplyKind
+from factbot.messages import Reply, ReplyKind
 
 # Telegram refuses messages over 4096 characters (after entity parsing); keep a margin.
 # It counts UTF-16 code units, where an emoji takes two: see _units.

@@ -178,7 +178,7 @@ async def bench(args: argparse.Namespace) -> None:
             (tmp / "embed").mkdir()
             clients = {
                 "factbot": await start_client(
-                    fake, [sys.executable, "-m", "bot.cli", "run", "discord"], FACTBOT_TOKEN,
+                    fake, [sys.executable, "-m", "factbot.cli", "run", "discord"], FACTBOT_TOKEN,
                     tmp / "factbot"),
                 "bare": await start_client(
                     fake, [sys.executable, str(Path(__file__).resolve()), "--bare"], BARE_TOKEN,

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.authoring import MAX_ARTICLE_BYTES, draft, render_yaml  # noqa: E402 - after sys.path
+from factbot.authoring import MAX_ARTICLE_BYTES, draft, render_yaml  # noqa: E402 - after sys.path
 
 _ROLES = ("Harbour Minister", "council leader", "Port Director", "union spokesman",
           "Transport Secretary", "economist", "spokeswoman")

@@ -20,10 +20,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.authoring import draft, render_yaml
-from bot.core import FactBot
-from bot.evaluate import evaluate, load_cases
-from bot.packs import load_pack
+from factbot.authoring import draft, render_yaml
+from factbot.core import FactBot
+from factbot.evaluate import evaluate, load_cases
+from factbot.packs import load_pack
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"

@@ -20,10 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.core import FactBot  # noqa: E402 - after the path set-up above
-from bot.messages import IncomingMessage  # noqa: E402
-from bot.packs import load_packs  # noqa: E402
-from bot.router import decide  # noqa: E402
+from factbot.core import FactBot  # noqa: E402 - after the path set-up above
+from factbot.messages import IncomingMessage  # noqa: E402
+from factbot.packs import load_packs  # noqa: E402
+from factbot.router import decide  # noqa: E402
 
 
 def eval_texts() -> list[str]:
@@ -96,7 +96,7 @@ def measure(args: list[str], stdin: bytes) -> tuple[float, float]:
     """Wall seconds and peak RSS in MB of one ``factbot`` run fed ``stdin``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACTBOT_")}
     env["FACTBOT_DB"] = str(Path(tempfile.mkdtemp()) / "bench.db")
-    result = subprocess.run([sys.executable, "-c", _LAUNCHER, sys.executable, "-m", "bot.cli",
+    result = subprocess.run([sys.executable, "-c", _LAUNCHER, sys.executable, "-m", "factbot.cli",
                              *args], input=stdin, capture_output=True, cwd=ROOT, env=env,
                             check=True)
     wall, rss = json.loads(result.stdout)

@@ -24,11 +24,11 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from bot.authoring import draft, render_yaml
-from bot.core import FactBot
-from bot.evaluate import Case, Report, evaluate, load_cases
-from bot.packs import BUILTIN_COMMANDS, FactPack, load_pack
-from bot.text import normalise_quote
+from factbot.authoring import draft, render_yaml
+from factbot.core import FactBot
+from factbot.evaluate import Case, Report, evaluate, load_cases
+from factbot.packs import BUILTIN_COMMANDS, FactPack, load_pack
+from factbot.text import normalise_quote
 
 ROOT = Path(__file__).resolve().parent.parent
 CURATED = [ROOT / "facts" / "korea-malaysia",

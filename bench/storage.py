@@ -26,11 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.core import FactBot  # noqa: E402 - after the path set-up
-from bot.messages import IncomingMessage  # noqa: E402
-from bot.packs import FactPack, load_packs  # noqa: E402
-from bot.storage import BaseStore, MemoryStore  # noqa: E402
-from bot.storage.sqlite import SqliteStore  # noqa: E402
+from factbot.core import FactBot  # noqa: E402 - after the path set-up
+from factbot.messages import IncomingMessage  # noqa: E402
+from factbot.packs import FactPack, load_packs  # noqa: E402
+from factbot.storage import BaseStore, MemoryStore  # noqa: E402
+from factbot.storage.sqlite import SqliteStore  # noqa: E402
 
 QUESTIONS = ("why is the korean wave so popular in malaysia?",
              "how many koreans live in malaysia",

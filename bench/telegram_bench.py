@@ -106,12 +106,12 @@ class Config:
 
 async def make_app(config: Config, base_url: str) -> Any:
     if config.kind == "factbot":
-        from adapters.telegram import build_application
-        from bot.core import FactBot
-        from bot.packs import load_packs
-        from bot.settings import DEFAULT_FACTS
+        from factbot.adapters.telegram import build_application
+        from factbot.core import FactBot
+        from factbot.packs import load_packs
+        from factbot.settings import default_facts
 
-        app, _ = build_application(FactBot(load_packs(DEFAULT_FACTS)), TOKEN,
+        app, _ = build_application(FactBot(load_packs(default_facts())), TOKEN,
                                    base_url=base_url, concurrent_updates=config.concurrency,
                                    pool_size=config.pool)
         return app
@@ -210,7 +210,7 @@ def table(title: str, results: dict[str, Summary]) -> None:
 async def factbot_rss(fake: FakeControl, backlog: int) -> None:
     exe = shutil.which("factbot", path=str(Path(sys.executable).parent))
     command = [exe] if exe else [sys.executable, "-c",
-                                 "import sys; from bot.cli import main; sys.exit(main())"]
+                                 "import sys; from factbot.cli import main; sys.exit(main())"]
     with tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("TELEGRAM_", "DISCORD_", "FACTBOT_"))}

@@ -49,8 +49,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from bot.errors import ConfigError, PackError
-from bot.packs import (
+from factbot.errors import ConfigError, PackError
+from factbot.packs import (
     BUILTIN_COMMANDS,
     COMMAND_RE,
     MAX_DESCRIPTION,
@@ -58,10 +58,10 @@ from bot.packs import (
     TODO,
     alias_key,
 )
-from bot.packs import paragraphs as pack_paragraphs
-from bot.settings import Settings
-from bot.text import normalise_quote, stem, words
-from bot.vocab import FOREIGN_PLACES, STOPWORDS
+from factbot.packs import paragraphs as pack_paragraphs
+from factbot.settings import Settings
+from factbot.text import normalise_quote, stem, words
+from factbot.vocab import FOREIGN_PLACES, STOPWORDS
 
 # The largest article `facts new` drafts from, in bytes, and the most facts and speakers
 # a draft holds: the pack loader's limits too, so that every draft it writes can be loaded
@@ -1830,7 +1830,7 @@ def render_yaml(d: Draft) -> str:
 
 def _taken_commands(root: Path, skip: Path) -> set[str]:
     """Commands and aliases of the packs already in the facts directory, to avoid them."""
-    from bot.packs import load_pack, pack_folders
+    from factbot.packs import load_pack, pack_folders
 
     taken: set[str] = set()
     if not root.is_dir():
@@ -1921,7 +1921,9 @@ def new_main(args: argparse.Namespace, settings: Settings) -> int:
     if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]{0,63}", name):
         raise ConfigError(f"--name {name!r}: use lower-case letters, digits, '-' and '_'")
     data, article = _read_article(source)
-    root = Path(args.out) if args.out else settings.facts
+    # Never into the live packs (an uncurated draft would answer at once), nor into an
+    # installed package: the current directory unless --out says where.
+    root = Path(args.out) if args.out else Path.cwd()
     folder = root / name
     if folder.is_symlink():
         raise ConfigError(f"{folder} is a symbolic link; factbot does not write through one")
@@ -1932,7 +1934,10 @@ def new_main(args: argparse.Namespace, settings: Settings) -> int:
     if not words(article):
         raise ConfigError(f"{source}: the article has no sentences to quote")
     try:
-        d = draft(article, name, _taken_commands(root, folder))
+        taken = _taken_commands(settings.facts, folder)
+        if args.out:
+            taken |= _taken_commands(root, folder)
+        d = draft(article, name, taken)
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
     try:
@@ -1962,5 +1967,6 @@ def new_main(args: argparse.Namespace, settings: Settings) -> int:
     missing += [f"role of {s}" for s, r in d.speakers.items() if r is None]
     if missing:
         print(f"TODO: {', '.join(missing)} (not in the article; fill them in pack.yaml)")
-    print(f"next: edit the draft, then run `factbot facts check {folder}`")
+    print(f"next: edit the draft, run `factbot facts check {folder}`, then try it with "
+          f"`factbot --facts {folder} chat`")
     return 0

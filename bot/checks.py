@@ -23,9 +23,9 @@ from typing import Any
 
 import yaml
 
-from bot.authoring import split_article
-from bot.errors import PackError
-from bot.packs import (
+from factbot.authoring import split_article
+from factbot.errors import PackError
+from factbot.packs import (
     MAX_DESCRIPTION,
     MAX_QUOTE,
     Fact,
@@ -41,8 +41,8 @@ from bot.packs import (
     quoted_spans,
     shown,
 )
-from bot.text import escape_invisible, normalise_quote, stem, words
-from bot.vocab import STOPWORDS
+from factbot.text import escape_invisible, normalise_quote, stem, words
+from factbot.vocab import STOPWORDS
 
 # Platform limits on command menus (Telegram setMyCommands, Discord application commands).
 PLATFORM_DESCRIPTION = {"Discord": 100, "Telegram": 256}

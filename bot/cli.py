@@ -14,11 +14,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.errors import ConfigError, FactbotError
-from bot.settings import Settings, load_settings, mask_log_records, mask_secrets, secret_forms
+from factbot import __version__
+from factbot.errors import ConfigError, FactbotError
+from factbot.settings import Settings, load_settings, mask_log_records, mask_secrets, secret_forms
 
 log = logging.getLogger(__name__)
 EXIT_USAGE = 2
+PACK_QUESTIONS = "questions.jsonl"  # a pack's own labelled questions, for `factbot eval`
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="factbot", description="Answer with verbatim, cited quotes.",
                      parents=[common])
+    parser.add_argument("--version", action="version", version=f"factbot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     chat = sub.add_parser("chat", parents=[common], help="talk to the bot in this terminal")
@@ -58,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     new = facts_sub.add_parser("new", parents=[common], help="draft a pack from an article")
     new.add_argument("article", help="the article, as a UTF-8 text file")
     new.add_argument("--name", required=True, help="the pack's name")
-    new.add_argument("--out", help="where to write the pack folder (default: the facts dir)")
+    new.add_argument("--out", help="where to write the pack folder (default: the current "
+                                    "directory)")
     new.add_argument("--force", action="store_true",
                      help="replace the folder's pack.yaml and article.txt if they exist")
 
@@ -86,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("--db", help="state database (or FACTBOT_DB)")
 
     ev = sub.add_parser("eval", parents=[common], help="measure matching on an evaluation set")
-    ev.add_argument("files", nargs="*", help="JSONL files of {text, topic} (default: tests/data)")
+    ev.add_argument("files", nargs="*",
+                    help="JSONL files of {text, topic} (default: each pack's questions.jsonl)")
     ev.add_argument("--errors", action="store_true", help="list every miss")
     return parser
 
@@ -97,8 +102,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _bot(settings: Settings, store: Any = None, *, cooldown: bool = False) -> Any:
-    from bot.core import FactBot
-    from bot.packs import load_packs
+    from factbot.core import FactBot
+    from factbot.packs import load_packs
 
     packs = load_packs(settings.facts)
     kwargs: dict[str, Any] = {}
@@ -115,7 +120,7 @@ def _bot(settings: Settings, store: Any = None, *, cooldown: bool = False) -> An
 
 def _store(args: argparse.Namespace, settings: Settings) -> Any:
     """The state database from --db, FACTBOT_DB, the config's ``db`` or the default path."""
-    from bot.storage.sqlite import SqliteStore, resolve_db_path
+    from factbot.storage.sqlite import SqliteStore, resolve_db_path
 
     return SqliteStore(resolve_db_path(getattr(args, "db", None), settings))
 
@@ -156,8 +161,8 @@ async def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _ask_with(args: argparse.Namespace, bot: Any) -> int:
-    from adapters.console import read_lines
-    from bot.messages import IncomingMessage
+    from factbot.adapters.console import read_lines
+    from factbot.messages import IncomingMessage
 
     if args.jsonl:
         out = sys.stdout
@@ -176,7 +181,7 @@ async def _ask_with(args: argparse.Namespace, bot: Any) -> int:
 
 
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.console import ConsoleAdapter
+    from factbot.adapters.console import ConsoleAdapter
 
     async with _store(args, settings) as store:
         await ConsoleAdapter(_bot(settings, store, cooldown=True)).run()
@@ -184,23 +189,25 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _facts_check(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.checks import check_main
+    from factbot.checks import check_main
 
     return check_main(Path(args.dir) if args.dir else settings.facts, args.json)
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.evaluate import evaluate, load_cases
+    from factbot.evaluate import evaluate, load_cases
 
     bot = _bot(settings)
-    # By default, the evaluation sets of the packs loaded: eval_<pack name>.jsonl.
-    loaded = {p.name.replace("-", "_") for p in bot.packs}
-    files = [Path(f) for f in args.files] or sorted(
-        f for f in (Path(__file__).resolve().parent.parent / "tests" / "data").glob(
-            "eval_*.jsonl") if f.stem.removeprefix("eval_") in loaded)
+    # By default, the labelled questions each loaded pack carries beside its pack.yaml.
+    files = [Path(f) for f in args.files] or [
+        p.path.parent / PACK_QUESTIONS for p in bot.packs
+        if (p.path.parent / PACK_QUESTIONS).is_file()]
+    if not files:
+        raise ConfigError(f"no questions to evaluate: none of the packs in {settings.facts} "
+                          f"has a {PACK_QUESTIONS}; name JSONL files of {{text, topic}}")
     for file in files:
         report = evaluate(bot, load_cases(file))
-        print(report.summary(file.name))
+        print(report.summary(file.name if args.files else f"{file.parent.name}/{file.name}"))
         if args.errors:
             for line in [*report.category_lines(), *report.error_lines()]:
                 print(line)
@@ -231,23 +238,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "facts" and args.facts_command == "check":
             return _facts_check(args, settings)
         if args.command == "facts" and args.facts_command == "new":
-            from bot.authoring import new_main
+            from factbot.authoring import new_main
 
             return new_main(args, settings)
         if args.command == "run":
-            from adapters.launch import run_main
+            from factbot.adapters.launch import run_main
 
             return run_main(args, settings)
         if args.command == "discord":
-            from adapters.discord import sync_main
+            from factbot.adapters.discord import sync_main
 
             return sync_main(args, settings)
         if args.command == "stats":
-            from bot.stats import stats_main
+            from factbot.stats import stats_main
 
             return stats_main(args, settings)
         if args.command == "db":
-            from bot.storage.sqlite import backup_main
+            from factbot.storage.sqlite import backup_main
 
             return backup_main(args, settings)
         if args.command == "eval":

@@ -20,13 +20,13 @@ from datetime import UTC, datetime, time, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from bot.messages import IncomingMessage, Reply
-from bot.render import render_fact, render_info
-from bot.settings import CooldownSettings
-from bot.storage.base import ChatKey, ChatSettings
+from factbot.messages import IncomingMessage, Reply
+from factbot.render import render_fact, render_info
+from factbot.settings import CooldownSettings
+from factbot.storage.base import ChatKey, ChatSettings
 
 if TYPE_CHECKING:  # core imports this module; the types only matter to mypy
-    from bot.core import FactBot, Platform
+    from factbot.core import FactBot, Platform
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from bot import community
-from bot.errors import PackError
-from bot.matcher import Candidate, Matcher
-from bot.messages import IncomingMessage, Reply
-from bot.packs import FactPack, Topic, load_packs
-from bot.render import (
+from factbot import community
+from factbot.errors import PackError
+from factbot.matcher import Candidate, Matcher
+from factbot.messages import IncomingMessage, Reply
+from factbot.packs import FactPack, Topic, load_packs
+from factbot.render import (
     render_fact,
     render_fallback,
     render_help,
@@ -32,10 +32,10 @@ from bot.render import (
     render_start,
     render_topics,
 )
-from bot.router import THRESHOLD, Decision, decide, parse_command
-from bot.settings import CooldownSettings
-from bot.storage import BaseStore, ChatKey, MemoryStore
-from bot.storage.base import ChatSettings
+from factbot.router import THRESHOLD, Decision, decide, parse_command
+from factbot.settings import CooldownSettings
+from factbot.storage import BaseStore, ChatKey, MemoryStore
+from factbot.storage.base import ChatSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

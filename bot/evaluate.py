@@ -21,10 +21,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.core import FactBot
-from bot.errors import ConfigError
-from bot.messages import IncomingMessage, ReplyKind
-from bot.text import words
+from factbot.core import FactBot
+from factbot.errors import ConfigError
+from factbot.messages import IncomingMessage, ReplyKind
+from factbot.text import words
 
 # A built-in command counts as answered when the reply is of its kind.
 _BUILTIN_KIND = {"topics": ReplyKind.TOPICS, "help": ReplyKind.HELP, "start": ReplyKind.HELP,

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.matching.analysis import Analyser, Query
-from bot.matching.commands import Commands
-from bot.matching.index import BUILTIN_PHRASES, Intent, build_index
-from bot.matching.scoring import Candidate, score_docs
-from bot.packs import FactPack, Topic
+from factbot.matching.analysis import Analyser, Query
+from factbot.matching.commands import Commands
+from factbot.matching.index import BUILTIN_PHRASES, Intent, build_index
+from factbot.matching.scoring import Candidate, score_docs
+from factbot.packs import FactPack, Topic
 
 __all__ = ["BUILTIN_PHRASES", "Candidate", "Intent", "Matcher", "Ranking"]
 

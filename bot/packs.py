@@ -23,8 +23,8 @@ from typing import Any
 
 import yaml
 
-from bot.errors import PackError
-from bot.text import VerbatimIndex, normalise_quote, words
+from factbot.errors import PackError
+from factbot.text import VerbatimIndex, normalise_quote, words
 
 COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 MAX_QUOTE = 280

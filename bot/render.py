@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.messages import Reply, ReplyKind
-from bot.packs import Fact, FactPack, Topic, is_todo
+from factbot.messages import Reply, ReplyKind
+from factbot.packs import Fact, FactPack, Topic, is_todo
 
 # Every reply but a fact is at most this long (a fact is its quote and context, at most
 # MAX_QUOTE_WITH_CONTEXT, with its speaker and source lines). Lists are fitted to it.

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.matcher import Candidate, Matcher
-from bot.packs import BUILTIN_COMMANDS
-from bot.text import fold, words
+from factbot.matcher import Candidate, Matcher
+from factbot.packs import BUILTIN_COMMANDS
+from factbot.text import fold, words
 
 THRESHOLD = 0.40  # calibrated on tests/data/eval_korea_malaysia.jsonl (see README)
 MARGIN = 0.02  # two answers from two topics closer than this are too close to call

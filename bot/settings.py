@@ -22,9 +22,14 @@ from typing import Any
 
 import yaml
 
-from bot.errors import ConfigError
+from factbot.errors import ConfigError
 
-DEFAULT_FACTS = Path(__file__).resolve().parent.parent / "facts"
+
+def default_facts() -> Path:
+    """The packs installed with factbot (``factbot/facts``), as a directory on disk."""
+    from importlib.resources import files  # only when no facts directory was given
+
+    return Path(str(files("factbot") / "facts"))
 
 
 class Secret(str):  # immutable, so safe as a dataclass default
@@ -161,7 +166,7 @@ class CooldownSettings:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    facts: Path = DEFAULT_FACTS
+    facts: Path = field(default_factory=default_facts)
     db: Path | None = None  # None: the default file in the user's data directory
     threshold: float | None = None  # None: the calibrated default in bot.router
     log_level: str = ""  # empty: INFO for `factbot run`, WARNING for the quiet commands

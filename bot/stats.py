@@ -7,9 +7,9 @@ import asyncio
 import json
 from typing import Any
 
-from bot.settings import Settings
-from bot.storage.base import TopicCount, UnmatchedCount
-from bot.text import escape_invisible
+from factbot.settings import Settings
+from factbot.storage.base import TopicCount, UnmatchedCount
+from factbot.text import escape_invisible
 
 
 async def collect(store: Any, limit: int = 10) -> tuple[list[TopicCount], int,
@@ -49,7 +49,7 @@ def as_text(topics: list[TopicCount], total: int, questions: list[UnmatchedCount
 
 
 async def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.storage.sqlite import SqliteStore, resolve_db_path
+    from factbot.storage.sqlite import SqliteStore, resolve_db_path
 
     path = resolve_db_path(getattr(args, "db", None), settings)
     async with SqliteStore(path, create=False) as store:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from bot.core import FactBot
-from bot.packs import FactPack, load_packs
+from factbot.core import FactBot
+from factbot.packs import FactPack, load_packs
 
 from .fakes.discord_api import FakeDiscord
 

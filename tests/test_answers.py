@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import FactBot
-from bot.evaluate import OFF_TOPIC_ANSWERED, REFUSED, WRONG_FACT, Case, evaluate, holds
-from bot.matcher import Matcher
-from bot.matching.rules import COUNT, DATE, LONG, WHEN, WHO, WHY, asks, demands_of, ranks_in
-from bot.messages import IncomingMessage, ReplyKind
-from bot.packs import FactPack, load_pack
+from factbot.core import FactBot
+from factbot.evaluate import OFF_TOPIC_ANSWERED, REFUSED, WRONG_FACT, Case, evaluate, holds
+from factbot.matcher import Matcher
+from factbot.matching.rules import COUNT, DATE, LONG, WHEN, WHO, WHY, asks, demands_of, ranks_in
+from factbot.messages import IncomingMessage, ReplyKind
+from factbot.packs import FactPack, load_pack
 
 from .conftest import ROOT
 

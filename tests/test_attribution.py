@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from adapters.discord_render import render_embed
-from adapters.telegram_render import render_html
-from bot.core import FactBot
-from bot.messages import Reply
-from bot.packs import Fact, FactPack, Source, Topic
-from bot.render import render_fact
+from factbot.adapters.discord_render import render_embed
+from factbot.adapters.telegram_render import render_html
+from factbot.core import FactBot
+from factbot.messages import Reply
+from factbot.packs import Fact, FactPack, Source, Topic
+from factbot.render import render_fact
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.test_discord import running

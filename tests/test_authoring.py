@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.authoring import draft, read_header, render_yaml, speaker_role, split_article
-from bot.cli import main
-from bot.packs import MAX_QUOTE, load_pack
-from bot.text import normalise_quote
+from factbot.authoring import draft, read_header, render_yaml, speaker_role, split_article
+from factbot.cli import main
+from factbot.packs import MAX_QUOTE, load_pack
+from factbot.text import normalise_quote
 
 DATA = Path(__file__).resolve().parent / "data"
 ARTICLES = DATA / "articles"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.authoring import draft, read_header, render_yaml, speaker_role, split_article
-from bot.cli import main
-from bot.packs import MAX_QUOTE, load_pack
+from factbot.authoring import draft, read_header, render_yaml, speaker_role, split_article
+from factbot.cli import main
+from factbot.packs import MAX_QUOTE, load_pack
 
 DATA = Path(__file__).resolve().parent / "data"
 CANADA = DATA / "articles" / "wikinews_canada_document.txt"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.authoring import (
+from factbot.authoring import (
     MAX_DRAFT_FACTS,
     MAX_DRAFT_SPEAKERS,
     _cut_places,
@@ -18,8 +18,8 @@ from bot.authoring import (
     render_yaml,
     split_article,
 )
-from bot.packs import MAX_QUOTE
-from bot.text import normalise_quote
+from factbot.packs import MAX_QUOTE
+from factbot.text import normalise_quote
 
 ARTICLES = Path(__file__).resolve().parent / "data" / "articles"
 

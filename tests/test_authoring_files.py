@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.authoring import MAX_ARTICLE_BYTES
-from bot.cli import main
+from factbot.authoring import MAX_ARTICLE_BYTES
+from factbot.cli import main
 
 ARTICLE = Path(__file__).resolve().parent / "data" / "articles" / "wikinews_canada_document.txt"
 

@@ -6,7 +6,7 @@ The mini-articles are fictional, written for these tests.
 
 from __future__ import annotations
 
-from bot.authoring import draft, speaker_role, split_article
+from factbot.authoring import draft, speaker_role, split_article
 
 
 def _said(article: str) -> dict[str, str | None]:

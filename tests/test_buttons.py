@@ -8,12 +8,18 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.discord_render import next_custom_id, parse_next_custom_id
-from adapters.telegram import ALLOWED_UPDATES, APOLOGY, TelegramAdapter, build_application
-from adapters.telegram_render import MORE, SOURCE, ButtonPress, callback_data, parse_callback_data
-from bot.core import FactBot
-from bot.packs import FactPack
-from bot.settings import CooldownSettings
+from factbot.adapters.discord_render import next_custom_id, parse_next_custom_id
+from factbot.adapters.telegram import ALLOWED_UPDATES, APOLOGY, TelegramAdapter, build_application
+from factbot.adapters.telegram_render import (
+    MORE,
+    SOURCE,
+    ButtonPress,
+    callback_data,
+    parse_callback_data,
+)
+from factbot.core import FactBot
+from factbot.packs import FactPack
+from factbot.settings import CooldownSettings
 from tests.fakes.telegram_api import FakeBotAPI
 
 TOKEN = "135791:SECRET-buttons-token"

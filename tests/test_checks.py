@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.checks import attributed_name, check_dir, dangling_reference
-from bot.cli import main
+from factbot.checks import attributed_name, check_dir, dangling_reference
+from factbot.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKS = ROOT / "tests" / "data" / "packs"

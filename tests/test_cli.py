@@ -17,7 +17,7 @@ def factbot(*args: str, stdin: str = "", env: dict[str, str] | None = None
             ) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("FACTBOT_")}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], input=stdin,
+    return subprocess.run([sys.executable, "-m", "factbot.cli", *args], input=stdin,
                           capture_output=True, text=True, cwd=ROOT, env=full_env, timeout=60)
 
 
@@ -147,7 +147,8 @@ def test_the_example_config_loads() -> None:
 
 
 def test_importing_bot_loads_no_platform_library() -> None:
-    code = ("import sys, bot, bot.core, bot.cli, bot.matcher, bot.packs, adapters.console\n"
+    code = ("import sys, factbot, factbot.core, factbot.cli, factbot.matcher, factbot.packs, "
+            "factbot.adapters.console\n"
             "print([m for m in ('discord', 'telegram') if m in sys.modules])")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=ROOT, timeout=60)
@@ -163,7 +164,7 @@ def test_operators_must_name_their_platform(tmp_path: Path) -> None:
 
 
 def test_the_default_database_lives_in_the_users_data_directory(tmp_path: Path) -> None:
-    from bot.settings import user_data_dir
+    from factbot.settings import user_data_dir
 
     assert user_data_dir({"XDG_DATA_HOME": str(tmp_path)}, "linux") == tmp_path
     assert user_data_dir({"XDG_DATA_HOME": "relative"}, "linux") == \

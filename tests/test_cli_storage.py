@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from factbot.cli import main
 from tests.test_storage_sqlite import WRITER, corrupt_database, rows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +33,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 def factbot(*args: str, env: dict[str, str], stdin: str = "",
             wrap: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*wrap, sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=env,
+    return subprocess.run([*wrap, sys.executable, "-m", "factbot.cli", *args], cwd=ROOT, env=env,
                           input=stdin, capture_output=True, text=True, timeout=120)
 
 
@@ -228,7 +228,7 @@ def test_chat_keeps_rotation_across_runs(tmp_path: Path, env: dict[str, str]) ->
 
 def test_sigterm_flushes_and_closes_the_database(tmp_path: Path, env: dict[str, str]) -> None:
     db = tmp_path / "x.db"
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "chat", "--db", str(db)],
+    proc = subprocess.Popen([sys.executable, "-m", "factbot.cli", "chat", "--db", str(db)],
                             cwd=ROOT, env=env, text=True, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdin is not None and proc.stdout is not None

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.console import ConsoleAdapter
-from bot.community import (
+from factbot.adapters.console import ConsoleAdapter
+from factbot.community import (
     DAILY_USAGE,
     NOT_ADMIN,
     CooldownLimiter,
@@ -21,13 +21,13 @@ from bot.community import (
     is_due,
     parse_daily,
 )
-from bot.core import FactBot
-from bot.messages import IncomingMessage, Reply, ReplyKind
-from bot.packs import FactPack
-from bot.settings import CooldownSettings
-from bot.storage import ChatKey, MemoryStore
-from bot.storage.base import ChatSettings
-from bot.storage.sqlite import SqliteStore
+from factbot.core import FactBot
+from factbot.messages import IncomingMessage, Reply, ReplyKind
+from factbot.packs import FactPack
+from factbot.settings import CooldownSettings
+from factbot.storage import ChatKey, MemoryStore
+from factbot.storage.base import ChatSettings
+from factbot.storage.sqlite import SqliteStore
 
 GROUP = "-100"
 
@@ -456,7 +456,7 @@ async def test_a_failing_daily_round_is_logged_once_not_every_tick(
         packs: tuple[FactPack, ...], caplog: pytest.LogCaptureFixture) -> None:
     bot = FactBot(packs, BrokenStore())
     clock = Clock(datetime(2026, 1, 1, tzinfo=UTC))
-    with caplog.at_level("ERROR", logger="bot.community"):
+    with caplog.at_level("ERROR", logger="factbot.community"):
         loop = asyncio.create_task(daily_loop(bot, RecordingPlatform(), now=clock, tick=0))
         await clock.rounds(5)
         loop.cancel()
@@ -471,7 +471,7 @@ async def test_a_failing_daily_round_is_logged_once_not_every_tick(
     ("0 0", (0, 0)), ("-1", None), ("4 15 2", None), ("lots", None), ("1001", None),
 ])
 def test_cooldown_arguments_parse(args: str, expected: object) -> None:
-    from bot.community import parse_cooldown
+    from factbot.community import parse_cooldown
 
     assert parse_cooldown(args) == expected
 

@@ -18,12 +18,12 @@ from typing import Any
 import discord
 import pytest
 
-from adapters.discord import DiscordAdapter, discord_endpoints
-from adapters.discord_render import render_embed
-from bot.core import FactBot
-from bot.messages import IncomingMessage, Reply, ReplyKind
-from bot.packs import FactPack, load_packs
-from bot.settings import CooldownSettings, DiscordSettings, Secret
+from factbot.adapters.discord import DiscordAdapter, discord_endpoints
+from factbot.adapters.discord_render import render_embed
+from factbot.core import FactBot
+from factbot.messages import IncomingMessage, Reply, ReplyKind
+from factbot.packs import FactPack, load_packs
+from factbot.settings import CooldownSettings, DiscordSettings, Secret
 from tests.conftest import FACTS
 from tests.fakes.discord_api import APP_ID, CHANNEL_ID, GUILD_ID, TOKEN, FakeDiscord
 
@@ -295,7 +295,7 @@ async def test_a_failing_handler_gets_an_ephemeral_apology_and_the_bot_keeps_run
         original = factbot.handle
         factbot.handle = broken  # type: ignore[method-assign]  # a core fault, not a library mock
         try:
-            with caplog.at_level(logging.ERROR, logger="adapters.discord"):
+            with caplog.at_level(logging.ERROR, logger="factbot.adapters.discord"):
                 apology = await fake.interact(fake.slash("hallyu"))
                 button = await fake.interact(fake.button("factbot:next:hallyu"))
         finally:
@@ -376,7 +376,7 @@ async def test_the_token_never_appears_in_any_log_line(
 
 async def test_a_rejected_token_is_a_config_error_without_the_token(
         factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
-    from bot.errors import ConfigError
+    from factbot.errors import ConfigError
 
     adapter = DiscordAdapter(factbot, settings_for(fake), sync_state=tmp_path / "s.json")
     with pytest.raises(ConfigError, match="DISCORD_BOT_TOKEN was rejected") as info:
@@ -409,7 +409,7 @@ async def test_shard_settings_select_the_auto_sharded_client(
 
 async def test_the_daily_fact_goes_to_the_channel_where_daily_on_was_issued(
         factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
-    from bot.community import SendThrottle, send_due
+    from factbot.community import SendThrottle, send_due
 
     async with running(factbot, fake, tmp_path / "sync.json") as adapter:
         denied = await fake.interact(fake.slash("daily", {"state": "on"}, user_id=7))
@@ -429,7 +429,7 @@ async def test_the_daily_fact_goes_to_the_channel_where_daily_on_was_issued(
 
 def test_run_discord_without_a_token_exits_2_naming_the_variable(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import main
+    from factbot.cli import main
 
     for name in ("DISCORD_BOT_TOKEN", "FACTBOT_CONFIG"):
         monkeypatch.delenv(name, raising=False)
@@ -442,7 +442,7 @@ def test_run_discord_without_a_token_exits_2_naming_the_variable(
 async def test_discord_sync_registers_the_commands_in_a_guild(
         fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import main
+    from factbot.cli import main
 
     monkeypatch.delenv("FACTBOT_CONFIG", raising=False)
     monkeypatch.setenv("DISCORD_BOT_TOKEN", TOKEN)
@@ -467,7 +467,7 @@ async def test_factbot_run_discord_serves_and_stops_cleanly_on_sigterm(
                DISCORD_GATEWAY_URL=fake.gateway_url, FACTBOT_DB=str(tmp_path / "factbot.db"),
                FACTBOT_LOG_LEVEL="DEBUG")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", "discord", cwd=root, env=env,
+        sys.executable, "-m", "factbot.cli", "run", "discord", cwd=root, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         await asyncio.wait_for(fake.wait_ready(), 30)
@@ -502,7 +502,7 @@ async def test_an_admin_can_turn_a_topic_off_in_a_channel_with_topics_options(
 
 async def test_a_message_content_intent_not_enabled_in_the_portal_is_a_config_error(
         factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
-    from bot.errors import ConfigError
+    from factbot.errors import ConfigError
 
     fake.message_content_allowed = False
     adapter = DiscordAdapter(factbot, settings_for(fake, message_content=True),
@@ -743,7 +743,7 @@ def test_topics_left_out_of_the_command_list_are_counted_in_a_warning(
     topics = tuple(replace(pack.topics[i % len(pack.topics)], command=f"topic{i}",
                            aliases=(), keywords=()) for i in range(97))
     bot = FactBot([replace(pack, topics=topics)])
-    with caplog.at_level(logging.WARNING, logger="adapters.discord"):
+    with caplog.at_level(logging.WARNING, logger="factbot.adapters.discord"):
         adapter = DiscordAdapter(bot, DiscordSettings(), sync_state=tmp_path / "s.json")
     payload = adapter.payload()
     assert len(payload) == 100

@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 
-from adapters.discord import DiscordAdapter
-from adapters.telegram import serve as telegram_serve
-from bot.core import FactBot
-from bot.errors import ConfigError, UnreachableError
-from bot.settings import DiscordSettings, Secret, Settings, TelegramSettings
+from factbot.adapters.discord import DiscordAdapter
+from factbot.adapters.telegram import serve as telegram_serve
+from factbot.core import FactBot
+from factbot.errors import ConfigError, UnreachableError
+from factbot.settings import DiscordSettings, Secret, Settings, TelegramSettings
 from tests.fakes.discord_api import TOKEN as DISCORD_TOKEN
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.telegram_api import FakeBotAPI
@@ -347,7 +347,7 @@ async def _run(env: dict[str, str], platform: str, *,
                stop_when: Callable[[], bool] | None = None) -> tuple[int, str]:
     """``factbot run PLATFORM``; with ``stop_when``, SIGTERM once it holds. (status, stderr)"""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", platform, cwd=ROOT, env=env,
+        sys.executable, "-m", "factbot.cli", "run", platform, cwd=ROOT, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         if stop_when is not None:

@@ -15,13 +15,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import checks, packs
-from bot.checks import attributed_name, check_dir, unreachable
-from bot.cli import main
-from bot.core import FactBot
-from bot.errors import PackError
-from bot.messages import IncomingMessage, Reply, ReplyKind
-from bot.packs import (
+from factbot import checks, packs
+from factbot.checks import attributed_name, check_dir, unreachable
+from factbot.cli import main
+from factbot.core import FactBot
+from factbot.errors import PackError
+from factbot.messages import IncomingMessage, Reply, ReplyKind
+from factbot.packs import (
     MAX_ARTICLE_BYTES,
     MAX_FACTS,
     MAX_PACK_BYTES,
@@ -34,7 +34,7 @@ from bot.packs import (
     load_packs,
     paragraphs,
 )
-from bot.render import (
+from factbot.render import (
     MAX_REPLY,
     render_fallback,
     render_help,
@@ -43,8 +43,8 @@ from bot.render import (
     render_start,
     render_topics,
 )
-from bot.stats import as_text
-from bot.storage.base import TopicCount, UnmatchedCount
+from factbot.stats import as_text
+from factbot.storage.base import TopicCount, UnmatchedCount
 
 from .conftest import FACTS
 
@@ -262,7 +262,7 @@ async def test_reload_refuses_an_alias_bomb_and_keeps_serving(
     text = pack_yaml.read_text(encoding="utf-8")
     pack_yaml.write_text(text.replace("command: hallyu", f"command: {bomb()}", 1),
                          encoding="utf-8")
-    with caplog.at_level(logging.ERROR, logger="bot.core"):
+    with caplog.at_level(logging.ERROR, logger="factbot.core"):
         reply = await ask(bot, "/reload")
     assert reply.text.startswith("Reload refused:") and "aliases expanded" in reply.text
     assert len(reply.text) <= MAX_REPLY
@@ -279,8 +279,8 @@ async def test_reload_keeps_serving_whatever_loading_raises(
     def fail(root: Path) -> tuple[FactPack, ...]:
         raise failure("while loading")
 
-    monkeypatch.setattr("bot.core.load_packs", fail)
-    with caplog.at_level(logging.ERROR, logger="bot.core"):
+    monkeypatch.setattr("factbot.core.load_packs", fail)
+    with caplog.at_level(logging.ERROR, logger="factbot.core"):
         result = await bot.reload()
     assert not result.ok and not result.changed
     assert "Traceback" in caplog.text and failure.__name__ in caplog.text
@@ -378,7 +378,7 @@ def test_a_long_run_of_spaces_or_capitals_is_read_in_one_pass(tmp_path: Path) ->
 def test_the_drafters_reading_of_a_long_run_is_one_pass_too() -> None:
     """`facts check` reads quotations with the drafter's split_article: a run of spaces used
     to backtrack in its paragraph pattern, a run of capitals in its name pattern."""
-    from bot.authoring import split_article
+    from factbot.authoring import split_article
 
     run = 200_000  # minutes of backtracking before; milliseconds now
     assert [s.text for s in split_article("The rate rose." + " " * run + "\n")] == \

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import FactBot
-from bot.evaluate import evaluate, load_cases
-from bot.matcher import Matcher
-from bot.messages import IncomingMessage, ReplyKind
-from bot.packs import FactPack
-from bot.router import parse_command
+from factbot.core import FactBot
+from factbot.evaluate import evaluate, load_cases
+from factbot.matcher import Matcher
+from factbot.messages import IncomingMessage, ReplyKind
+from factbot.packs import FactPack
+from factbot.router import parse_command
 
 from .conftest import ROOT
 
@@ -230,7 +230,7 @@ async def test_a_question_set_in_the_facts_place_still_matches(
 
 async def test_loading_new_packs_forgets_decisions_made_on_the_old_ones(
         factbot: FactBot, tmp_path: Path) -> None:
-    from bot.packs import load_pack
+    from factbot.packs import load_pack
 
     from .test_packs import write_pack
 
@@ -243,7 +243,7 @@ async def test_loading_new_packs_forgets_decisions_made_on_the_old_ones(
 
 def test_a_word_only_another_pack_knows_counts_against_this_packs_topics(
         packs: tuple[FactPack, ...]) -> None:
-    from bot.packs import load_pack
+    from factbot.packs import load_pack
 
     other = load_pack(ROOT / "tests" / "data" / "packs" / "larkspur-tern2")
     alone, together = Matcher(packs), Matcher([*packs, other])

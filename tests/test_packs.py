@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import PackError
-from bot.packs import Fact, FactPack, load_pack
-from bot.text import normalise_quote
+from factbot.errors import PackError
+from factbot.packs import Fact, FactPack, load_pack
+from factbot.text import normalise_quote
 
 from .conftest import FACTS
 

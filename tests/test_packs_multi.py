@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import FactBot
-from bot.errors import PackError
-from bot.messages import IncomingMessage, Reply, ReplyKind
-from bot.packs import FactPack, load_packs
-from bot.render import MAX_REPLY
+from factbot.core import FactBot
+from factbot.errors import PackError
+from factbot.messages import IncomingMessage, Reply, ReplyKind
+from factbot.packs import FactPack, load_packs
+from factbot.render import MAX_REPLY
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = {

@@ -26,13 +26,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.discord import DiscordAdapter
-from adapters.discord_render import render_embed
-from adapters.telegram_render import render_html, render_plain
-from bot.core import FactBot
-from bot.messages import IncomingMessage, Reply, ReplyKind
-from bot.packs import FactPack, load_packs
-from bot.settings import CooldownSettings, DiscordSettings, Secret
+from factbot.adapters.discord import DiscordAdapter
+from factbot.adapters.discord_render import render_embed
+from factbot.adapters.telegram_render import render_html, render_plain
+from factbot.core import FactBot
+from factbot.messages import IncomingMessage, Reply, ReplyKind
+from factbot.packs import FactPack, load_packs
+from factbot.settings import CooldownSettings, DiscordSettings, Secret
 from tests.conftest import FACTS, ROOT
 from tests.fakes.discord_api import TOKEN as DISCORD_TOKEN
 from tests.fakes.discord_api import FakeDiscord, message_errors
@@ -325,7 +325,7 @@ def test_a_reply_of_emoji_fits_telegram_counted_in_utf16_units(reply: Reply) -> 
 
 
 def _all_fact_replies() -> Iterator[tuple[FactPack, Any]]:
-    from bot.render import render_fact
+    from factbot.render import render_fact
 
     for pack in _packs():
         for topic in pack.topics:

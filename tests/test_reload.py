@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from adapters.launch import reload_on_sighup
-from bot.core import FactBot
-from bot.messages import IncomingMessage, Reply, ReplyKind
-from bot.packs import load_packs
-from bot.storage import ChatKey, MemoryStore
+from factbot.adapters.launch import reload_on_sighup
+from factbot.core import FactBot
+from factbot.messages import IncomingMessage, Reply, ReplyKind
+from factbot.packs import load_packs
+from factbot.storage import ChatKey, MemoryStore
 
 PACKS = Path(__file__).resolve().parent / "data" / "packs"
 SPECS = "/specs"
@@ -78,7 +78,7 @@ async def test_good_then_bad_then_good_with_the_bot_answering_throughout(
 
     # Bad: a quote that is not in the article. Refused, logged with file and line.
     edit(facts, "Its battery lasts 14 hours", "Its battery lasts 40 hours")
-    with caplog.at_level(logging.ERROR, logger="bot.core"):
+    with caplog.at_level(logging.ERROR, logger="factbot.core"):
         result = await bot.reload()
     assert not result.ok and "not verbatim" in result.message
     line = next(n for n, text in enumerate(
@@ -124,7 +124,7 @@ async def test_a_failing_listener_does_not_undo_the_reload(
 
     bot.reload_listeners.append(broken)
     edit(facts, "- command: rivals", "- command: competition_")
-    with caplog.at_level(logging.ERROR, logger="bot.core"):
+    with caplog.at_level(logging.ERROR, logger="factbot.core"):
         result = await bot.reload()
     assert result.ok and bot.topic("competition_") is not None
     assert "reload listener failed" in caplog.text
@@ -254,7 +254,7 @@ async def test_an_unanswered_question_during_a_reload_lists_the_topics_it_was_ju
 
 
 async def test_the_console_user_can_reload(facts: Path) -> None:
-    from adapters.console import ConsoleAdapter
+    from factbot.adapters.console import ConsoleAdapter
 
     bot = FactBot(load_packs(facts), facts_dir=facts)
     edit(facts, "- command: rivals", "- command: competition_")

@@ -28,7 +28,7 @@ async def test_factbot_run_serves_telegram_and_discord_in_one_process(tmp_path: 
                    DISCORD_GATEWAY_URL=discord.gateway_url, FACTBOT_DB=str(db),
                    PTB_TIMEDELTA="true")
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", cwd=ROOT, env=env,
+            sys.executable, "-m", "factbot.cli", "run", cwd=ROOT, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         try:
             await asyncio.wait_for(discord.wait_ready(), 30)

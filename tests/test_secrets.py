@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigError
-from bot.settings import MASK, mask_log_records, mask_secrets, token_forms
+from factbot.errors import ConfigError
+from factbot.settings import MASK, mask_log_records, mask_secrets, token_forms
 from tests.fakes.telegram_api import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,7 +76,7 @@ async def test_an_api_error_echoing_the_path_is_one_line_without_the_token(
                    FACTBOT_LOG_LEVEL="DEBUG", FACTBOT_DB=str(tmp_path / "factbot.db"),
                    PTB_TIMEDELTA="true")
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", "telegram", cwd=ROOT, env=env,
+            sys.executable, "-m", "factbot.cli", "run", "telegram", cwd=ROOT, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         try:
             out, err = await asyncio.wait_for(process.communicate(), 60)
@@ -106,15 +106,15 @@ def test_the_cli_masks_every_error_it_prints(
         failure: Exception, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         caplog: pytest.LogCaptureFixture) -> None:
     """An error from any platform, ours or not, is one masked line; a traceback is logged."""
-    import adapters.launch
-    from bot.cli import main
+    import factbot.adapters.launch
+    from factbot.cli import main
 
     def run_main(*_: object) -> int:
         raise failure
 
     monkeypatch.setenv("DISCORD_BOT_TOKEN", DISCORD_TOKEN)
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
-    monkeypatch.setattr(adapters.launch, "run_main", run_main)
+    monkeypatch.setattr(factbot.adapters.launch, "run_main", run_main)
     status = main(["run", "discord"])
     err = capsys.readouterr().err
     assert status == (2 if isinstance(failure, ConfigError) else 1)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import BaseStore, ChatKey, MemoryStore
-from bot.storage.base import ChatSettings, question_key
-from bot.storage.sqlite import SqliteStore
+from factbot.storage import BaseStore, ChatKey, MemoryStore
+from factbot.storage.base import ChatSettings, question_key
+from factbot.storage.sqlite import SqliteStore
 
 CHAT = ChatKey("telegram", "-100")
 OTHER = ChatKey("discord", "42")

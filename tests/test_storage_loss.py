@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import FactBot
-from bot.packs import FactPack
-from bot.storage.base import ChatKey
-from bot.storage.sqlite import MAX_PENDING_UNMATCHED, SqliteStore
+from factbot.core import FactBot
+from factbot.packs import FactPack
+from factbot.storage.base import ChatKey
+from factbot.storage.sqlite import MAX_PENDING_UNMATCHED, SqliteStore
 from tests.test_storage_sqlite import ask, lock_held, release, rows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +30,7 @@ def _questions(count: int) -> list[str]:
 
 def _storage_logs(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records
-            if r.name == "bot.storage.sqlite" and r.levelno >= logging.WARNING]
+            if r.name == "factbot.storage.sqlite" and r.levelno >= logging.WARNING]
 
 
 # --- unanswered questions: every one while the database works ----------------------
@@ -51,7 +51,7 @@ async def test_a_healthy_database_keeps_every_unanswered_question_between_flushe
 def test_factbot_ask_jsonl_stores_every_unanswerable_line(tmp_path: Path, count: int) -> None:
     db = tmp_path / "x.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACTBOT_")}
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "ask", "--jsonl", "--db", str(db)],
+    done = subprocess.run([sys.executable, "-m", "factbot.cli", "ask", "--jsonl", "--db", str(db)],
                           input="\n".join(_questions(count)) + "\n", capture_output=True,
                           text=True, cwd=ROOT, env=env, timeout=120, check=False)
     assert done.returncode == 0, done.stderr

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import FactBot
-from bot.errors import StorageError
-from bot.messages import IncomingMessage, ReplyKind
-from bot.packs import FactPack
-from bot.storage.base import ChatKey, question_key
-from bot.storage.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore
+from factbot.core import FactBot
+from factbot.errors import StorageError
+from factbot.messages import IncomingMessage, ReplyKind
+from factbot.packs import FactPack
+from factbot.storage.base import ChatKey, question_key
+from factbot.storage.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAT = ChatKey("telegram", "-100")
@@ -39,8 +39,8 @@ print("released", flush=True)
 
 WRITER = """
 import asyncio, sys
-from bot.storage.base import ChatKey
-from bot.storage.sqlite import SqliteStore
+from factbot.storage.base import ChatKey
+from factbot.storage.sqlite import SqliteStore
 
 async def main() -> None:
     async with SqliteStore(sys.argv[1], flush_interval=3600, max_rows=10**9) as store:
@@ -278,7 +278,7 @@ async def test_a_lock_held_by_another_process_is_waited_out(tmp_path: Path,
 
 async def test_a_lock_held_too_long_is_logged_once_and_the_bot_carries_on(
         tmp_path: Path, packs: tuple[FactPack, ...], caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="bot.storage")
+    caplog.set_level(logging.INFO, logger="factbot.storage")
     path = tmp_path / "state.db"
     async with SqliteStore(path, busy_timeout=0.05, flush_interval=3600) as store:
         bot = FactBot(packs, store)
@@ -327,7 +327,7 @@ async def test_storage_failing_while_running_never_stops_the_answers(
         assert len(facts) >= 6
     logged = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(logged) == 1
-    assert logged[0].name == "bot.storage.sqlite" and logged[0].exc_info
+    assert logged[0].name == "factbot.storage.sqlite" and logged[0].exc_info
 
 
 async def test_kill_9_during_a_burst_loses_no_committed_row(tmp_path: Path) -> None:

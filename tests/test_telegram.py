@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from adapters.telegram import (
+from factbot.adapters.telegram import (
     ALLOWED_UPDATES,
     APOLOGY,
     ONLY_FACT,
@@ -31,9 +31,9 @@ from adapters.telegram import (
     build_application,
     serve,
 )
-from bot.core import FactBot
-from bot.packs import FactPack
-from bot.settings import Secret, Settings, TelegramSettings
+from factbot.core import FactBot
+from factbot.packs import FactPack
+from factbot.settings import Secret, Settings, TelegramSettings
 from tests.fakes.telegram_api import BOT_USERNAME, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -289,7 +289,7 @@ async def test_a_command_in_a_forum_topic_is_answered_in_that_topic(
 
 async def test_an_anonymous_admin_may_use_admin_commands(
         api: FakeBotAPI, running: TelegramAdapter) -> None:
-    from bot.messages import IncomingMessage
+    from factbot.messages import IncomingMessage
 
     await api.push(api.message("/daily on", chat_id=GROUP, chat_type="supergroup",
                                anonymous_admin=True))
@@ -303,7 +303,7 @@ async def test_an_anonymous_admin_may_use_admin_commands(
 
 async def test_topics_with_several_packs_are_grouped_under_each_source(
         api: FakeBotAPI) -> None:
-    from bot.packs import load_packs
+    from factbot.packs import load_packs
 
     two = load_packs(ROOT / "tests" / "data" / "packs")
     assert len(two) == 2
@@ -345,7 +345,7 @@ async def test_a_reload_republishes_the_command_menu(
 
 async def test_admin_status_comes_from_getchatmember_and_is_cached(
         api: FakeBotAPI, running: TelegramAdapter) -> None:
-    from bot.messages import IncomingMessage
+    from factbot.messages import IncomingMessage
 
     api.admins.add((GROUP, 9))
 
@@ -362,7 +362,7 @@ async def test_admin_status_comes_from_getchatmember_and_is_cached(
 
 async def test_daily_is_for_group_admins_as_telegram_reports_them(
         api: FakeBotAPI, running: TelegramAdapter) -> None:
-    from bot.community import NOT_ADMIN
+    from factbot.community import NOT_ADMIN
 
     api.admins.add((GROUP, 9))
     await api.push(api.message("/daily on", chat_id=GROUP, user_id=10, chat_type="group"))
@@ -380,8 +380,8 @@ async def test_the_daily_fact_goes_out_through_the_adapter(
         packs: tuple[FactPack, ...]) -> None:
     from datetime import UTC, datetime, time
 
-    from bot.community import SendThrottle, send_due
-    from bot.storage import ChatKey
+    from factbot.community import SendThrottle, send_due
+    from factbot.storage import ChatKey
 
     await factbot.store.set_daily(ChatKey("telegram", str(GROUP)), True, time(9, 0), "UTC")
     assert await send_due(factbot, running, datetime.now(UTC), SendThrottle()) == 1
@@ -393,9 +393,9 @@ async def test_the_daily_fact_goes_out_through_the_adapter(
 
 async def test_group_cooldown_says_slow_down_once_then_stays_quiet(
         api: FakeBotAPI, packs: tuple[FactPack, ...]) -> None:
-    from bot.messages import ReplyKind
-    from bot.render import render_slow_down
-    from bot.settings import CooldownSettings
+    from factbot.messages import ReplyKind
+    from factbot.render import render_slow_down
+    from factbot.settings import CooldownSettings
 
     bot = FactBot(packs, cooldown=CooldownSettings(user_per_minute=2))
     async with started(bot, api):
@@ -579,7 +579,7 @@ async def test_webhook_mode_registers_a_secret_and_refuses_posts_without_it(
 
 async def test_a_rejected_token_is_a_one_line_config_error_without_the_token(
         api: FakeBotAPI, factbot: FactBot) -> None:
-    from bot.errors import ConfigError
+    from factbot.errors import ConfigError
 
     settings = Settings(telegram=TelegramSettings(token=Secret("111:WRONG-token-value"),
                                                   api_base_url=api.base_url))
@@ -590,7 +590,7 @@ async def test_a_rejected_token_is_a_one_line_config_error_without_the_token(
 
 async def test_a_token_revoked_while_polling_stops_serve_with_a_config_error(
         api: FakeBotAPI, factbot: FactBot, caplog: pytest.LogCaptureFixture) -> None:
-    from bot.errors import ConfigError
+    from factbot.errors import ConfigError
 
     stop = asyncio.Event()
     task = asyncio.create_task(serve(factbot, _settings(api), _args(), stop))
@@ -627,7 +627,7 @@ def test_factbot_run_telegram_without_a_token_exits_2_naming_the_variable(
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("TELEGRAM_", "DISCORD_", "FACTBOT_"))}
     env["HOME"] = str(tmp_path)
-    done = subprocess.run([sys.executable, "-c", "import sys; from bot.cli import main; "
+    done = subprocess.run([sys.executable, "-c", "import sys; from factbot.cli import main; "
                                                  "sys.exit(main())", "run", "telegram"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
                           check=False)
@@ -647,7 +647,7 @@ def test_factbot_run_telegram_without_a_token_exits_2_naming_the_variable(
 async def test_bad_webhook_arguments_are_one_line_errors_naming_the_flag(
         api: FakeBotAPI, factbot: FactBot, webhook_url: str | None, listen: str | None,
         error: str) -> None:
-    from bot.errors import ConfigError
+    from factbot.errors import ConfigError
 
     with pytest.raises(ConfigError, match=re.escape(error)):  # not a server that waits on
         await asyncio.wait_for(serve(factbot, _settings(api),

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from adapters.telegram import TelegramAdapter
-from adapters.telegram_render import MAX_MESSAGE, render_html
-from bot.core import FactBot
-from bot.messages import Reply, ReplyKind
-from bot.packs import load_packs
-from bot.render import render_fact
+from factbot.adapters.telegram import TelegramAdapter
+from factbot.adapters.telegram_render import MAX_MESSAGE, render_html
+from factbot.core import FactBot
+from factbot.messages import Reply, ReplyKind
+from factbot.packs import load_packs
+from factbot.render import render_fact
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.test_telegram import started
 
@@ -107,7 +107,7 @@ def test_reported_speech_and_context_are_escaped_and_never_signed_as_a_quote(
 
 
 async def test_topic_lists_escape_descriptions(markup_bot: FactBot) -> None:
-    from bot.render import render_topics
+    from factbot.render import render_topics
 
     seen = _read(render_html(render_topics(markup_bot.packs)))
     assert "/kpop — K-pop <fandom> & *more*" in seen.text
@@ -115,7 +115,7 @@ async def test_topic_lists_escape_descriptions(markup_bot: FactBot) -> None:
 
 
 def test_topics_from_several_packs_sit_under_each_packs_citation_in_bold() -> None:
-    from bot.render import render_topics
+    from factbot.render import render_topics
 
     two = load_packs(Path(__file__).resolve().parent / "data" / "packs")
     assert len(two) == 2
@@ -132,7 +132,7 @@ def test_topics_from_several_packs_sit_under_each_packs_citation_in_bold() -> No
 
 
 def test_topics_from_one_pack_have_no_section_header(markup_bot: FactBot) -> None:
-    from bot.render import render_topics
+    from factbot.render import render_topics
 
     rendered = render_html(render_topics(markup_bot.packs))
     assert rendered == ("<b>Topics I can quote from:</b>\n"

@@ -8,10 +8,10 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from bot.matching.index import PLACE_WORDS, Index, close_initials, places_in
-from bot.matching.rules import Demands, demands_of
-from bot.text import _YEAR_RE, is_hangul, malay_stem, stem, word_tuple
-from bot.vocab import FOREIGN_PLACES, SHIFT_WORDS, STOPWORDS
+from factbot.matching.index import PLACE_WORDS, Index, close_initials, places_in
+from factbot.matching.rules import Demands, demands_of
+from factbot.text import _YEAR_RE, is_hangul, malay_stem, stem, word_tuple
+from factbot.vocab import FOREIGN_PLACES, SHIFT_WORDS, STOPWORDS
 
 MAX_TOKENS = 48  # the matcher reads this much of a message; a rant is not a question
 MAX_CHARS = 600  # enough for MAX_TOKENS words; a longer message is not read further

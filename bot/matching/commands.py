@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.matching.analysis import _fuzzy, nearest
-from bot.matching.index import Index, Intent
-from bot.packs import BUILTIN_COMMANDS, Topic, alias_key
-from bot.text import stem
+from factbot.matching.analysis import _fuzzy, nearest
+from factbot.matching.index import Index, Intent
+from factbot.packs import BUILTIN_COMMANDS, Topic, alias_key
+from factbot.text import stem
 
 
 class Commands:

@@ -15,11 +15,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.matching.glossary import ENGLISH, KOREAN, MALAY
-from bot.matching.rules import Shape, names_instances, shape_of
-from bot.packs import Fact, FactPack, Topic
-from bot.text import _DIGIT_GROUP, fold, is_hangul, malay_stem, stem, word_tuple, words
-from bot.vocab import LIGHT_WORDS, STOPWORDS
+from factbot.matching.glossary import ENGLISH, KOREAN, MALAY
+from factbot.matching.rules import Shape, names_instances, shape_of
+from factbot.packs import Fact, FactPack, Topic
+from factbot.text import _DIGIT_GROUP, fold, is_hangul, malay_stem, stem, word_tuple, words
+from factbot.vocab import LIGHT_WORDS, STOPWORDS
 
 # Built-in commands can be asked for in words too ("what topics do you know?").
 BUILTIN_PHRASES: dict[str, tuple[str, ...]] = {

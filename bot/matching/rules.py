@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from bot.text import fold, stem
+from factbot.text import fold, stem
 
 # --- what a question asks for ------------------------------------------------------
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from bot.matching.analysis import Query, Unit
-from bot.matching.index import PRIOR_CAP, Doc, Index, Intent
-from bot.matching.rules import WHO, WHY, unmet
-from bot.packs import Fact
-from bot.text import stem
+from factbot.matching.analysis import Query, Unit
+from factbot.matching.index import PRIOR_CAP, Doc, Index, Intent
+from factbot.matching.rules import WHO, WHY, unmet
+from factbot.packs import Fact
+from factbot.text import stem
 
 SATURATION = 2.0
 UNCOVERED = 0.45  # per unit of rarity a question word has that the fact does not hold

@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from types import TracebackType
 from typing import Self
 
-from bot.text import fold
+from factbot.text import fold
 
 # Unmatched questions are for curators, not an archive: bounded in age and count.
 UNMATCHED_MAX_AGE = timedelta(days=90)

@@ -7,7 +7,7 @@ import secrets
 from collections import Counter
 from datetime import UTC, datetime, time
 
-from bot.storage.base import (
+from factbot.storage.base import (
     UNMATCHED_MAX_AGE,
     UNMATCHED_MAX_ROWS,
     BaseStore,

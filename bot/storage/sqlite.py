@@ -34,9 +34,9 @@ from typing import Any
 
 import aiosqlite
 
-from bot.errors import StorageError
-from bot.settings import Settings, default_db_path
-from bot.storage.base import (
+from factbot.errors import StorageError
+from factbot.settings import Settings, default_db_path
+from factbot.storage.base import (
     UNMATCHED_MAX_AGE,
     UNMATCHED_MAX_ROWS,
     BaseStore,
@@ -46,7 +46,7 @@ from bot.storage.base import (
     UnmatchedCount,
     question_key,
 )
-from bot.storage.memory import rank_topics
+from factbot.storage.memory import rank_topics
 
 log = logging.getLogger(__name__)
 
