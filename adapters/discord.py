@@ -706,9 +706,8 @@ def startup_errors(doing: str) -> Iterator[None]:
 
 def sync_main(args: argparse.Namespace, settings: Settings) -> int:
     """``factbot discord sync [--guild ID]``: register the slash commands now."""
-    from factbot.core import FactBot
-    from factbot.packs import load_packs
+    from factbot.app import build_bot
 
     _token(settings)
-    bot = FactBot(load_packs(settings.facts))
+    bot = build_bot(settings, cooldown=False)
     return asyncio.run(_sync(bot, settings, args))

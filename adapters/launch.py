@@ -97,19 +97,14 @@ async def run_platforms(bot: Any, settings: Settings, args: argparse.Namespace,
 
 async def _run_with_store(settings: Settings, args: argparse.Namespace,
                           names: list[str]) -> None:
-    from factbot.core import FactBot
+    from factbot.app import build_bot
     from factbot.packs import load_packs
     from factbot.storage.sqlite import SqliteStore, resolve_db_path
 
-    packs = load_packs(settings.facts)
+    packs = load_packs(settings.facts)  # before the database: a broken pack is one line
     async with SqliteStore(resolve_db_path(getattr(args, "db", None), settings)) as store:
-        kwargs: dict[str, Any] = {"facts_dir": settings.facts, "cooldown": settings.cooldown,
-                                  "operators": settings.operators}
-        if settings.threshold is not None:
-            kwargs["threshold"] = settings.threshold
-        if settings.salt:
-            kwargs["salt"] = settings.salt.reveal()
-        bot = FactBot(packs, store, **kwargs)
+        bot = build_bot(settings, store, packs=packs)
+        bot.facts_dir = settings.facts
         await run_platforms(bot, settings, args, names)
 
 

@@ -101,21 +101,11 @@ def _settings(args: argparse.Namespace) -> Settings:
                          overrides={"facts": getattr(args, "facts", None)})
 
 
-def _bot(settings: Settings, store: Any = None, *, cooldown: bool = False) -> Any:
-    from factbot.core import FactBot
-    from factbot.packs import load_packs
+def _bot(settings: Settings, store: Any = None, *, cooldown: bool = False,
+         console: bool = False) -> Any:
+    from factbot.app import build_bot
 
-    packs = load_packs(settings.facts)
-    kwargs: dict[str, Any] = {}
-    if settings.threshold is not None:
-        kwargs["threshold"] = settings.threshold
-    if store is not None:
-        kwargs["store"] = store
-    if settings.salt:
-        kwargs["salt"] = settings.salt.reveal()
-    if cooldown:  # not for `ask`: one person at a shell is not a flood
-        kwargs["cooldown"] = settings.cooldown
-    return FactBot(packs, facts_dir=settings.facts, **kwargs)
+    return build_bot(settings, store, cooldown=cooldown, console=console)
 
 
 def _store(args: argparse.Namespace, settings: Settings) -> Any:
@@ -184,7 +174,7 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
     from factbot.adapters.console import ConsoleAdapter
 
     async with _store(args, settings) as store:
-        await ConsoleAdapter(_bot(settings, store, cooldown=True)).run()
+        await ConsoleAdapter(_bot(settings, store, cooldown=True, console=True)).run()
     return 0
 
 

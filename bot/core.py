@@ -255,7 +255,7 @@ class FactBot:
         if intent == "reload":
             # Bot-wide: not for any chat's admin (anyone can make a group), only the operators.
             operator = f"{message.platform}:{message.user_id}" in self.operators
-            if platform is None or not (platform.name == "console" or operator):
+            if platform is None or not operator:
                 return render_info("Only the bot's operators can reload the fact packs "
                                    "(operators in the config, or SIGHUP).")
             result = await self.reload()

@@ -254,14 +254,27 @@ async def test_an_unanswered_question_during_a_reload_lists_the_topics_it_was_ju
 
 
 async def test_the_console_user_can_reload(facts: Path) -> None:
+    """`factbot chat` is run by whoever runs the bot: its user is an operator."""
     from factbot.adapters.console import ConsoleAdapter
+    from factbot.app import build_bot
+    from factbot.settings import Settings
 
-    bot = FactBot(load_packs(facts), facts_dir=facts)
+    bot = build_bot(Settings(facts=facts), console=True)
     edit(facts, "- command: rivals", "- command: competition_")
     out = io.StringIO()
     await ConsoleAdapter(bot, stdin=io.StringIO("/reload\n/competition_\n"), stdout=out).run()
     assert "Fact packs reloaded 1 pack(s), 7 topics" in out.getvalue()
     assert "Stackwise and Binmatic" in out.getvalue()
+
+
+async def test_a_platform_named_console_is_not_trusted_with_reload(facts: Path) -> None:
+    """Permission comes from the operators list, never from the platform's name."""
+    bot = FactBot(load_packs(facts), facts_dir=facts)
+    platform = FakePlatform(admin=True)
+    platform.name = "console"
+    message = IncomingMessage(text="/reload", platform="console", chat_id="c", user_id="7")
+    reply = await bot.handle(message, platform)
+    assert reply is not None and "Only the bot's operators" in reply.text
 
 
 async def test_questions_keep_being_answered_while_reloads_come_and_go(facts: Path) -> None:
