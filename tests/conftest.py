@@ -1,4 +1,5 @@
-"""Shared fixtures: the default pack, a bot on the in-memory store; the long test run."""
+"""Shared fixtures: the default pack, a bot on the in-memory store, the test harness; the long
+test run."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from factbot.core import FactBot
 from factbot.packs import FactPack, load_packs
 
 from .fakes.discord_api import FakeDiscord
+from .harness import Harness
 
 ROOT = Path(__file__).resolve().parent.parent
 FACTS = ROOT / "facts"
@@ -58,6 +60,13 @@ def packs() -> tuple[FactPack, ...]:
 @pytest.fixture
 def factbot(packs: tuple[FactPack, ...]) -> FactBot:
     return FactBot(packs)
+
+
+@pytest.fixture
+def harness(packs: tuple[FactPack, ...]) -> Harness:
+    """The default packs on a bot from build_bot (in-memory store, no cooldown), and the
+    Platform it talks to: ``await harness.push("/hallyu")``, ``harness.sent``."""
+    return Harness(packs=packs)
 
 
 @pytest.fixture

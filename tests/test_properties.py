@@ -32,11 +32,12 @@ from factbot.adapters.telegram_render import render_html, render_plain
 from factbot.core import FactBot
 from factbot.messages import IncomingMessage, Reply, ReplyKind
 from factbot.packs import FactPack, load_packs
-from factbot.settings import CooldownSettings, DiscordSettings, Secret
+from factbot.settings import DiscordSettings, Secret
 from tests.conftest import FACTS, ROOT
 from tests.fakes.discord_api import TOKEN as DISCORD_TOKEN
 from tests.fakes.discord_api import FakeDiscord, message_errors
 from tests.fakes.telegram_api import MAX_TEXT, visible_length
+from tests.harness import Harness
 
 T = TypeVar("T")
 TEST_PACKS = ROOT / "tests" / "data" / "packs"
@@ -53,27 +54,16 @@ def _packs() -> tuple[FactPack, ...]:
 
 
 @functools.cache
-def _bot() -> FactBot:
+def _harness() -> Harness:
     """One bot for all examples: building the matcher per example would cost 20 ms each.
 
-    Its cooldown is on, so examples also meet the "slow down" reply.
+    Its cooldown is on (the default settings'), so examples also meet the "slow down" reply.
     """
-    return FactBot(_packs(), cooldown=CooldownSettings())
+    return Harness(packs=_packs(), cooldown=True)
 
 
-class _Platform:
-    """The core's view of an adapter: an admin or not, and a send that does nothing."""
-
-    name = "telegram"
-
-    def __init__(self, admin: bool) -> None:
-        self.admin = admin
-
-    async def is_admin(self, message: IncomingMessage) -> bool:
-        return self.admin
-
-    async def send(self, chat_id: str, reply: Reply) -> None:
-        return None
+def _bot() -> FactBot:
+    return _harness().bot
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +131,8 @@ REPLIES = st.one_of(
 
 
 def _handle(runner: asyncio.Runner, message: IncomingMessage, admin: bool) -> Reply | None:
-    return runner.run(_bot().handle(message, _Platform(admin)))
+    """The core's answer, with the sender an admin of the chat or not."""
+    return runner.run(_harness().handle(message, admin=admin))
 
 
 class _Html(HTMLParser):

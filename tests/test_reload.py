@@ -14,30 +14,16 @@ from pathlib import Path
 import pytest
 
 from factbot.adapters.launch import reload_on_sighup
-from factbot.core import FactBot
-from factbot.messages import IncomingMessage, Reply, ReplyKind
+from factbot.messages import Reply, ReplyKind
 from factbot.packs import load_packs
-from factbot.storage import ChatKey, MemoryStore
+from factbot.settings import Settings
+from factbot.storage import BaseStore, ChatKey, MemoryStore
+from tests.harness import Harness
 
 PACKS = Path(__file__).resolve().parent / "data" / "packs"
 SPECS = "/specs"
 BATTERY = "Its battery lasts 14 hours on a single charge and recharges in 90 minutes, " \
           "long enough to cover two full shifts."
-
-
-class FakePlatform:
-    """Just enough of an adapter for the admin check."""
-
-    name = "fake"
-
-    def __init__(self, admin: bool) -> None:
-        self.admin = admin
-
-    async def is_admin(self, message: IncomingMessage) -> bool:
-        return self.admin
-
-    async def send(self, chat_id: str, reply: Reply) -> None:
-        raise AssertionError("nothing is sent unprompted here")
 
 
 @pytest.fixture
@@ -58,23 +44,24 @@ def edit(facts: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
-async def ask(bot: FactBot, text: str, chat: str = "c1") -> Reply:
-    reply = await bot.handle(IncomingMessage(text=text, chat_id=chat))
-    assert reply is not None
-    return reply
+def reloadable(facts: Path, store: BaseStore | None = None, *, operators: tuple[str, ...] = (),
+               platform: str = "telegram") -> Harness:
+    """A bot from build_bot on the packs in ``facts``, which it can reload."""
+    return Harness(Settings(facts=facts, operators=operators), store, platform=platform)
 
 
 async def test_good_then_bad_then_good_with_the_bot_answering_throughout(
         facts: Path, caplog: pytest.LogCaptureFixture) -> None:
-    bot = FactBot(load_packs(facts), facts_dir=facts)
-    assert (await ask(bot, "how long does the battery last")).quote == BATTERY
+    h = reloadable(facts)
+    bot = h.bot
+    assert (await h.ask("how long does the battery last")).quote == BATTERY
 
     # Good: a new alias takes effect without a restart.
-    assert (await ask(bot, "/stamina")).kind is ReplyKind.FALLBACK
+    assert (await h.ask("/stamina")).kind is ReplyKind.FALLBACK
     edit(facts, "aliases: [specifications,", "aliases: [stamina, specifications,")
     result = await bot.reload()
     assert result.ok and not result.changed  # an alias is not a menu command
-    assert (await ask(bot, "/stamina")).topic == "specs"
+    assert (await h.ask("/stamina")).topic == "specs"
 
     # Bad: a quote that is not in the article. Refused, logged with file and line.
     edit(facts, "Its battery lasts 14 hours", "Its battery lasts 40 hours")
@@ -84,21 +71,21 @@ async def test_good_then_bad_then_good_with_the_bot_answering_throughout(
     line = next(n for n, text in enumerate(
         pack_yaml(facts).read_text(encoding="utf-8").splitlines(), 1) if "40 hours" in text)
     assert f"{pack_yaml(facts)}:{line}:" in caplog.text
-    assert (await ask(bot, "how long does the battery last")).quote == BATTERY
-    assert (await ask(bot, "/stamina")).topic == "specs"
+    assert (await h.ask("how long does the battery last")).quote == BATTERY
+    assert (await h.ask("/stamina")).topic == "specs"
 
     # Good again: fixed, and a topic renamed, which changes the menus.
     edit(facts, "Its battery lasts 40 hours", "Its battery lasts 14 hours")
     edit(facts, "- command: specs", "- command: tern_specs")
     result = await bot.reload()
     assert result.ok and result.changed
-    assert (await ask(bot, "/tern_specs")).topic == "tern_specs"
-    assert (await ask(bot, "how long does the battery last")).quote == BATTERY
+    assert (await h.ask("/tern_specs")).topic == "tern_specs"
+    assert (await h.ask("how long does the battery last")).quote == BATTERY
     assert "tern_specs" in [c for c, _ in bot.commands()]
 
 
 async def test_listeners_re_register_commands_only_when_the_menu_changed(facts: Path) -> None:
-    bot = FactBot(load_packs(facts), facts_dir=facts)
+    bot = reloadable(facts).bot
     calls: list[list[str]] = []
 
     async def republish() -> None:
@@ -117,7 +104,7 @@ async def test_listeners_re_register_commands_only_when_the_menu_changed(facts: 
 
 async def test_a_failing_listener_does_not_undo_the_reload(
         facts: Path, caplog: pytest.LogCaptureFixture) -> None:
-    bot = FactBot(load_packs(facts), facts_dir=facts)
+    bot = reloadable(facts).bot
 
     async def broken() -> None:
         raise RuntimeError("platform down")
@@ -131,47 +118,40 @@ async def test_a_failing_listener_does_not_undo_the_reload(
 
 
 async def test_reload_admin_command(facts: Path) -> None:
-    bot = FactBot(load_packs(facts), facts_dir=facts, operators=["telegram:7"])
+    h = reloadable(facts, operators=("telegram:7",))
     edit(facts, "- command: rivals", "- command: competition_")
     # A group admin is not enough: anyone can make a group and be its admin.
-    denied = await bot.handle(IncomingMessage(text="/reload", platform="telegram", chat_id="g",
-                                              user_id="8", is_group=True),
-                              FakePlatform(admin=True))
-    assert denied is not None and "Only the bot's operators" in denied.text
-    assert bot.topic("competition_") is None
-    done = await bot.handle(IncomingMessage(text="/reload", platform="telegram", chat_id="g",
-                                            user_id="7", is_group=True),
-                            FakePlatform(admin=False))
-    assert done is not None and done.kind is ReplyKind.INFO
+    denied = await h.ask("/reload", chat="g", user="8", group=True, admin=True)
+    assert "Only the bot's operators" in denied.text
+    assert h.bot.topic("competition_") is None
+    done = await h.ask("/reload", chat="g", user="7", group=True, admin=False)
+    assert done.kind is ReplyKind.INFO
     assert "reloaded 1 pack(s), 7 topics" in done.text
-    assert bot.topic("competition_") is not None
+    assert h.bot.topic("competition_") is not None
     edit(facts, "- command: competition_", "- command: BAD NAME")
-    refused = await bot.handle(IncomingMessage(text="/reload", platform="telegram", chat_id="g",
-                                               user_id="7", is_group=True),
-                               FakePlatform(admin=False))
-    assert refused is not None
+    refused = await h.ask("/reload", chat="g", user="7", group=True, admin=False)
     assert "refused" in refused.text and "Still serving the last good packs" in refused.text
-    assert bot.topic("competition_") is not None
+    assert h.bot.topic("competition_") is not None
+    assert h.sent == []  # a reload posts nothing unprompted
 
 
 async def test_reload_is_not_for_whoever_writes_to_the_bot_privately(facts: Path) -> None:
     """Adapters call the user of a private chat its admin; reloading is bot-wide."""
-    bot = FactBot(load_packs(facts), facts_dir=facts)
+    h = reloadable(facts)
     edit(facts, "- command: rivals", "- command: competition_")
-    reply = await bot.handle(IncomingMessage(text="/reload", chat_id="dm", is_group=False),
-                             FakePlatform(admin=True))
-    assert reply is not None and "Only the bot's operators" in reply.text
-    assert bot.topic("competition_") is None
+    reply = await h.ask("/reload", chat="dm", user="dm", admin=True)
+    assert "Only the bot's operators" in reply.text
+    assert h.bot.topic("competition_") is None
 
 
 async def test_a_bot_without_a_facts_dir_says_it_cannot_reload(facts: Path) -> None:
-    bot = FactBot(load_packs(facts))
+    bot = Harness(packs=load_packs(facts)).bot  # packs given, not read from a directory
     result = await bot.reload()
     assert not result.ok and "facts directory" in result.message
 
 
 async def test_sighup_reloads_the_packs(facts: Path) -> None:
-    bot = FactBot(load_packs(facts), facts_dir=facts)
+    bot = reloadable(facts).bot
     edit(facts, "- command: rivals", "- command: competition_")
     with reload_on_sighup(bot) as pending:
         os.kill(os.getpid(), signal.SIGHUP)
@@ -202,8 +182,9 @@ class GatedStore(MemoryStore):
 async def test_reload_while_a_message_is_being_handled_gives_no_mixed_answer(
         facts: Path) -> None:
     store = GatedStore()
-    bot = FactBot(load_packs(facts), store, facts_dir=facts)
-    task = asyncio.create_task(bot.handle(IncomingMessage(text="/rivals", chat_id="c1")))
+    h = reloadable(facts, store)
+    bot = h.bot
+    task = asyncio.create_task(h.push("/rivals", chat="c1"))
     await asyncio.wait_for(store.entered.wait(), timeout=10)
     # While the command waits on storage, the pack changes: new source, rivals gone.
     edit(facts, "outlet: Asia Tech Wire", "outlet: Priya Raman")
@@ -217,7 +198,7 @@ async def test_reload_while_a_message_is_being_handled_gives_no_mixed_answer(
     assert reply.source is not None and "Asia Tech Wire" in reply.source
     assert "Priya Raman" not in reply.source
     # The next message sees wholly the new one.
-    after = await ask(bot, "/competition_", chat="c2")
+    after = await h.ask("/competition_", chat="c2")
     assert after.topic == "competition_"
     assert after.source is not None and "Priya Raman" in after.source
 
@@ -240,9 +221,9 @@ class GatedUnmatchedStore(MemoryStore):
 async def test_an_unanswered_question_during_a_reload_lists_the_topics_it_was_judged_on(
         facts: Path) -> None:
     store = GatedUnmatchedStore()
-    bot = FactBot(load_packs(facts), store, facts_dir=facts)
-    task = asyncio.create_task(bot.handle(IncomingMessage(text="what is the capital of Peru",
-                                                          chat_id="c1")))
+    h = reloadable(facts, store)
+    bot = h.bot
+    task = asyncio.create_task(h.push("what is the capital of Peru", chat="c1"))
     await asyncio.wait_for(store.entered.wait(), timeout=10)
     edit(facts, "- command: rivals", "- command: competition_")
     assert (await bot.reload()).ok
@@ -269,23 +250,22 @@ async def test_the_console_user_can_reload(facts: Path) -> None:
 
 async def test_a_platform_named_console_is_not_trusted_with_reload(facts: Path) -> None:
     """Permission comes from the operators list, never from the platform's name."""
-    bot = FactBot(load_packs(facts), facts_dir=facts)
-    platform = FakePlatform(admin=True)
-    platform.name = "console"
-    message = IncomingMessage(text="/reload", platform="console", chat_id="c", user_id="7")
-    reply = await bot.handle(message, platform)
-    assert reply is not None and "Only the bot's operators" in reply.text
+    h = reloadable(facts, platform="console")
+    reply = await h.ask("/reload", chat="c", user="7", admin=True)
+    assert "Only the bot's operators" in reply.text
+    assert h.sent == []
 
 
 async def test_questions_keep_being_answered_while_reloads_come_and_go(facts: Path) -> None:
     """A stream of questions runs through good, refused and good reloads without a miss."""
-    bot = FactBot(load_packs(facts), facts_dir=facts)
+    h = reloadable(facts)
+    bot = h.bot
     done = asyncio.Event()
     replies: list[Reply] = []
 
     async def keep_asking() -> None:
         while not done.is_set():
-            replies.append(await ask(bot, "how long does the battery last"))
+            replies.append(await h.ask("how long does the battery last"))
             await asyncio.sleep(0)
 
     asker = asyncio.create_task(keep_asking())
