@@ -1,6 +1,6 @@
 """Replies per second with the SQLite store against the in-memory store, same run.
 
-Run: .venv/bin/python bench/storage.py [--messages 3000] [--rounds 5]
+Run: .venv/bin/python bench/storage.py [--messages 3000] [--rounds 5] [--chat-cache N]
 
 Both stores answer the same message mix (topic commands, free questions,
 questions the packs cannot answer, /topics) from 40 chats and 300 users.
@@ -9,7 +9,8 @@ round runs on a fresh store (a fresh database file: cold caches, every read
 included) and the SQLite figure includes the final flush. Reported: the
 median rate of each store and the median of the per-pair ratios (robust to
 the load drifting on a shared machine). Target: the file store at >= 80% of
-the in-memory rate.
+the in-memory rate. ``--chat-cache 0`` turns the SQLite store's per-chat cache off
+(every message reads its chat from the file): the cache's win is the difference.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from factbot.core import FactBot  # noqa: E402 - after the path set-up
 from factbot.messages import IncomingMessage  # noqa: E402
 from factbot.packs import FactPack, load_packs  # noqa: E402
 from factbot.storage import BaseStore, MemoryStore  # noqa: E402
-from factbot.storage.sqlite import SqliteStore  # noqa: E402
+from factbot.storage.sqlite import CHAT_CACHE_SIZE, SqliteStore  # noqa: E402
 
 QUESTIONS = ("why is the korean wave so popular in malaysia?",
              "how many koreans live in malaysia",
@@ -79,6 +80,8 @@ async def main() -> None:
     # Long rounds: 40 cold chat reads and the final flush are paid once per round.
     parser.add_argument("--messages", type=int, default=10000)
     parser.add_argument("--rounds", type=int, default=7, help="pairs of rounds")
+    parser.add_argument("--chat-cache", type=int, default=CHAT_CACHE_SIZE,
+                        help="chats the SQLite store keeps in memory (0: none)")
     args = parser.parse_args()
     packs = load_packs(ROOT / "facts")
     messages = message_mix(packs, args.messages)
@@ -89,11 +92,12 @@ async def main() -> None:
             order = ["memory", "sqlite"] if n % 2 == 0 else ["sqlite", "memory"]
             for name in order:
                 store: BaseStore = MemoryStore() if name == "memory" else SqliteStore(
-                    Path(tmp) / f"bench-{n}.db")
+                    Path(tmp) / f"bench-{n}.db", chat_cache=args.chat_cache)
                 rates[name].append(await one_round(packs, store, messages))
     ratio = statistics.median(s / m for s, m in zip(rates["sqlite"], rates["memory"],
                                                      strict=True))
-    print(f"messages per round: {args.messages}, pairs of rounds: {args.rounds}")
+    print(f"messages per round: {args.messages}, pairs of rounds: {args.rounds}, "
+          f"SQLite chat cache: {args.chat_cache}")
     for name, values in rates.items():
         print(f"{name:>6}: median {statistics.median(values):8.0f} replies/s  "
               f"(rounds: {', '.join(f'{v:.0f}' for v in values)})")

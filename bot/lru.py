@@ -72,11 +72,11 @@ class LRU(MutableMapping[K, V]):
 
     def get(self, key: K, default: object = None) -> object:
         """The value for ``key``, made the most recent; ``default`` when absent."""
-        data = self._data
-        if key in data:
-            data.move_to_end(key)
-            return data[key]
-        return default
+        try:
+            self._data.move_to_end(key)
+        except KeyError:
+            return default
+        return self._data[key]
 
     # Views of the data itself: the mixins' views read through __getitem__, which would
     # reorder the entries while they are being iterated.

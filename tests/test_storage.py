@@ -16,12 +16,14 @@ CHAT = ChatKey("telegram", "-100")
 OTHER = ChatKey("discord", "42")
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "sqlite-uncached"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BaseStore]:
     if request.param == "memory":
         yield MemoryStore(max_rows=5)
         return
-    async with SqliteStore(tmp_path / "state.db", max_rows=5) as opened:
+    # Uncached: every call reads the file, as for a chat that dropped out of the cache.
+    cache = 0 if request.param == "sqlite-uncached" else 10
+    async with SqliteStore(tmp_path / "state.db", max_rows=5, chat_cache=cache) as opened:
         yield opened
 
 
@@ -131,3 +133,14 @@ async def test_each_store_has_a_stable_salt(store: BaseStore) -> None:
 def test_question_key_ignores_case_spacing_and_punctuation() -> None:
     assert question_key("  Café,  K-POP?? ") == question_key("café k pop")
     assert question_key("한국 드라마?") == "한국 드라마"
+
+
+async def test_the_memory_store_drops_a_chat_whose_settings_are_back_to_the_defaults() -> None:
+    store = MemoryStore()
+    await store.set_topic_enabled(CHAT, "trade", False)
+    await store.set_cooldown(OTHER, 3, None)
+    assert len(store.chats) == 2
+    await store.set_topic_enabled(CHAT, "trade", True)
+    await store.set_cooldown(OTHER, None, None)
+    assert store.chats == {}
+    assert await store.chat_settings(CHAT) == ChatSettings()

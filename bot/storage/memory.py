@@ -31,7 +31,18 @@ def rank_topics(usage: Counter[tuple[str, str]], limit: int) -> list[TopicCount]
             for topic, count in ranked]
 
 
+_DEFAULTS = ChatSettings()  # frozen: shared by every chat that changed nothing
+
+
 class MemoryStore(BaseStore):
+    """All state in dicts: nothing is written anywhere, and nothing is a cache.
+
+    Rotation positions and settings are the state itself, so they are not bounded (an
+    evicted entry would be a lost setting or a rotation starting over); a chat whose
+    settings go back to the defaults is dropped, as it holds nothing a default does not.
+    Unanswered questions are bounded by ``max_rows``, usage by the number of topics.
+    """
+
     def __init__(self, *, max_age: float = UNMATCHED_MAX_AGE.total_seconds(),
                  max_rows: int = UNMATCHED_MAX_ROWS) -> None:
         self.rotation: dict[tuple[ChatKey, str], int] = {}
@@ -84,22 +95,25 @@ class MemoryStore(BaseStore):
         return ranked[:limit]
 
     async def chat_settings(self, chat: ChatKey) -> ChatSettings:
-        return self.chats.get(chat, ChatSettings())
+        return self.chats.get(chat, _DEFAULTS)
 
     def _update(self, chat: ChatKey, **changes: object) -> ChatSettings:
-        settings = dataclasses.replace(self.chats.get(chat, ChatSettings()), **changes)  # type: ignore[arg-type]
-        self.chats[chat] = settings
+        settings = dataclasses.replace(self.chats.get(chat, _DEFAULTS), **changes)  # type: ignore[arg-type]
+        if settings == _DEFAULTS:
+            self.chats.pop(chat, None)
+        else:
+            self.chats[chat] = settings
         return settings
 
     async def set_daily(self, chat: ChatKey, enabled: bool, at: time | None = None,
                         tz: str | None = None, since: datetime | None = None) -> ChatSettings:
-        current = self.chats.get(chat, ChatSettings())
+        current = self.chats.get(chat, _DEFAULTS)
         return self._update(chat, daily=enabled, daily_time=at or current.daily_time,
                             tz=tz or current.tz,
                             last_daily=since if since is not None else current.last_daily)
 
     async def set_topic_enabled(self, chat: ChatKey, topic: str, enabled: bool) -> ChatSettings:
-        disabled = set(self.chats.get(chat, ChatSettings()).disabled)
+        disabled = set(self.chats.get(chat, _DEFAULTS).disabled)
         if enabled:
             disabled.discard(topic)
         else:
