@@ -12,7 +12,6 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from typing import TextIO, TypeVar
 
-from factbot.community import daily_loop
 from factbot.core import FactBot
 from factbot.messages import IncomingMessage, Reply
 
@@ -47,7 +46,7 @@ class ConsoleAdapter:
             self.stdout.write("factbot: ask me anything about the news, /topics to browse, "
                               "Ctrl-D to quit.\n")
         # The daily fact prints here too, between prompts.
-        daily = asyncio.create_task(daily_loop(self.bot, self), name="console daily")
+        daily = asyncio.create_task(self.bot.daily.loop(self), name="console daily")
         try:
             await self._loop()
         finally:

@@ -15,7 +15,7 @@ import contextvars
 import functools
 import gc
 import hashlib
-import importlib
+import inspect
 import json
 import logging
 import os
@@ -23,7 +23,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 import aiohttp
 import discord
@@ -31,9 +31,11 @@ from discord import app_commands
 
 from factbot.adapters.discord_render import NEXT_TEMPLATE, clip, next_custom_id, render_embed
 from factbot.adapters.lifecycle import STOP_GRACE, raised_in, unless_stopped
+from factbot.commands import Command as BuiltinCommand
+from factbot.commands import Menu, Option, menu_commands
+from factbot.core import FactBot
 from factbot.errors import ConfigError, FactbotError, UnreachableError
 from factbot.messages import IncomingMessage, Reply, ReplyKind
-from factbot.packs import BUILTIN_COMMANDS
 from factbot.settings import DiscordSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -50,10 +52,6 @@ SYNC_STATE_FILE = "discord-commands.json"
 _MENTION = re.compile(r"<@!?(\d+)>")
 EMBED_CACHE = 512  # rendered replies kept: every fact of a few packs, plus menus
 
-# Builtins offered as slash commands besides one command per topic, in menu order.
-BUILTINS: tuple[str, ...] = ("fact", "ask", "topics", "help", "source", "daily", "stats",
-                             "cooldown", "reload")
-ADMIN_ONLY = frozenset({"daily", "stats", "cooldown", "reload"})
 
 
 # --- endpoints ------------------------------------------------------------------------
@@ -183,7 +181,7 @@ class DiscordAdapter:
 
     name = "discord"
 
-    def __init__(self, bot: Any, settings: DiscordSettings, *, sync_state: Path,
+    def __init__(self, bot: FactBot, settings: DiscordSettings, *, sync_state: Path,
                  guild_ready_timeout: float = 2.0, sync_on_start: bool = True) -> None:
         self.bot = bot
         self.settings = settings
@@ -263,25 +261,17 @@ class DiscordAdapter:
         return discord.Object(self.settings.guild_id) if self.settings.guild_id else None
 
     def build_commands(self) -> None:
-        """(Re)declare one slash command per topic plus the builtins, from the loaded packs."""
+        """(Re)declare one slash command per topic plus the built-ins of the command table."""
         self._views.clear()
         self._embed.cache_clear()
         self.tree.clear_commands(guild=None)
         if self.guild is not None:
             self.tree.clear_commands(guild=self.guild)
-        builtin_names = set(BUILTINS)
-        topics = [(name, text) for name, text in self.bot.commands() if name not in builtin_names]
-        room = MAX_COMMANDS - len(BUILTINS)
-        if len(topics) > room:
-            log.warning("%d topics but Discord allows %d commands (%d built in): %d topics "
-                        "left out of the command list, still reachable through /fact: %s",
-                        len(topics), MAX_COMMANDS, len(BUILTINS), len(topics) - room,
-                        " ".join(f"/{name}" for name, _ in topics[room:]))
-            topics = topics[:room]
-        for name, description in topics:
+        # The loader refuses packs with more topics than fit beside the built-ins.
+        for name, description in self.bot.topic_commands():
             self.tree.add_command(self._topic_command(name, description))
-        for command in self._builtin_commands():
-            self.tree.add_command(command)
+        for spec in menu_commands():
+            self.tree.add_command(self._builtin_command(spec))
         if self.guild is not None:
             self.tree.copy_global_to(guild=self.guild)
             self.tree.clear_commands(guild=None)
@@ -293,82 +283,38 @@ class DiscordAdapter:
         return app_commands.Command(name=name, description=clip(description, CHOICE_MAX),
                                     callback=topic)
 
-    def _builtin_commands(self) -> list[app_commands.Command[Any, Any, Any]]:
-        def described(name: str) -> str:
-            return clip(BUILTIN_COMMANDS[name], CHOICE_MAX)
+    def _builtin_command(self, spec: BuiltinCommand) -> app_commands.Command[Any, Any, Any]:
+        """A slash command from its declaration: each option becomes a typed parameter, and
+        the values are joined back into the text ``/name args`` that the core reads."""
+        async def callback(interaction: discord.Interaction[Any], **values: Any) -> None:
+            text = f"/{spec.name} {spec.arguments(values)}".rstrip()
+            await self.answer(interaction, text, ephemeral=spec.private)
 
-        @app_commands.describe(topic="A topic name, alias or keyword")
-        async def fact(interaction: discord.Interaction[Any], topic: str) -> None:
-            await self.answer(interaction, f"/fact {topic}")
+        # discord.py reads the parameters from the callback's signature.
+        interaction = inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                        annotation=discord.Interaction)
+        params = [interaction] + [
+            inspect.Parameter(o.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                              annotation=_annotation(o),
+                              default=inspect.Parameter.empty if o.required else None)
+            for o in spec.options]
+        callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        callback.__annotations__ = {p.name: p.annotation for p in params}
+        if spec.options:
+            app_commands.describe(**{o.name: o.description for o in spec.options})(callback)
+        command: app_commands.Command[Any, Any, Any] = app_commands.Command(
+            name=spec.name, description=clip(spec.description, CHOICE_MAX), callback=callback)
+        for option in spec.options:
+            if option.kind == "topic":
+                command.autocomplete(option.name)(self._complete)
+        if spec.menu is Menu.ADMINS:
+            command.default_permissions = discord.Permissions(manage_guild=True)
+            command.guild_only = True
+        return command
 
-        async def complete(interaction: discord.Interaction[Any], current: str
-                           ) -> list[app_commands.Choice[str]]:
-            return self.choices(current)
-
-        @app_commands.describe(question="Your question, in your own words")
-        async def ask(interaction: discord.Interaction[Any], question: str) -> None:
-            await self.answer(interaction, f"/ask {question}")
-
-        @app_commands.describe(action="Admins: turn a topic on or off in this channel",
-                               topic="The topic to turn on or off")
-        async def topics(interaction: discord.Interaction[Any],
-                         action: Literal["on", "off"] | None = None,
-                         topic: str | None = None) -> None:
-            parts = [action or "", topic or ""]
-            await self.answer(interaction, " ".join(["/topics", *(p for p in parts if p)]))
-
-        async def help_(interaction: discord.Interaction[Any]) -> None:
-            await self.answer(interaction, "/help")
-
-        async def source(interaction: discord.Interaction[Any]) -> None:
-            await self.answer(interaction, "/source")
-
-        @app_commands.describe(state="Turn the daily fact on or off",
-                               time="HH:MM, 24-hour clock (on only)",
-                               timezone="e.g. Asia/Kuala_Lumpur (on only)")
-        async def daily(interaction: discord.Interaction[Any], state: Literal["on", "off"],
-                        time: str | None = None, timezone: str | None = None) -> None:
-            parts = [state, time or "", timezone or ""]
-            await self.answer(interaction, " ".join(["/daily", *(p for p in parts if p)]))
-
-        async def stats(interaction: discord.Interaction[Any]) -> None:
-            await self.answer(interaction, "/stats")
-
-        @app_commands.describe(per_user="Answers a minute per person (0: no limit)",
-                               per_chat="Answers a minute in this channel (0: no limit)",
-                               reset="Go back to the bot's defaults")
-        async def cooldown(interaction: discord.Interaction[Any],
-                           per_user: app_commands.Range[int, 0, 1000] | None = None,
-                           per_chat: app_commands.Range[int, 0, 1000] | None = None,
-                           reset: bool = False) -> None:
-            if reset:
-                await self.answer(interaction, "/cooldown default", ephemeral=True)
-                return
-            parts = [str(n) for n in (per_user, per_chat) if n is not None]
-            if per_user is None and per_chat is not None:
-                parts = []  # the core's form is PER_USER [PER_CHAT]; show the setting instead
-            await self.answer(interaction, " ".join(["/cooldown", *parts]), ephemeral=True)
-
-        async def reload(interaction: discord.Interaction[Any]) -> None:
-            # The core decides who may reload; its short answer is for the asker only.
-            await self.answer(interaction, "/reload", ephemeral=True)
-
-        callbacks: dict[str, Any] = {
-            "fact": fact, "ask": ask, "topics": topics, "help": help_, "source": source,
-            "daily": daily, "stats": stats, "cooldown": cooldown, "reload": reload}
-        menu = dict(self.bot.commands())
-        commands: list[app_commands.Command[Any, Any, Any]] = []
-        for name in BUILTINS:
-            command: app_commands.Command[Any, Any, Any] = app_commands.Command(
-                name=name, description=clip(menu.get(name) or described(name), CHOICE_MAX),
-                callback=callbacks[name])
-            if name in ("fact", "topics"):
-                command.autocomplete("topic")(complete)
-            if name in ADMIN_ONLY:
-                command.default_permissions = discord.Permissions(manage_guild=True)
-                command.guild_only = True
-            commands.append(command)
-        return commands
+    async def _complete(self, interaction: discord.Interaction[Any], current: str
+                        ) -> list[app_commands.Choice[str]]:
+        return self.choices(current)
 
     def choices(self, current: str) -> list[app_commands.Choice[str]]:
         """Autocomplete for /fact: fuzzy on topic names and aliases, at most 25."""
@@ -578,16 +524,20 @@ class DiscordAdapter:
         await asyncio.gather(closing, return_exceptions=True)
         await self.client.http.close()  # the HTTP session, and with it every socket
 
-    def _start_daily(self) -> asyncio.Task[Any] | None:
-        """Start the core's daily-fact loop when that feature is installed."""
-        try:
-            community = importlib.import_module("factbot.community")
-        except ImportError:
-            return None
-        loop = getattr(community, "daily_loop", None)
-        if loop is None:
-            return None
-        return asyncio.create_task(loop(self.bot, self), name="discord-daily")
+    def _start_daily(self) -> asyncio.Task[Any]:
+        return asyncio.create_task(self.bot.daily.loop(self), name="discord-daily")
+
+
+def _annotation(option: Option) -> Any:
+    """The Python type discord.py turns into the option's Discord type and limits."""
+    kind: Any = str
+    if option.choices:
+        kind = Literal[option.choices]
+    elif option.kind == "int":
+        kind = app_commands.Range[int, option.low, option.high]
+    elif option.kind == "bool":
+        kind = bool
+    return kind if option.required else Optional[kind]  # noqa: UP045 (built at run time)
 
 
 def _token(settings: Settings) -> str:

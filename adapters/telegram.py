@@ -33,9 +33,9 @@ from factbot.adapters.telegram_render import (
     render_html,
     render_plain,
 )
-from factbot.community import Verdict, daily_loop
 from factbot.core import FactBot
 from factbot.errors import ConfigError, FactbotError, UnreachableError
+from factbot.features.cooldown import Verdict
 from factbot.messages import IncomingMessage, Reply, ReplyKind
 from factbot.render import render_fact, render_slow_down
 from factbot.settings import Secret, Settings, mask_log_records, mask_secrets, token_forms
@@ -638,7 +638,7 @@ async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
                             if t.get_name() == POLLING_TASK), None)
             if not started:
                 return
-            daily = asyncio.create_task(daily_loop(bot, adapter), name="telegram-daily")
+            daily = asyncio.create_task(bot.daily.loop(adapter), name="telegram-daily")
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), WATCH_SECONDS)

@@ -1,8 +1,10 @@
 """FactBot: the platform-neutral bot every adapter wraps.
 
 ``handle`` takes one IncomingMessage and returns the Reply to send, or None to
-stay quiet. Matching (bot.matcher), deciding (bot.router) and saying
-(bot.render) are separate steps; this class wires them to the store.
+stay quiet. Matching (factbot.matcher), deciding (factbot.router) and saying
+(factbot.render) are separate steps. Built-in commands are declared with ``@command``
+(factbot.commands) here and in the features (factbot.features), and dispatched in one
+place, ``_answer``, which also checks who may run them.
 """
 
 from __future__ import annotations
@@ -17,10 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from factbot import community
+from factbot.catalogue import Catalogue
+from factbot.commands import Access, Context, Menu, Option, command, declared, table
 from factbot.errors import PackError
+from factbot.features.cooldown import CooldownLimiter, Cooldowns, Verdict
+from factbot.features.daily import DailyFacts
+from factbot.features.stats import Stats
+from factbot.features.switches import TopicSwitches
+from factbot.lru import LRU
 from factbot.matcher import Candidate, Matcher
-from factbot.messages import IncomingMessage, Reply
+from factbot.messages import IncomingMessage, Reply, ReplyKind
 from factbot.packs import FactPack, Topic, load_packs
 from factbot.render import (
     render_fact,
@@ -39,17 +47,17 @@ from factbot.storage.base import ChatSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# A decision depends only on the text and the packs. bench/matcher.py: a repeated
+# "/hallyu" is answered several times faster from here than through the matcher.
 DECISION_CACHE = 4096  # distinct recent messages whose decision is kept
 ANY_TOPIC = "*"  # the rotation key of /fact with no topic: a round over every topic
 MAX_TEXT = 4096  # longer messages are read this far (Telegram's own limit)
 MAX_CACHED_TEXT = 256  # only short messages repeat often enough to be worth caching
-
-# Commands shown in platform menus besides the topics.
-MENU_BUILTINS: tuple[tuple[str, str], ...] = (
-    ("topics", "List every topic"),
-    ("help", "How to ask and what the bot can do"),
-    ("source", "Where the facts come from"),
-)
+# /source names the pack of the chat's last fact; chats beyond this many recent ones
+# get the first pack's source, as a chat that never asked does.
+LAST_PACK_CHATS = 10_000
+NOT_ADMIN = "Only this group's admins can change that."
+NOT_OPERATOR = "Only the bot's operators can do that (`operators` in the config; or SIGHUP)."
 
 
 def _clean(text: str) -> str:
@@ -94,32 +102,47 @@ class FactBot:
         self.store: BaseStore = store if store is not None else MemoryStore()
         self.threshold = threshold
         self._salt = salt  # empty: the store's own random salt
-        # None: no cooldown (tests, `factbot ask`); the CLI passes settings.cooldown.
-        self.limiter = community.CooldownLimiter(cooldown) if cooldown is not None else None
         self._storage_failed = False
-        self._last_pack: dict[ChatKey, str] = {}  # pack name: a reload may replace the pack
+        self._last_pack: LRU[ChatKey, str] = LRU(LAST_PACK_CHATS)  # a reload may replace it
         # Adapters register here to re-publish their command menus after a reload.
         self.reload_listeners: list[Callable[[], Awaitable[None]]] = []
         self.load(packs)
+        # Features get what they need: the store, the packs of the moment, their settings.
+        self.switches = TopicSwitches(self.store, self._current)
+        self.daily = DailyFacts(self.store, self._current)
+        self.stats = Stats(self.store)
+        self.cooldowns = Cooldowns(self.store, cooldown)
+        owners: list[object] = [self, self.switches, self.daily, self.stats, self.cooldowns]
+        handlers = {c.name: (owner, c) for owner in owners for c in declared(type(owner))}
+        self._commands = {c.name: handlers[c.name] for c in table()}
 
     def load(self, packs: Sequence[FactPack]) -> None:
         """Swap in a new set of packs in one step: a reader sees old or new, never a mix."""
-        matcher = Matcher(packs)
-        topics = {t.command: (p, t) for p in packs for t in p.topics}
-        # A decision depends only on the text and the packs: a new cache goes with new packs.
-        decisions: dict[str, Decision] = {}
-        self.packs, self.matcher, self._topics, self._decisions = (
-            tuple(packs), matcher, topics, decisions)
+        # A new cache goes with new packs.
+        self.catalogue, self._decisions = Catalogue(packs), LRU[str, Decision](DECISION_CACHE)
+
+    def _current(self) -> Catalogue:
+        return self.catalogue
+
+    @property
+    def packs(self) -> tuple[FactPack, ...]:
+        return self.catalogue.packs
+
+    @property
+    def matcher(self) -> Matcher:
+        return self.catalogue.matcher
+
+    @property
+    def limiter(self) -> CooldownLimiter | None:
+        return self.cooldowns.limiter
 
     def decide(self, text: str) -> Decision:
         """What ``text`` asks for; repeated messages ("/hallyu", "kpop") skip the matcher."""
         decisions = self._decisions
         found = decisions.get(text)
         if found is None:
-            found = decide(self.matcher, text, self.threshold)
+            found = decide(self.catalogue.matcher, text, self.threshold)
             if len(text) <= MAX_CACHED_TEXT:
-                if len(decisions) >= DECISION_CACHE:
-                    del decisions[next(iter(decisions))]  # the oldest entry
                 decisions[text] = found
         return found
 
@@ -157,23 +180,28 @@ class FactBot:
 
     # --- menus -------------------------------------------------------------------
 
+    def topic_commands(self) -> list[tuple[str, str]]:
+        """Each topic's command and description, in the packs' order."""
+        return [(t.command, t.description) for p in self.packs for t in p.topics]
+
     def commands(self) -> list[tuple[str, str]]:
-        """Command name and description for every platform menu."""
-        return [(t.command, t.description) for p in self.packs for t in p.topics] + list(
-            MENU_BUILTINS)
+        """The menu everyone sees: the topics, then the built-ins offered to everyone."""
+        return self.topic_commands() + [(c.name, c.description) for c in table()
+                                        if c.menu is Menu.EVERYONE]
 
     def topic(self, name: str) -> tuple[FactPack, Topic] | None:
-        return self._topics.get(name)
+        return self.catalogue.topic(name)
 
     def search(self, text: str, limit: int = 10) -> list[Reply]:
         """Facts for an inline query, best first; an empty query gives each topic's lead."""
+        topics = self.catalogue.topics
         if not text.strip():
-            return [render_fact(p, t, t.facts[0]) for p, t in self._topics.values()][:limit]
+            return [render_fact(p, t, t.facts[0]) for p, t in topics.values()][:limit]
         decision = self.decide(text)
         out: list[Reply] = []
         seen: set[str] = set()
-        if decision.intent in self._topics:
-            pack, topic = self._topics[decision.intent]
+        if decision.intent in topics:
+            pack, topic = topics[decision.intent]
             first = decision.candidate.fact if decision.candidate else None
             for fact in ([first] if first else []) + list(topic.facts):
                 if fact is not None and fact.quote not in seen:
@@ -189,104 +217,156 @@ class FactBot:
         text = _clean(message.text)
         if text != message.text:
             message = dataclasses.replace(message, text=text)
-        command = parse_command(message.text)
-        if command is not None:
-            if command.target and message.bot_username \
-                    and command.target != message.bot_username.casefold():
+        command_ = parse_command(message.text)
+        if command_ is not None:
+            if command_.target and message.bot_username \
+                    and command_.target != message.bot_username.casefold():
                 return None  # /cmd@otherbot is for another bot
         elif message.is_group and not message.addressed:
             return None  # group chatter that is not for us
         decision = self.decide(message.text)
-        if command is not None and decision.intent is None and message.is_group \
-                and not command.target and not message.addressed:
+        if command_ is not None and decision.intent is None and message.is_group \
+                and not command_.target and not message.addressed:
             return None  # another bot's command (/ban, /roll): not ours to refuse
         chat = ChatKey(message.platform, message.chat_id)
         settings = await self._guard(self.store.chat_settings(chat), ChatSettings())
-        if self.limiter is not None:
-            verdict = self.limiter.check(message, settings)
-            if verdict is community.Verdict.SLOW_DOWN:
-                return render_slow_down()
-            if verdict is community.Verdict.QUIET:
-                return None
-        return await self._answer(message, decision, platform, settings)
+        verdict = self.cooldowns.check(message, settings)
+        if verdict is Verdict.SLOW_DOWN:
+            return render_slow_down()
+        if verdict is Verdict.QUIET:
+            return None
+        return await self._answer(Context(message, chat, settings, platform), decision)
 
-    async def _answer(self, message: IncomingMessage, decision: Decision,
-                      platform: Platform | None = None,
-                      settings: ChatSettings | None = None) -> Reply:
-        chat = ChatKey(message.platform, message.chat_id)
-        settings = settings or ChatSettings()
-        enabled = self._enabled(settings)
+    async def _answer(self, ctx: Context, decision: Decision) -> Reply:
         intent = decision.intent
-        if intent in self._topics and intent in settings.disabled:
-            return render_fallback(self.packs, decision.score, enabled)
-        if intent == "fact" and not decision.args.strip():
-            return await self._any_fact(chat, settings)
-        if intent == "fact" or (intent == "start" and decision.args):
-            target = self.matcher.resolve_command(decision.args.split()[0]) \
-                if decision.args.split() else None
-            if target is None or target[0].topic is None \
-                    or target[0].topic.command in settings.disabled:
-                return render_start(self.packs) if intent == "start" else \
-                    await self._fallback(message, decision, enabled)
-            return await self._topic_reply(chat, target[0].topic, "")
-        if intent == "ask":
-            # "/ask /hallyu" may name a topic; a bare question is cached like any message.
-            question = self.decide(decision.args) if decision.args.strip() else decision
-            if question.intent == "ask":
-                question = Decision(None)
-            return await self._answer(message, question, platform, settings)
-        if intent == "topics":
-            admin = await community.handle_topics_admin(self, message, decision.args, platform)
-            return admin if admin is not None else render_topics(self.packs, enabled)
-        if intent == "daily":
-            return await community.handle_daily(self, message, decision.args, platform)
-        if intent == "stats":
-            return await community.handle_stats(self, message, platform)
-        if intent == "cooldown":
-            return await community.handle_cooldown(self, message, decision.args, platform)
-        if intent == "help":
-            return render_help(self.packs)
-        if intent == "start":
-            return render_start(self.packs)
-        if intent == "source":
-            named = self._last_pack.get(chat)
-            pack = next((p for p in self.packs if p.name == named), self.packs[0])
-            return render_source(pack)
-        if intent == "reload":
-            # Bot-wide: not for any chat's admin (anyone can make a group), only the operators.
-            operator = f"{message.platform}:{message.user_id}" in self.operators
-            if platform is None or not operator:
-                return render_info("Only the bot's operators can reload the fact packs "
-                                   "(operators in the config, or SIGHUP).")
-            result = await self.reload()
-            text = f"Fact packs {result.message}." if result.ok else \
-                f"Reload {result.message}. Still serving the last good packs."
-            return render_info(text)
-        found = self._topics.get(intent) if intent else None
+        entry = self._commands.get(intent) if intent else None
+        if entry is not None:
+            owner, spec = entry
+            needed = spec.required(decision.args)
+            if not await self.permitted(needed, ctx.message, ctx.platform):
+                return render_info(NOT_OPERATOR if needed is Access.OPERATOR else NOT_ADMIN)
+            return await spec.handler(owner, ctx, decision.args)
+        catalogue = self.catalogue
+        found = catalogue.topic(intent) if intent else None
         if found is None:
-            return await self._fallback(message, decision, enabled)
+            return await self._fallback(ctx, decision)
         pack, topic = found
+        if topic.command in ctx.settings.disabled:  # not a miss to show the curators
+            return render_fallback(catalogue.packs, decision.score,
+                                   catalogue.enabled(ctx.settings))
         if decision.by_command:
-            return await self._topic_reply(chat, topic, decision.args)
-        return await self._fact_reply(chat, pack, topic, decision.candidate, decision.score)
+            return await self._topic_reply(ctx.chat, topic, decision.args, pack, catalogue)
+        return await self._fact_reply(ctx.chat, pack, topic, decision.candidate, decision.score)
+
+    async def permitted(self, needed: Access, message: IncomingMessage,
+                        platform: Platform | None) -> bool:
+        """The one permission check: who may run a command, from its declaration."""
+        if needed is Access.ANYONE:
+            return True
+        if needed is Access.OPERATOR:
+            return f"{message.platform}:{message.user_id}" in self.operators
+        if not message.is_group:
+            return True  # a private chat's settings are its one member's
+        if platform is None:
+            return False
+        try:
+            return await platform.is_admin(message)
+        except Exception:
+            log.exception("%s: could not check whether the sender is an admin",
+                          message.platform)
+            return False
+
+    # --- built-in commands: the answers themselves ------------------------------------
+
+    @command("fact", "A fact on a topic: /fact TOPIC, or any fact with /fact alone",
+             kind=ReplyKind.FACT,
+             phrases=("random fact", "a fact", "any fact", "fun fact", "surprise me",
+                      "another fact", "tell me something", "fakta", "fakta menarik",
+                      "fakta rawak", "재미있는 사실", "아무거나"),
+             options=(Option("topic", "A topic name, alias or keyword", kind="topic",
+                             required=True),))
+    async def fact(self, ctx: Context, args: str) -> Reply:
+        if not args.strip():
+            return await self._any_fact(ctx.chat, ctx.settings)
+        return await self._named_topic(ctx, args) or await self._fallback(ctx, Decision(None))
+
+    @command("ask", "Ask a question in your own words", kind=ReplyKind.FACT,
+             options=(Option("question", "Your question, in your own words",
+                             required=True),))
+    async def ask(self, ctx: Context, args: str) -> Reply:
+        # "/ask /hallyu" may name a topic; a bare question is cached like any message.
+        question = self.decide(args) if args.strip() else Decision(None)
+        if question.intent == "ask":
+            question = Decision(None)
+        return await self._answer(ctx, question)
+
+    @command("help", "How to ask and what the bot can do", bare=True, kind=ReplyKind.HELP,
+             phrases=("help", "how to use", "how do i use", "how does this work",
+                      "how does this bot work", "how do you work", "commands", "command",
+                      "usage", "instructions", "guide", "bantuan", "tolong", "cara guna",
+                      "macam mana nak guna", "macam mana guna", "camne nak guna", "nak guna",
+                      "cara pakai", "도움말", "도움", "사용법", "어떻게 써", "어떻게 사용"))
+    async def help(self, ctx: Context, args: str) -> Reply:
+        return render_help(self.packs)
+
+    @command("source", "Where the facts come from", bare=True, kind=ReplyKind.SOURCE,
+             phrases=("source", "sources", "article", "where from", "where is this from",
+                      "where does this come from", "cite", "citation", "reference", "news",
+                      "original", "quotes", "quote", "these quotes", "published",
+                      "publisher", "story", "where did you get", "where do you get",
+                      "where do u get", "who wrote", "dari mana", "info dari mana", "sumber",
+                      "rujukan", "artikel", "berita", "출처", "기사", "원문", "뉴스"))
+    async def source(self, ctx: Context, args: str) -> Reply:
+        packs = self.packs
+        named = self._last_pack.get(ctx.chat)
+        return render_source(next((p for p in packs if p.name == named), packs[0]))
+
+    @command("start", "Start here: what this bot knows", bare=True, menu=Menu.NONE,
+             kind=ReplyKind.HELP, phrases=("start", "begin", "get started", "mula", "시작"))
+    async def start(self, ctx: Context, args: str) -> Reply:
+        # "/start hallyu": a deep link (t.me/bot?start=hallyu) to one topic.
+        if args.strip():
+            found = await self._named_topic(ctx, args)
+            if found is not None:
+                return found
+        return render_start(self.packs)
+
+    @command("reload", "Operators: reload the fact packs", access=Access.OPERATOR,
+             menu=Menu.ADMINS, private=True)
+    async def reload_packs(self, ctx: Context, args: str) -> Reply:
+        result = await self.reload()
+        return render_info(f"Fact packs {result.message}." if result.ok else
+                           f"Reload {result.message}. Still serving the last good packs.")
+
+    # --- facts ---------------------------------------------------------------------
+
+    async def _named_topic(self, ctx: Context, args: str) -> Reply | None:
+        """The topic ``args`` names (``/fact hallyu``), unless unknown or off in this chat."""
+        catalogue = self.catalogue
+        target = catalogue.matcher.resolve_command(args.split()[0])
+        if target is None or target[0].topic is None \
+                or target[0].topic.command in ctx.settings.disabled:
+            return None
+        return await self._topic_reply(ctx.chat, target[0].topic, "", None, catalogue)
 
     async def _any_fact(self, chat: ChatKey, settings: ChatSettings) -> Reply:
         """The chat's next topic in turn, and that topic's next fact."""
         # Pack and topic are taken together now: a reload during the await cannot split them.
-        topics = [(p, t) for p in self.packs for t in p.topics
+        catalogue = self.catalogue
+        topics = [(p, t) for p in catalogue.packs for t in p.topics
                   if t.command not in settings.disabled]
         if not topics:
-            return render_topics(self.packs, set())
+            return render_topics(catalogue.packs, set())
         turn = await self._guard(self.store.next_rotation(chat, ANY_TOPIC, len(topics)), 0)
         pack, topic = topics[turn % len(topics)]
-        return await self._topic_reply(chat, topic, "", pack)
+        return await self._topic_reply(chat, topic, "", pack, catalogue)
 
     async def _topic_reply(self, chat: ChatKey, topic: Topic, args: str,
-                           pack: FactPack | None = None) -> Reply:
+                           pack: FactPack | None, catalogue: Catalogue) -> Reply:
         """A command asks for a topic: the fact its arguments name, else the next one."""
         if pack is None:
-            pack, _ = self._topics[topic.command]
-        ranked = self.matcher.rank_facts(topic, args) if args else []
+            pack, _ = catalogue.topics[topic.command]
+        ranked = catalogue.matcher.rank_facts(topic, args) if args else []
         if ranked:
             index = ranked[0][1]
         else:
@@ -301,15 +381,9 @@ class FactBot:
         await self._guard(self.store.record_usage(chat.platform, topic.command), None)
         return render_fact(pack, topic, fact, score)
 
-    def _enabled(self, settings: ChatSettings) -> set[str] | None:
-        """The chat's topics when it turned some off; None means all of them."""
-        if not settings.disabled:
-            return None
-        return {t.command for p in self.packs for t in p.topics} - settings.disabled
-
-    async def _fallback(self, message: IncomingMessage, decision: Decision,
-                        enabled: set[str] | None = None) -> Reply:
-        packs = self.packs  # the topics listed are those the decision was made on
+    async def _fallback(self, ctx: Context, decision: Decision) -> Reply:
+        catalogue = self.catalogue  # the topics listed are those the decision was made on
+        message = ctx.message
         if message.text.strip():
             salt = self._salt or await self._guard(self.store.user_salt(), "factbot")
             # Keyed hash: curators can count repeat askers without seeing ids. The key is
@@ -318,7 +392,8 @@ class FactBot:
                               hashlib.sha256)
             await self._guard(self.store.record_unmatched(message.platform, message.text[:500],
                                                           digest.hexdigest()[:16]), None)
-        return render_fallback(packs, decision.score, enabled)
+        return render_fallback(catalogue.packs, decision.score,
+                               catalogue.enabled(ctx.settings))
 
     async def _guard(self, op: Awaitable[T], default: T) -> T:
         """Run a storage call; on failure keep answering and log the problem once."""

@@ -21,14 +21,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from factbot.commands import by_name
 from factbot.core import FactBot
 from factbot.errors import ConfigError
 from factbot.messages import IncomingMessage, ReplyKind
 from factbot.text import words
-
-# A built-in command counts as answered when the reply is of its kind.
-_BUILTIN_KIND = {"topics": ReplyKind.TOPICS, "help": ReplyKind.HELP, "start": ReplyKind.HELP,
-                 "source": ReplyKind.SOURCE}
 
 # Why a line went wrong; `factbot eval --errors` groups its misses by these.
 WRONG_FACT = "wrong fact of the right topic"
@@ -154,9 +151,10 @@ async def _run(bot: FactBot, cases: list[Case]) -> Report:
                 verdict = OFF_TOPIC_ANSWERED
             elif not ok:
                 verdict = OTHER
-        elif case.topic in _BUILTIN_KIND:
+        elif case.topic is not None and (builtin := by_name().get(case.topic)) is not None:
+            # A built-in command counts as answered when the reply is of its kind.
             report.on_total += 1
-            ok = reply.kind is _BUILTIN_KIND[case.topic]
+            ok = reply.kind is builtin.kind
             verdict = None if ok else (REFUSED if reply.kind is ReplyKind.FALLBACK else OTHER)
         else:
             report.on_total += 1

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from factbot.matching.analysis import Analyser, Query
 from factbot.matching.commands import Commands
-from factbot.matching.index import BUILTIN_PHRASES, Intent, build_index
+from factbot.matching.index import Intent, build_index
 from factbot.matching.scoring import Candidate, score_docs
 from factbot.packs import FactPack, Topic
 
-__all__ = ["BUILTIN_PHRASES", "Candidate", "Intent", "Matcher", "Ranking"]
+__all__ = ["Candidate", "Intent", "Matcher", "Ranking"]
 
 
 @dataclass(frozen=True, slots=True)

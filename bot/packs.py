@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from factbot import commands
 from factbot.errors import PackError
 from factbot.text import VerbatimIndex, normalise_quote, words
 
@@ -46,19 +47,6 @@ MAX_SPEAKERS = 200
 # A source part or role starting with this is a placeholder a draft left for the curator
 # (`factbot facts new`): accepted, left out of citations, and warned about by `facts check`.
 TODO = "TODO"
-# Commands the core answers itself; a topic may not take these names.
-BUILTIN_COMMANDS: dict[str, str] = {
-    "start": "Start here: what this bot knows",
-    "help": "How to ask and what the bot can do",
-    "topics": "List every topic",
-    "source": "Where the facts come from",
-    "fact": "A fact on a topic: /fact hallyu",
-    "ask": "Ask a question in your own words",
-    "daily": "Admins: /daily on [HH:MM] [TZ] or /daily off",
-    "stats": "Admins: most asked topics and unanswered questions",
-    "cooldown": "Admins: answers a minute per person and per chat",
-    "reload": "Admins: reload the fact packs",
-}
 
 
 def is_todo(text: str) -> bool:
@@ -560,7 +548,7 @@ class _Checker:
             raise self.fail(topic.key_lines["command"],
                             f"{where}.command {shown(command)} must match [a-z0-9_]{{1,32}}")
         where = f"topic {command!r}"
-        if command in BUILTIN_COMMANDS:
+        if command in commands.names():
             raise self.fail(topic.key_lines["command"], f"{where} takes a built-in command name")
         description = self.text(topic, "description", where, limit=MAX_DESCRIPTION) or ""
         facts_raw = topic["facts"]
@@ -638,7 +626,7 @@ def check_names(packs: Iterable[FactPack]) -> None:
             names = [(topic.command, "command")] + [(a, "alias") for a in topic.aliases]
             for name, kind in names:
                 key = alias_key(name)
-                if key in BUILTIN_COMMANDS:
+                if key in commands.names():
                     raise PackError(str(pack.path), topic.line,
                                     f"{kind} {shown(name)} of topic {topic.command!r} is a "
                                     f"built-in command")
@@ -705,5 +693,11 @@ def load_packs(root: Path) -> tuple[FactPack, ...]:
                                                   f"{seen[pack.name]}")
         seen[pack.name] = pack.path
     check_names(packs)
+    topics = sum(len(p.topics) for p in packs)
+    if topics > commands.topic_room():
+        # Every topic is a command in the platforms' menus: none may be cut from them.
+        raise PackError(str(root), None, f"{topics} topics in all, but the platforms' command "
+                                         f"menus hold {commands.topic_room()} beside the "
+                                         f"{len(commands.menu_commands())} built-in commands")
     return packs
 

@@ -144,15 +144,16 @@ def render_topics(packs: Sequence[FactPack], enabled: set[str] | None = None) ->
 
 
 def render_help(packs: Sequence[FactPack]) -> Reply:
+    """Usage in neutral words; the one example topic is the loaded packs' first."""
     heading = "I answer with short quotes from news articles, and always name the source."
-    items: tuple[tuple[str, str], ...] = (
+    first = next((t for p in packs for t in p.topics), None)
+    items = tuple(item for item in (
         ("topics", "every topic I know"),
-        ("hallyu", "a fact on a topic; send it again for the next one"),
-        ("ask", "or just ask in your own words, e.g. “how many Koreans live in Malaysia?”"),
+        (first.command, "a fact on a topic; send it again for the next one")
+        if first else None,
+        ("ask", "or just ask a question in your own words"),
         ("source", "where the last fact came from"),
-    )
-    example = packs[0].topics[0].command if packs and packs[0].topics else "topics"
-    items = tuple((example if c == "hallyu" else c, d) for c, d in items)
+    ) if item is not None)
     text = "\n".join([heading, *(f"/{c} — {d}" for c, d in items)])
     return Reply(kind=ReplyKind.HELP, text=text, heading=heading, items=items)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from factbot import commands
 from factbot.matcher import Candidate, Matcher
-from factbot.packs import BUILTIN_COMMANDS
 from factbot.text import fold, words
 
 THRESHOLD = 0.40  # calibrated on tests/data/eval_korea_malaysia.jsonl (see README)
@@ -19,7 +19,6 @@ MARGIN = 0.02  # two answers from two topics closer than this are too close to c
 # A refused sentence this far ahead of the best allowed one means the article does not say.
 REFUSED_LEAD = 0.08
 
-BARE_BUILTINS = frozenset({"help", "start", "topics", "source"})
 # "/name", "/name@bot", then arguments. "/usr/bin/env" or "!!!" is not a command.
 _COMMAND = re.compile(r"^\s*/(\w+)(?:@(\w+))?(?:\s+(.*))?$", re.DOTALL)
 
@@ -54,7 +53,7 @@ def parse_command(text: str) -> Command | None:
 def decide(matcher: Matcher, text: str, threshold: float = THRESHOLD) -> Decision:
     """Turn one message into a decision."""
     bare = " ".join(words(text)) if len(text) < 32 else ""
-    if bare in BARE_BUILTINS:  # "help" or "start" typed without the slash
+    if bare in commands.bare_names():  # "help" or "start" typed without the slash
         return Decision(bare, by_command=True, score=1.0)
     command = parse_command(text)
     if command is not None:
@@ -98,7 +97,7 @@ def _quote(candidate: Candidate) -> str | None:
 
 
 def _decide_command(matcher: Matcher, command: Command, threshold: float) -> Decision:
-    if command.name in BUILTIN_COMMANDS:
+    if command.name in commands.names():
         return Decision(command.name, args=command.args, by_command=True, score=1.0)
     found = matcher.resolve_command(command.name)
     if found is None:

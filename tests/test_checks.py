@@ -10,6 +10,9 @@ import pytest
 
 from factbot.checks import attributed_name, check_dir, dangling_reference
 from factbot.cli import main
+from factbot.commands import PLATFORM_MAX_COMMANDS, menu_commands, topic_room
+from factbot.errors import PackError
+from factbot.packs import load_packs
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKS = ROOT / "tests" / "data" / "packs"
@@ -148,12 +151,24 @@ def test_json_output_separates_errors_and_warnings_for_ci(
     assert data["errors"][0]["check"] == "load" and data["errors"][0]["line"]
 
 
-def test_too_many_commands_for_a_platform_menu_is_an_error(tmp_path: Path) -> None:
-    topics = "".join(BUS.replace("command: bus", f"command: bus{i}") for i in range(98))
-    # Each topic repeats the same quotes under its own name: allowed, but 98 + 3 > 100.
-    report = check_dir(write_pack(tmp_path / "town", topics + LIBRARY))
-    checks = {f.check for f in report.errors}
-    assert checks == {"menu_size"}
+def menu_pack(folder: Path, topics: int) -> Path:
+    """A pack of ``topics`` topics; each repeats the same quotes under its own name."""
+    many = "".join(BUS.replace("command: bus", f"command: bus{i}") for i in range(topics - 1))
+    return write_pack(folder, many + LIBRARY)
+
+
+def test_a_pack_a_platform_menu_would_cut_is_refused(tmp_path: Path) -> None:
+    """The built-ins' count comes from the command table: one more topic than fits fails."""
+    room = topic_room()
+    assert room == PLATFORM_MAX_COMMANDS - len(menu_commands())
+    fits = check_dir(menu_pack(tmp_path / "fits", room))
+    assert "menu_size" not in {f.check for f in fits.errors}
+    load_packs(tmp_path / "fits")
+    report = check_dir(menu_pack(tmp_path / "over", room + 1))
+    assert {f.check for f in report.errors} == {"menu_size"}
+    assert f"{room + 1 + len(menu_commands())} menu commands" in report.errors[0].message
+    with pytest.raises(PackError, match=f"{room + 1} topics in all"):
+        load_packs(tmp_path / "over")
 
 
 def test_the_shipped_and_curated_packs_check_clean(tmp_path: Path) -> None:

@@ -10,18 +10,16 @@ from pathlib import Path
 import pytest
 
 from factbot.adapters.console import ConsoleAdapter
-from factbot.community import (
+from factbot.core import NOT_ADMIN, FactBot
+from factbot.features.cooldown import CooldownLimiter
+from factbot.features.daily import (
     DAILY_USAGE,
-    NOT_ADMIN,
-    CooldownLimiter,
     DailyRequest,
     SendThrottle,
-    daily_loop,
     due_at,
     is_due,
     parse_daily,
 )
-from factbot.core import FactBot
 from factbot.messages import IncomingMessage, Reply, ReplyKind
 from factbot.packs import FactPack
 from factbot.settings import CooldownSettings, Settings
@@ -315,7 +313,7 @@ async def test_the_daily_fact_goes_out_once_a_day_even_across_a_restart(
         assert settings.last_daily is not None
         slot = due_at(settings, settings.last_daily + timedelta(days=1))
         clock = Clock(slot - timedelta(minutes=1))
-        loop = asyncio.create_task(daily_loop(h.bot, h, now=clock, tick=0))
+        loop = asyncio.create_task(h.bot.daily.loop(h, now=clock, tick=0))
         await clock.rounds()  # rounds done, not time passed: none of them was due
         assert h.sent == []
         clock.at = slot + timedelta(seconds=5)
@@ -333,7 +331,7 @@ async def test_the_daily_fact_goes_out_once_a_day_even_across_a_restart(
     async with SqliteStore(path) as store:  # the bot restarts the same day
         restarted = harness(packs, store)
         clock = Clock(slot + timedelta(hours=2))
-        loop = asyncio.create_task(daily_loop(restarted.bot, restarted, now=clock, tick=0))
+        loop = asyncio.create_task(restarted.bot.daily.loop(restarted, now=clock, tick=0))
         await clock.rounds()
         assert restarted.sent == []
         clock.at = slot + timedelta(days=1, seconds=1)
@@ -351,7 +349,7 @@ async def test_the_daily_fact_only_goes_to_its_own_platform(packs: tuple[FactPac
     await store.set_daily(ChatKey("telegram", GROUP), True, time(0, 0), "UTC")
     telegram = harness(packs, store, platform="telegram")
     clock = Clock(datetime(2026, 3, 1, 12, tzinfo=UTC))
-    loop = asyncio.create_task(daily_loop(telegram.bot, telegram, now=clock, tick=0))
+    loop = asyncio.create_task(telegram.bot.daily.loop(telegram, now=clock, tick=0))
     await clock.rounds()
     loop.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -368,7 +366,7 @@ async def test_a_failed_send_is_not_retried_the_same_day(packs: tuple[FactPack, 
     h = harness(packs, store)
     h.fail_sends = True
     clock = Clock(datetime(2026, 3, 1, 6, 1, tzinfo=UTC))
-    loop = asyncio.create_task(daily_loop(h.bot, h, now=clock, tick=0))
+    loop = asyncio.create_task(h.bot.daily.loop(h, now=clock, tick=0))
     await clock.rounds(5)
     loop.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -389,7 +387,7 @@ async def test_the_daily_fact_skips_topics_turned_off(packs: tuple[FactPack, ...
     h = harness(packs, store)
     for day in range(1, 4):
         clock = Clock(datetime(2026, 3, day, 7, tzinfo=UTC))
-        loop = asyncio.create_task(daily_loop(h.bot, h, now=clock, tick=0))
+        loop = asyncio.create_task(h.bot.daily.loop(h, now=clock, tick=0))
         await clock.rounds()
         loop.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -423,7 +421,7 @@ async def test_the_console_prints_the_daily_fact_when_due(packs: tuple[FactPack,
     out = io.StringIO()
     console = ConsoleAdapter(FactBot(packs, store), stdin=io.StringIO(""), stdout=out)
     clock = Clock(datetime(2026, 3, 1, 6, 1, tzinfo=UTC))
-    loop = asyncio.create_task(daily_loop(console.bot, console, now=clock, tick=0))
+    loop = asyncio.create_task(console.bot.daily.loop(console, now=clock, tick=0))
     await clock.rounds()
     loop.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -443,8 +441,8 @@ async def test_a_failing_daily_round_is_logged_once_not_every_tick(
         packs: tuple[FactPack, ...], caplog: pytest.LogCaptureFixture) -> None:
     h = harness(packs, BrokenStore())
     clock = Clock(datetime(2026, 1, 1, tzinfo=UTC))
-    with caplog.at_level("ERROR", logger="factbot.community"):
-        loop = asyncio.create_task(daily_loop(h.bot, h, now=clock, tick=0))
+    with caplog.at_level("ERROR", logger="factbot.features.daily"):
+        loop = asyncio.create_task(h.bot.daily.loop(h, now=clock, tick=0))
         await clock.rounds(5)
         loop.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -458,7 +456,7 @@ async def test_a_failing_daily_round_is_logged_once_not_every_tick(
     ("0 0", (0, 0)), ("-1", None), ("4 15 2", None), ("lots", None), ("1001", None),
 ])
 def test_cooldown_arguments_parse(args: str, expected: object) -> None:
-    from factbot.community import parse_cooldown
+    from factbot.features.cooldown import parse_cooldown
 
     assert parse_cooldown(args) == expected
 

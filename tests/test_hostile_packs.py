@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from factbot import checks, packs
+from factbot.app import build_bot
 from factbot.checks import attributed_name, check_dir, unreachable
 from factbot.cli import main
 from factbot.core import FactBot
@@ -43,6 +44,7 @@ from factbot.render import (
     render_start,
     render_topics,
 )
+from factbot.settings import Settings
 from factbot.stats import as_text
 from factbot.storage.base import TopicCount, UnmatchedCount
 
@@ -238,7 +240,7 @@ def facts(tmp_path: Path) -> Path:
 
 
 class Console:
-    """The console's standing: whoever types there runs the bot, and may /reload."""
+    """The console; whoever types there runs the bot (``build_bot(console=True)``)."""
 
     name = "console"
 
@@ -257,7 +259,7 @@ async def ask(bot: FactBot, text: str) -> Reply:
 
 async def test_reload_refuses_an_alias_bomb_and_keeps_serving(
         facts: Path, caplog: pytest.LogCaptureFixture) -> None:
-    bot = FactBot(load_packs(facts), facts_dir=facts)
+    bot = build_bot(Settings(facts=facts), console=True)
     pack_yaml = facts / "korea-malaysia" / "pack.yaml"
     text = pack_yaml.read_text(encoding="utf-8")
     pack_yaml.write_text(text.replace("command: hallyu", f"command: {bomb()}", 1),

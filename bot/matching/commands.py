@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from factbot import commands
 from factbot.matching.analysis import _fuzzy, nearest
 from factbot.matching.index import Index, Intent
-from factbot.packs import BUILTIN_COMMANDS, Topic, alias_key
+from factbot.packs import Topic, alias_key
 from factbot.text import stem
 
 
@@ -30,7 +31,7 @@ class Commands:
     def resolve(self, command: str) -> tuple[Intent, float] | None:
         """The intent a command names, allowing aliases and small typos."""
         key = alias_key(command)
-        if not key or key in BUILTIN_COMMANDS:
+        if not key or key in commands.names():
             return None
         n = self._names.get(key)
         if n is None:  # "/cooperate" for /cooperation

@@ -15,37 +15,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from factbot import commands
 from factbot.matching.glossary import ENGLISH, KOREAN, MALAY
 from factbot.matching.rules import Shape, names_instances, shape_of
 from factbot.packs import Fact, FactPack, Topic
 from factbot.text import _DIGIT_GROUP, fold, is_hangul, malay_stem, stem, word_tuple, words
 from factbot.vocab import LIGHT_WORDS, STOPWORDS
-
-# Built-in commands can be asked for in words too ("what topics do you know?").
-BUILTIN_PHRASES: dict[str, tuple[str, ...]] = {
-    "topics": ("topics", "topic", "subjects", "subject", "menu", "list", "what can you",
-               "what can i ask", "what do you know", "what do you know about", "what else",
-               "what can you do", "what do you cover", "what can you answer",
-               "can you answer", "what kind of things", "senarai", "topik", "boleh tanya apa",
-               "nak tanya apa", "주제", "목록", "물어볼 수", "뭘 물어", "뭐 물어", "무엇을 물어"),
-    "help": ("help", "how to use", "how do i use", "how does this work", "how does this bot work",
-             "how do you work", "commands", "command", "usage", "instructions", "guide",
-             "bantuan", "tolong", "cara guna", "macam mana nak guna", "macam mana guna",
-             "camne nak guna", "nak guna", "cara pakai", "도움말", "도움", "사용법",
-             "어떻게 써", "어떻게 사용"),
-    "source": ("source", "sources", "article", "where from", "where is this from",
-               "where does this come from", "cite", "citation", "reference", "news", "original",
-               "quotes", "quote", "these quotes", "published", "publisher", "story",
-               "where did you get", "where do you get", "where do u get", "who wrote",
-               "dari mana", "info dari mana", "sumber", "rujukan", "artikel", "berita",
-               "출처", "기사", "원문", "뉴스"),
-    "start": ("start", "begin", "get started", "mula", "시작"),
-    # "Any fact will do": the next fact of the chat's round over every topic.
-    "fact": ("random fact", "a fact", "any fact", "fun fact", "surprise me", "another fact",
-             "tell me something", "fakta", "fakta menarik", "fakta rawak", "재미있는 사실",
-             "아무거나"),
-}
-BUILTIN_FREE_TEXT = tuple(BUILTIN_PHRASES)
 
 # Weights of the topic prior (per term) and of a built-in's phrases.
 ALIAS = 2.0
@@ -188,7 +163,10 @@ class _Builder:
     def __init__(self, packs: Sequence[FactPack]) -> None:
         self.packs = tuple(packs)
         self.intents = [Intent(t.command, t) for p in packs for t in p.topics]
-        self.intents += [Intent(name, None) for name in BUILTIN_FREE_TEXT]
+        # Built-in commands can be asked for in words too ("what topics do you know?"):
+        # their phrases come from the command table.
+        self.phrases = commands.phrases()
+        self.intents += [Intent(name, None) for name in self.phrases]
         self.prior: dict[tuple[str, ...], dict[int, float]] = defaultdict(dict)
         self.keywords: dict[tuple[str, ...], dict[int, float]] = defaultdict(dict)
         self.surface: dict[str, str] = {}
@@ -429,7 +407,7 @@ class _Builder:
         return frozenset(known)
 
     def _builtin(self, index: int, name: str) -> None:
-        phrases = list(BUILTIN_PHRASES[name])
+        phrases = list(self.phrases[name])
         if name == "source":  # "is this from Bernama?"
             phrases += [p.source.outlet for p in self.packs]
         for phrase in phrases:

@@ -1,0 +1,8 @@
+"""Community features: each gets only what it needs (the store, the packs, the limiter),
+declares its commands with ``@command`` and answers them from a small ``Context``.
+
+``switches`` (/topics, and topics on or off per chat), ``daily`` (/daily and the daily
+fact's scheduler), ``stats`` (/stats) and ``cooldown`` (the limiter and /cooldown).
+"""
+
+NOT_SAVED = "I couldn't save that just now; please try again in a minute."

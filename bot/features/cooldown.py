@@ -1,0 +1,169 @@
+"""Cooldowns: a sliding one-minute limit per person and per chat, and /cooldown to set it."""
+
+from __future__ import annotations
+
+import logging
+import time as _time
+from collections import deque
+from collections.abc import Callable, Mapping
+from enum import Enum
+
+from factbot.commands import Access, Context, Menu, Option, command
+from factbot.features import NOT_SAVED
+from factbot.messages import IncomingMessage, Reply
+from factbot.render import render_info
+from factbot.settings import CooldownSettings
+from factbot.storage.base import BaseStore, ChatSettings
+
+log = logging.getLogger(__name__)
+
+COOLDOWN_USAGE = ("Usage: /cooldown [PER_USER [PER_CHAT]] answers a minute, /cooldown off "
+                  "or /cooldown default, e.g. /cooldown 4 15")
+MAX_PER_MINUTE = 1000
+
+
+class Verdict(Enum):
+    ANSWER = "answer"
+    SLOW_DOWN = "slow_down"  # first message over the limit: say so once
+    QUIET = "quiet"  # still over the limit: say nothing
+
+
+class CooldownLimiter:
+    """Sliding one-minute limits per user in a chat and per chat.
+
+    Only answered messages count, so a flood that is being ignored does not
+    prolong its own silence. A limit of 0 means no limit. Private chats are not
+    limited: there the only person a flood reaches is the one sending it.
+    """
+
+    def __init__(self, settings: CooldownSettings, *,
+                 clock: Callable[[], float] = _time.monotonic, window: float = 60.0) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.window = window
+        self._hits: dict[tuple[str, ...], deque[float]] = {}
+        self._warned: set[tuple[str, ...]] = set()
+        self._checks = 0
+
+    def check(self, message: IncomingMessage, chat: ChatSettings | None = None) -> Verdict:
+        if not self.settings.enabled or not message.is_group:
+            return Verdict.ANSWER
+        now = self.clock()
+        self._checks += 1
+        if self._checks % 1024 == 0:
+            self._sweep(now)
+        user_limit = self.settings.user_per_minute
+        chat_limit = self.settings.chat_per_minute
+        if chat is not None:
+            user_limit = chat.user_per_minute if chat.user_per_minute is not None else user_limit
+            chat_limit = chat.chat_per_minute if chat.chat_per_minute is not None else chat_limit
+        chat_key = (message.platform, message.chat_id)
+        user_key = (message.platform, message.chat_id, message.user_id)
+        for key, limit in ((user_key, user_limit), (chat_key, chat_limit)):
+            hits = self._recent(key, now)
+            if limit and len(hits) >= limit:
+                if key in self._warned:
+                    return Verdict.QUIET
+                self._warned.add(key)
+                return Verdict.SLOW_DOWN
+        for key in (user_key, chat_key):
+            self._hits.setdefault(key, deque()).append(now)
+            self._warned.discard(key)
+        return Verdict.ANSWER
+
+    def _recent(self, key: tuple[str, ...], now: float) -> deque[float]:
+        hits = self._hits.get(key)
+        if hits is None:
+            return deque()
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        return hits
+
+    def _sweep(self, now: float) -> None:
+        """Forget people who have been quiet for a window, so memory stays bounded."""
+        for key in [k for k, hits in self._hits.items() if not self._recent(k, now)]:
+            del self._hits[key]
+            self._warned.discard(key)
+
+
+def parse_cooldown(args: str) -> tuple[int | None, int | None] | str | None:
+    """"" to show; "off"/"default" as is; or the two limits (None keeps the default).
+
+    Returns None when the arguments are malformed.
+    """
+    words = args.split()
+    if not words:
+        return ""
+    if len(words) == 1 and words[0].casefold() in ("off", "default"):
+        return words[0].casefold()
+    if len(words) > 2 or not all(w.isdigit() and int(w) <= MAX_PER_MINUTE for w in words):
+        return None
+    user = int(words[0])
+    chat = int(words[1]) if len(words) == 2 else None
+    return user, chat
+
+
+def _menu_arguments(values: Mapping[str, object]) -> str:
+    """A menu's options as /cooldown's arguments: PER_USER [PER_CHAT], or default."""
+    if values.get("reset"):
+        return "default"
+    per_user, per_chat = values.get("per_user"), values.get("per_chat")
+    if per_user is None:
+        return ""  # the command's form is PER_USER [PER_CHAT]: show the setting instead
+    return " ".join(str(n) for n in (per_user, per_chat) if n is not None)
+
+
+class Cooldowns:
+    """Who is answered how often: the limiter the core asks, and /cooldown per chat."""
+
+    def __init__(self, store: BaseStore, settings: CooldownSettings | None) -> None:
+        self.store = store
+        # None: no cooldown at all (tests, `factbot ask`).
+        self.limiter = CooldownLimiter(settings) if settings is not None else None
+
+    def check(self, message: IncomingMessage, chat: ChatSettings) -> Verdict:
+        return self.limiter.check(message, chat) if self.limiter is not None else Verdict.ANSWER
+
+    def describe(self, settings: ChatSettings) -> str:
+        defaults = self.limiter.settings if self.limiter is not None else None
+        if defaults is None or not defaults.enabled:
+            return "There is no cooldown on this bot."
+        user = settings.user_per_minute if settings.user_per_minute is not None \
+            else defaults.user_per_minute
+        chat = settings.chat_per_minute if settings.chat_per_minute is not None \
+            else defaults.chat_per_minute
+
+        def limit(n: int, who: str) -> str:
+            return f"{n} answers a minute {who}" if n else f"no limit {who}"
+        return f"Cooldown here: {limit(user, 'per person')}, {limit(chat, 'for the chat')}."
+
+    @command("cooldown", "Admins: answers a minute per person and per chat",
+             changes=Access.ADMIN, changes_with_args=True, menu=Menu.ADMINS, private=True,
+             options=(Option("per_user", "Answers a minute per person (0: no limit)",
+                             kind="int", high=MAX_PER_MINUTE),
+                      Option("per_chat", "Answers a minute in this channel (0: no limit)",
+                             kind="int", high=MAX_PER_MINUTE),
+                      Option("reset", "Go back to the bot's defaults", kind="bool")),
+             compose=_menu_arguments)
+    async def configure(self, ctx: Context, args: str) -> Reply:
+        """Show this chat's cooldown, or let an admin change it."""
+        request = parse_cooldown(args)
+        if request is None:
+            return render_info(COOLDOWN_USAGE)
+        try:
+            if request == "":
+                return render_info(self.describe(await self.store.chat_settings(ctx.chat)))
+            if request == "off":
+                user, per_chat = 0, 0
+            elif request == "default":
+                user, per_chat = None, None
+            else:
+                assert isinstance(request, tuple)
+                current = await self.store.chat_settings(ctx.chat)
+                user = request[0]
+                per_chat = request[1] if request[1] is not None else current.chat_per_minute
+            settings = await self.store.set_cooldown(ctx.chat, user, per_chat)
+        except Exception as exc:  # the store logs its own failures with the traceback, once
+            log.warning("could not save the cooldown: %r", exc)
+            return render_info(NOT_SAVED)
+        return render_info(self.describe(settings))

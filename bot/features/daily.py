@@ -1,0 +1,246 @@
+"""The daily fact: /daily on [HH:MM] [TZ] | off, and the scheduler that posts it.
+
+Adapters start ``DailyFacts.loop`` next to their own event loop and cancel it on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import logging
+import re
+import time as _time
+import zoneinfo
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from factbot.commands import Access, Context, Menu, Option, command
+from factbot.features import NOT_SAVED
+from factbot.messages import Reply
+from factbot.render import render_fact, render_info
+from factbot.storage.base import BaseStore, ChatKey, ChatSettings
+
+if TYPE_CHECKING:
+    from factbot.catalogue import Catalogue
+    from factbot.core import Platform
+
+log = logging.getLogger(__name__)
+
+DAILY_USAGE = ("Usage: /daily on [HH:MM] [Area/City] or /daily off, "
+               "e.g. /daily on 08:30 Asia/Kuala_Lumpur")
+DAILY_TOPIC = "daily"  # rotation key for the daily fact; a built-in, so never a topic name
+_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?$")
+_ZONE = re.compile(r"^[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+){0,2}$")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DailyRequest:
+    enabled: bool | None  # None: show the current setting
+    at: time | None = None
+    tz: str | None = None
+
+
+@functools.lru_cache(maxsize=1)
+def _zones() -> dict[str, str]:
+    return {name.casefold(): name for name in zoneinfo.available_timezones()}
+
+
+def parse_zone(text: str) -> str | None:
+    """The canonical IANA name for ``text`` (any case), or None if it is not a time zone."""
+    if len(text) > 64 or not _ZONE.match(text):
+        return None
+    name = _zones().get(text.casefold())
+    if name is None:
+        return None
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def parse_daily(args: str) -> DailyRequest | None:
+    """Parse ``on [HH:MM] [TZ]`` / ``off`` / nothing; None when malformed."""
+    words = args.split()
+    if not words:
+        return DailyRequest(None)
+    action, rest = words[0].casefold(), words[1:]
+    if action == "off":
+        return DailyRequest(False) if not rest else None
+    if action != "on" or len(rest) > 2:
+        return None
+    at: time | None = None
+    tz: str | None = None
+    for word in rest:
+        match = _TIME.match(word)
+        if match and at is None:
+            hour, minute = int(match.group(1)), int(match.group(2) or 0)
+            if hour > 23 or minute > 59:
+                return None
+            at = time(hour, minute)
+        elif tz is None and (zone := parse_zone(word)) is not None:
+            tz = zone
+        else:
+            return None
+    return DailyRequest(True, at, tz)
+
+
+def describe_daily(settings: ChatSettings) -> str:
+    if not settings.daily:
+        return f"The daily fact is off here. {DAILY_USAGE}"
+    return (f"Daily fact: on, every day at {settings.daily_time:%H:%M} ({settings.tz}). "
+            "Send /daily off to stop it.")
+
+
+class SendThrottle:
+    """Space unprompted sends: at most ``per_chat`` a minute per chat, ``overall`` a second.
+
+    The defaults keep under Telegram's limits (about 20 a minute in a group,
+    30 a second in all).
+    """
+
+    def __init__(self, *, per_chat: int = 20, overall: int = 30,
+                 clock: Callable[[], float] = _time.monotonic,
+                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
+        self.per_chat = per_chat
+        self.overall = overall
+        self.clock = clock
+        self.sleep = sleep
+        self._all: deque[float] = deque()
+        self._chats: dict[str, deque[float]] = {}
+
+    def _delay(self, chat_id: str, now: float) -> float:
+        for hits, window in ((self._all, 1.0), (self._chats.get(chat_id, deque()), 60.0)):
+            while hits and hits[0] <= now - window:
+                hits.popleft()
+        delay = 0.0
+        if len(self._all) >= self.overall:
+            delay = max(delay, self._all[0] + 1.0 - now)
+        chat = self._chats.get(chat_id)
+        if chat and len(chat) >= self.per_chat:
+            delay = max(delay, chat[0] + 60.0 - now)
+        return delay
+
+    async def wait(self, chat_id: str) -> None:
+        """Return when one more send to ``chat_id`` stays within the limits, and count it."""
+        while (delay := self._delay(chat_id, self.clock())) > 0:
+            await self.sleep(delay)
+        now = self.clock()
+        self._all.append(now)
+        self._chats.setdefault(chat_id, deque()).append(now)
+        for key in [k for k, hits in self._chats.items() if hits and hits[-1] <= now - 60.0]:
+            del self._chats[key]
+
+
+def due_at(settings: ChatSettings, now: datetime) -> datetime:
+    """The latest scheduled time at or before ``now`` (UTC), in the chat's time zone."""
+    zone = zoneinfo.ZoneInfo(settings.tz)
+    local = now.astimezone(zone)
+    slot = datetime.combine(local.date(), settings.daily_time, tzinfo=zone)
+    if slot > local:
+        slot = datetime.combine(local.date() - timedelta(days=1), settings.daily_time,
+                                tzinfo=zone)
+    return slot.astimezone(UTC)
+
+
+def is_due(settings: ChatSettings, now: datetime) -> bool:
+    return settings.daily and (settings.last_daily is None
+                               or settings.last_daily < due_at(settings, now))
+
+
+class DailyFacts:
+    """A chat's daily fact: its setting (/daily) and the loop that posts it when due."""
+
+    def __init__(self, store: BaseStore, catalogue: Callable[[], Catalogue]) -> None:
+        self.store = store
+        self.catalogue = catalogue
+
+    @command("daily", "Admins: /daily on [HH:MM] [TZ] or /daily off",
+             changes=Access.ADMIN, changes_with_args=True, menu=Menu.ADMINS,
+             options=(Option("state", "Turn the daily fact on or off", required=True,
+                             choices=("on", "off")),
+                      Option("time", "HH:MM, 24-hour clock (on only)"),
+                      Option("timezone", "e.g. Asia/Kuala_Lumpur (on only)")))
+    async def configure(self, ctx: Context, args: str) -> Reply:
+        """Turn this chat's daily fact on or off, or say how it is set."""
+        request = parse_daily(args)
+        if request is None:
+            return render_info(DAILY_USAGE)
+        try:
+            if request.enabled is None:
+                return render_info(describe_daily(await self.store.chat_settings(ctx.chat)))
+            # The first post is the next HH:MM from now, not one straight away.
+            settings = await self.store.set_daily(
+                ctx.chat, request.enabled, request.at, request.tz,
+                since=datetime.now(UTC) if request.enabled else None)
+        except Exception as exc:  # the store logs its own failures with the traceback, once
+            log.warning("could not save the daily setting: %r", exc)
+            return render_info(NOT_SAVED)
+        return render_info(describe_daily(settings) if request.enabled
+                           else "The daily fact is off here. Send /daily on to start it again.")
+
+    async def reply(self, chat: ChatKey, settings: ChatSettings) -> Reply | None:
+        """The chat's next daily fact: topics take turns, skipping those turned off here."""
+        choices = []
+        for pack in self.catalogue().packs:
+            for t_no, topic in enumerate(pack.topics):
+                if topic.command in settings.disabled:
+                    continue
+                choices += [((f_no, t_no), pack, topic, fact)
+                            for f_no, fact in enumerate(topic.facts)]
+        if not choices:
+            return None
+        choices.sort(key=lambda c: c[0])
+        index = await self.store.next_rotation(chat, DAILY_TOPIC, len(choices))
+        _, pack, topic, fact = choices[index % len(choices)]
+        reply = render_fact(pack, topic, fact)
+        return dataclasses.replace(reply, heading="Fact of the day",
+                                   text=f"Fact of the day:\n{reply.text}")
+
+    async def send_due(self, platform: Platform, now: datetime, throttle: SendThrottle) -> int:
+        """Send every daily fact due on ``platform`` at ``now``; return how many went out."""
+        sent = 0
+        for chat_id, settings in await self.store.daily_chats(platform.name):
+            chat = ChatKey(platform.name, chat_id)
+            try:
+                if not is_due(settings, now):
+                    continue
+                reply = await self.reply(chat, settings)
+                if reply is None:
+                    continue
+                await throttle.wait(chat_id)
+                # Stored before sending: after a crash a chat misses one day rather than
+                # getting the same fact twice.
+                await self.store.mark_daily_sent(chat, now)
+                await platform.send(chat_id, reply)
+                sent += 1
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s: daily fact for chat %s failed", platform.name, chat_id)
+        return sent
+
+    async def loop(self, platform: Platform, *, now: Callable[[], datetime] | None = None,
+                   tick: float = 30.0, throttle: SendThrottle | None = None) -> None:
+        """Post each subscribed chat's daily fact at its hour; run until cancelled."""
+        clock = now or (lambda: datetime.now(UTC))
+        throttle = throttle or SendThrottle()
+        failing = False  # log a failing round once, not every tick (a database that is down)
+        while True:
+            try:
+                await self.send_due(platform, clock(), throttle)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if not failing:
+                    log.exception("%s: the daily fact round failed; retrying quietly",
+                                  platform.name)
+                failing = True
+            else:
+                if failing:
+                    log.info("%s: the daily fact round works again", platform.name)
+                failing = False
+            await asyncio.sleep(tick)
