@@ -548,7 +548,7 @@ def _token(settings: Settings) -> str:
     return token.reveal()
 
 
-async def serve(bot: Any, settings: Settings, args: argparse.Namespace,
+async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
                 stop: asyncio.Event) -> None:
     """``factbot run discord``: serve until ``stop`` is set."""
     token = _token(settings)

@@ -32,7 +32,6 @@ FIELD_VALUE_MAX = 1024
 FOOTER_MAX = 2048
 AUTHOR_MAX = 256
 TOTAL_MAX = 6000
-CONTENT_MAX = 2000
 
 
 def clip(text: str, limit: int) -> str:

@@ -14,14 +14,18 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable, Coroutine, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from factbot.errors import ConfigError
 from factbot.settings import Settings
 
+if TYPE_CHECKING:  # the core is imported when a platform runs, not to parse arguments
+    from factbot.core import FactBot
+
 log = logging.getLogger(__name__)
 
-Serve = Callable[[Any, Settings, argparse.Namespace, asyncio.Event], Coroutine[Any, Any, None]]
+Serve = Callable[["FactBot", Settings, argparse.Namespace, asyncio.Event],
+                 Coroutine[Any, Any, None]]
 
 
 def _server(platform: str) -> Serve:
@@ -50,7 +54,7 @@ def platforms_to_run(settings: Settings, requested: str | None) -> list[str]:
 
 
 @contextlib.contextmanager
-def reload_on_sighup(bot: Any) -> Iterator[set[asyncio.Task[Any]]]:
+def reload_on_sighup(bot: FactBot) -> Iterator[set[asyncio.Task[Any]]]:
     """While inside, SIGHUP reloads the packs (``bot.reload()``); yields pending reloads."""
     loop = asyncio.get_running_loop()
     pending: set[asyncio.Task[Any]] = set()
@@ -73,7 +77,7 @@ def reload_on_sighup(bot: Any) -> Iterator[set[asyncio.Task[Any]]]:
                 loop.remove_signal_handler(hup)
 
 
-async def run_platforms(bot: Any, settings: Settings, args: argparse.Namespace,
+async def run_platforms(bot: FactBot, settings: Settings, args: argparse.Namespace,
                         names: list[str]) -> None:
     """Serve the named platforms until SIGINT or SIGTERM."""
     stop = asyncio.Event()

@@ -12,11 +12,17 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from factbot import __version__
 from factbot.errors import ConfigError, FactbotError
 from factbot.settings import Settings, load_settings, mask_log_records, mask_secrets, secret_forms
+
+if TYPE_CHECKING:  # each command imports what it needs, when it runs: start-up stays fast
+    from factbot.core import FactBot
+    from factbot.messages import Reply
+    from factbot.storage import BaseStore
+    from factbot.storage.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
 EXIT_USAGE = 2
@@ -101,14 +107,14 @@ def _settings(args: argparse.Namespace) -> Settings:
                          overrides={"facts": getattr(args, "facts", None)})
 
 
-def _bot(settings: Settings, store: Any = None, *, cooldown: bool = False,
-         console: bool = False) -> Any:
+def _bot(settings: Settings, store: BaseStore | None = None, *, cooldown: bool = False,
+         console: bool = False) -> FactBot:
     from factbot.app import build_bot
 
     return build_bot(settings, store, cooldown=cooldown, console=console)
 
 
-def _store(args: argparse.Namespace, settings: Settings) -> Any:
+def _store(args: argparse.Namespace, settings: Settings) -> SqliteStore:
     """The state database from --db, FACTBOT_DB, the config's ``db`` or the default path."""
     from factbot.storage.sqlite import SqliteStore, resolve_db_path
 
@@ -140,7 +146,10 @@ async def _until_signal(work: Awaitable[int]) -> int:
                 loop.remove_signal_handler(sig)
 
 
-def _ask_record(text: str, reply: Any) -> dict[str, Any]:
+def _ask_record(text: str, reply: Reply | None) -> dict[str, Any]:
+    if reply is None:  # the bot stays quiet (a command for another bot)
+        return {"text": text, "matched": False, "topic": None, "reply": None, "quote": None,
+                "score": 0.0}
     return {"text": text, "matched": reply.matched, "topic": reply.topic if reply.matched else None,
             "reply": reply.text, "quote": reply.quote, "score": round(reply.score, 4)}
 
@@ -150,7 +159,7 @@ async def _ask(args: argparse.Namespace, settings: Settings) -> int:
         return await _ask_with(args, _bot(settings, store))
 
 
-async def _ask_with(args: argparse.Namespace, bot: Any) -> int:
+async def _ask_with(args: argparse.Namespace, bot: FactBot) -> int:
     from factbot.adapters.console import read_lines
     from factbot.messages import IncomingMessage
 
@@ -165,7 +174,7 @@ async def _ask_with(args: argparse.Namespace, bot: Any) -> int:
     reply = await bot.handle(IncomingMessage(text=text, chat_id=args.chat))
     if args.json:
         print(json.dumps(_ask_record(text, reply), ensure_ascii=False))
-    else:
+    elif reply is not None:
         print(reply.text)
     return 0
 
@@ -204,6 +213,23 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _stats(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the top topics and the most frequent recent unanswered questions."""
+    from factbot.stats import as_json, as_text, collect
+    from factbot.storage.sqlite import SqliteStore, resolve_db_path
+    from factbot.text import escape_invisible
+
+    path = resolve_db_path(getattr(args, "db", None), settings)
+    async with SqliteStore(path, create=False) as store:
+        topics, total, questions = await collect(store)
+    if args.json:
+        print(escape_invisible(json.dumps(as_json(topics, total, questions), ensure_ascii=False,
+                                          indent=2)))
+    else:
+        print(as_text(topics, total, questions))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -228,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "facts" and args.facts_command == "check":
             return _facts_check(args, settings)
         if args.command == "facts" and args.facts_command == "new":
-            from factbot.authoring import new_main
+            from factbot.cli_facts import new_main
 
             return new_main(args, settings)
         if args.command == "run":
@@ -240,9 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return sync_main(args, settings)
         if args.command == "stats":
-            from factbot.stats import stats_main
-
-            return stats_main(args, settings)
+            return asyncio.run(_stats(args, settings))
         if args.command == "db":
             from factbot.storage.sqlite import backup_main
 

@@ -41,9 +41,6 @@ class Matcher:
         self._analyser = Analyser(self.index)
         self._commands = Commands(self.index)
 
-    def intent(self, name: str) -> Intent | None:
-        return self._commands.intent(name)
-
     def resolve_command(self, command: str) -> tuple[Intent, float] | None:
         return self._commands.resolve(command)
 

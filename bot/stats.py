@@ -1,18 +1,15 @@
-"""``factbot stats``: what people ask most, and what the packs could not answer."""
+"""Usage statistics: what people ask most, and what the packs could not answer."""
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 from typing import Any
 
-from factbot.settings import Settings
-from factbot.storage.base import TopicCount, UnmatchedCount
+from factbot.storage.base import BaseStore, TopicCount, UnmatchedCount
 from factbot.text import escape_invisible
 
 
-async def collect(store: Any, limit: int = 10) -> tuple[list[TopicCount], int,
+async def collect(store: BaseStore, limit: int = 10) -> tuple[list[TopicCount], int,
                                                        list[UnmatchedCount]]:
     return (await store.top_topics(limit), await store.unmatched_total(),
             await store.top_unmatched(limit))
@@ -46,22 +43,3 @@ def as_text(topics: list[TopicCount], total: int, questions: list[UnmatchedCount
         text = json.dumps(q.text, ensure_ascii=False)
         lines.append(f"  {q.count:>5}x  {text}  (last {q.last_seen:%Y-%m-%d})")
     return escape_invisible("\n".join(lines))
-
-
-async def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    from factbot.storage.sqlite import SqliteStore, resolve_db_path
-
-    path = resolve_db_path(getattr(args, "db", None), settings)
-    async with SqliteStore(path, create=False) as store:
-        topics, total, questions = await collect(store)
-    if args.json:
-        print(escape_invisible(json.dumps(as_json(topics, total, questions), ensure_ascii=False,
-                                          indent=2)))
-    else:
-        print(as_text(topics, total, questions))
-    return 0
-
-
-def stats_main(args: argparse.Namespace, settings: Settings) -> int:
-    """Print the top topics and the most frequent recent unanswered questions."""
-    return asyncio.run(_stats(args, settings))

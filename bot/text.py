@@ -67,10 +67,6 @@ def malay_stem(token: str) -> str:
     return token
 
 
-def stems(text: str) -> list[str]:
-    return [stem(w) for w in words(text)]
-
-
 class VerbatimIndex:
     """An article folded for the verbatim check, mapped back to its own characters."""
 

@@ -12,7 +12,6 @@ from factbot.text import stem
 class Commands:
     def __init__(self, index: Index) -> None:
         self.index = index
-        self._by_name = {i.name: n for n, i in enumerate(index.intents)}
         names: dict[str, int] = {}
         for n, intent in enumerate(index.intents):
             names[intent.name] = n
@@ -23,10 +22,6 @@ class Commands:
         self._names = names
         self._list = sorted(names)
         self._stems = {stem(name): i for name, i in sorted(names.items()) if name.isascii()}
-
-    def intent(self, name: str) -> Intent | None:
-        n = self._by_name.get(name)
-        return None if n is None else self.index.intents[n]
 
     def resolve(self, command: str) -> tuple[Intent, float] | None:
         """The intent a command names, allowing aliases and small typos."""
