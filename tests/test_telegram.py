@@ -38,6 +38,7 @@ from tests.fakes.telegram_api import BOT_USERNAME, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUP = -1001234
+FLUSH_CHAT = 4242  # a private chat of its own, for the message that is sure to be answered
 TOKEN = "987654:SECRET-token-never-logged"
 
 
@@ -87,6 +88,26 @@ async def _answered(api: FakeBotAPI, chat_id: int, count: int = 1) -> list[dict[
     return [p for p in api.sent() if p["chat_id"] == chat_id]
 
 
+async def _settled(adapter: TelegramAdapter) -> None:
+    """Wait until PTB has handled every update it fetched, its handler and any send in it
+    included (it marks an update done in its queue only then).
+
+    Updates are handled concurrently: the answer to a later message does not show that an
+    earlier one's handler has finished, so a reply it was wrongly about to send could still
+    be on its way. After this, whatever the bot has not sent it never will.
+    """
+    await asyncio.wait_for(adapter.application.update_queue.join(), timeout=10)
+
+
+async def _flush(api: FakeBotAPI, adapter: TelegramAdapter) -> dict[str, Any]:
+    """Send a message that is answered, wait for its answer and for every update before it to
+    be handled (see _settled); return the answer. Then assert on what was not sent."""
+    await api.push(api.message("/help", chat_id=FLUSH_CHAT, user_id=FLUSH_CHAT))
+    [answer] = await _answered(api, FLUSH_CHAT)
+    await _settled(adapter)
+    return answer
+
+
 def _quotes(packs: tuple[FactPack, ...], topic: str) -> list[str]:
     return [f.quote for p in packs for t in p.topics if t.command == topic for f in t.facts]
 
@@ -126,7 +147,9 @@ async def test_group_commands_for_other_bots_and_plain_chatter_are_ignored(
     await api.push(api.message("/hallyu@otherbot", chat_id=GROUP, chat_type="supergroup"))
     await api.push(api.message("k-pop is great, right?", chat_id=GROUP, chat_type="group"))
     await api.push(api.message("/partnership", chat_id=GROUP, chat_type="supergroup"))
-    [sent] = await _answered(api, GROUP)  # only the last one, a bare command
+    await _answered(api, GROUP)
+    await _settled(running)  # the two before it are handled too, not merely later
+    [sent] = api.sent()  # only the last one, a bare command
     assert _has_quote(sent["text"], packs, "partnership")
 
 
@@ -208,7 +231,8 @@ async def test_source_button_shows_the_citation(
     [answer] = api.sent("answerCallbackQuery")
     assert answer["show_alert"] is True
     assert "Bernama, Kuala Lumpur, Oct 2" in answer["text"]
-    assert api.sent() == []
+    flush = await _flush(api, running)
+    assert api.sent() == [flush]  # the citation went in the alert, not in a message
 
 
 async def _inline_results(api: FakeBotAPI, query: str) -> dict[str, dict[str, Any]]:
@@ -247,9 +271,10 @@ async def test_another_fact_on_a_one_fact_topic_says_so_instead_of_repeating_it(
     await api.push(api.callback(data, chat_id=GROUP, chat_type="supergroup"))
     await api.push(api.callback("more:trade"))  # a button from before the fact index
     await api.wait_for(lambda: len(api.sent("answerCallbackQuery")) == 3)
+    flush = await _flush(api, running)
     assert [a["text"] for a in api.sent("answerCallbackQuery")] == [ONLY_FACT] * 3
     assert api.sent("editMessageText") == []
-    assert api.sent() == []
+    assert api.sent() == [flush]
 
 
 async def test_an_old_inline_button_that_would_repeat_the_fact_gets_a_toast(
@@ -259,6 +284,8 @@ async def test_an_old_inline_button_that_would_repeat_the_fact_gets_a_toast(
     # Buttons sent before the index: the user's first turn is the lead fact on screen.
     await api.push(api.callback("more:hallyu", inline=True))
     await api.wait_for(lambda: bool(api.sent("answerCallbackQuery")))
+    flush = await _flush(api, running)
+    assert api.sent() == [flush]  # the press edits the inline message, it posts nothing
     [edit] = api.sent("editMessageText")
     assert edit["text"] == result["input_message_content"]["message_text"]
     assert api.succeeded("editMessageText") == []  # the fake said "message is not modified"
@@ -398,12 +425,13 @@ async def test_group_cooldown_says_slow_down_once_then_stays_quiet(
     from factbot.settings import CooldownSettings
 
     bot = FactBot(packs, cooldown=CooldownSettings(user_per_minute=2))
-    async with started(bot, api):
+    async with started(bot, api) as adapter:
         for _ in range(4):
             await api.push(api.message("/hallyu", chat_id=GROUP, chat_type="supergroup"))
         await _answered(api, GROUP, 3)
         await api.push(api.message("/hallyu", chat_id=GROUP - 1, chat_type="supergroup"))
-        await _answered(api, GROUP - 1)  # the flush: every earlier update has been handled
+        await _answered(api, GROUP - 1)  # answered: every update before it was fetched
+        await _settled(adapter)  # and handled: a fourth reply would have been sent by now
     texts = _texts(api, GROUP)  # updates run concurrently: replies may arrive in any order
     assert len(texts) == 3
     assert texts.count(html.escape(render_slow_down().text)) == 1
@@ -469,6 +497,7 @@ async def test_no_update_is_lost_and_none_is_answered_twice(
                        timeout=30)
     await api.push(api.message("/help", chat_id=98, user_id=98))  # flush: nothing after it
     await _answered(api, 98)
+    await _settled(running)  # no handler still holds a reply (or a second one) to send
     answered = [p["chat_id"] for p in api.succeeded()]
     assert sorted(answered) == sorted([*chats, 99, 98])
     assert len(api.sent()) == len(answered) + 1  # the one 429, retried
