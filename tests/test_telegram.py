@@ -389,7 +389,7 @@ async def test_admin_status_comes_from_getchatmember_and_is_cached(
 
 async def test_daily_is_for_group_admins_as_telegram_reports_them(
         api: FakeBotAPI, running: TelegramAdapter) -> None:
-    from factbot.community import NOT_ADMIN
+    from factbot.core import NOT_ADMIN
 
     api.admins.add((GROUP, 9))
     await api.push(api.message("/daily on", chat_id=GROUP, user_id=10, chat_type="group"))
@@ -407,11 +407,11 @@ async def test_the_daily_fact_goes_out_through_the_adapter(
         packs: tuple[FactPack, ...]) -> None:
     from datetime import UTC, datetime, time
 
-    from factbot.community import SendThrottle, send_due
+    from factbot.features.daily import SendThrottle
     from factbot.storage import ChatKey
 
     await factbot.store.set_daily(ChatKey("telegram", str(GROUP)), True, time(9, 0), "UTC")
-    assert await send_due(factbot, running, datetime.now(UTC), SendThrottle()) == 1
+    assert await factbot.daily.send_due(running, datetime.now(UTC), SendThrottle()) == 1
     [sent] = api.sent()
     assert sent["chat_id"] == GROUP
     assert sent["text"].startswith("<b>Fact of the day</b>\n<blockquote>")
