@@ -18,11 +18,13 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 import pytest
 
+from factbot.adapters import telegram as telegram_adapter
 from factbot.adapters.telegram import (
     ALLOWED_UPDATES,
     APOLOGY,
@@ -447,14 +449,40 @@ async def test_send_posts_an_unprompted_fact(
     assert sent["chat_id"] == GROUP and _has_quote(sent["text"], packs, "hallyu")
 
 
+class FakeClock:
+    """Monotonic time that moves only when the adapter sleeps; every sleep is kept."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.sleeps.append(delay)
+        self.now += delay
+        await asyncio.sleep(0)  # other tasks run meanwhile, as in a real sleep
+
+
 async def test_flood_control_waits_retry_after_then_succeeds(
         api: FakeBotAPI, running: TelegramAdapter, packs: tuple[FactPack, ...],
-        caplog: pytest.LogCaptureFixture) -> None:
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The retry comes only after the adapter has slept Telegram's retry_after, measured on
+    a clock the test owns: the adapter's and the fake's, never the wall clock."""
+    clock = FakeClock()
+    # The adapter's rate limiter reads time.monotonic() and sleeps with asyncio.sleep().
+    monkeypatch.setattr(telegram_adapter, "time", clock)
+    monkeypatch.setattr(telegram_adapter, "asyncio",
+                        SimpleNamespace(**{**vars(asyncio), "sleep": clock.sleep}))
+    api.clock = clock.monotonic
     api.fail("sendMessage", 429, retry_after=1)
     await api.push(api.message("/hallyu"))
     await api.wait_for(lambda: len(api.sent()) == 2)
     first, second = [c for c in api.calls if c.method == "sendMessage"]
-    assert second.at - first.at >= 0.9  # Telegram's retry_after is in whole seconds
+    assert (first.status, second.status) == (429, 200)
+    assert clock.sleeps == [1.0]  # retry_after, in full, once
+    assert second.at - first.at == 1.0  # and the retry came after that sleep, not before
     assert first.params["text"] == second.params["text"]
     assert _has_quote(second.params["text"], packs, "hallyu")
     assert "flood control on sendMessage" in caplog.text

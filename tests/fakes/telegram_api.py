@@ -38,7 +38,7 @@ _INT_FIELDS = {"offset", "limit", "message_id", "user_id", "cache_time", "max_co
 
 @dataclass
 class Call:
-    """One Bot API request as the fake received it."""
+    """One Bot API request as the fake received it, and when (on the fake's ``clock``)."""
 
     method: str
     params: dict[str, Any]
@@ -107,8 +107,12 @@ class FakeBotAPI:
 
     def __init__(self, token: str = "123456:TEST-fake-token", *, delay: float = 0.0,
                  username: str = BOT_USERNAME, bot_id: int = BOT_ID, port: int = 0,
-                 control: bool = False) -> None:
+                 control: bool = False, clock: Callable[[], float] = time.perf_counter
+                 ) -> None:
         self.token = token
+        # Stamps each call and delivery: the benchmark's timings; a test's own clock, to
+        # assert when a request came without reading the wall clock.
+        self.clock = clock
         self.delay = delay
         self.username = username
         self.bot_id = bot_id
@@ -355,7 +359,7 @@ class FakeBotAPI:
         else:
             raw.update({k: str(v) for k, v in (await request.post()).items()})
         params = _decode(raw)
-        call = Call(method, params)
+        call = Call(method, params, at=self.clock())
         self.calls.append(call)
         if self.delay and method != "getUpdates":
             await asyncio.sleep(self.delay)
@@ -423,7 +427,7 @@ class FakeBotAPI:
         if self.delay:
             await asyncio.sleep(self.delay)
         batch = self.updates[:limit]
-        now = time.perf_counter()
+        now = self.clock()
         for update in batch:
             update_id = update["update_id"]
             self.delivered[update_id] = self.delivered.get(update_id, 0) + 1
