@@ -23,7 +23,8 @@ from typing import Any
 
 import yaml
 
-from factbot.authoring import split_article
+from factbot.authoring.sentences import split_article
+from factbot.authoring.speakers import NAME_TOKEN
 from factbot.errors import PackError
 from factbot.packs import (
     MAX_DESCRIPTION,
@@ -294,10 +295,9 @@ def dangling_reference(quote: str) -> str | None:
 _SPEECH_VERBS = (r"said|says|told|tells|added|adds|stated|states|noted|notes|highlighted|"
                  r"expressed|explained|stressed|insisted|continued")
 _INVERTED_VERBS = r"said|says|added|adds|stated|noted|explained|continued"  # "..., added Lee"
-# A name starts a word and is read once (possessive): else a long run of capitals ("AAAA…")
-# costs its length at each of its letters, quadratic in the run.
-_NAME_TOKEN = r"(?<!\w)[A-Z][\w\-]*+(?:['’][A-Za-z]++)?"
-_PERSON = rf"{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,3}}"
+# The drafter's name token: it starts a word and is read once (possessive), else a long run
+# of capitals ("AAAA…") costs its length at each of its letters, quadratic in the run.
+_PERSON = rf"{NAME_TOKEN}(?:\s+{NAME_TOKEN}){{0,3}}"
 _ATTRIBUTIONS = (
     # "Lee told", "Harbourside manager Elena Marsh said", "Solberg, Halvorsen's head, said"
     re.compile(rf"(?P<who>{_PERSON})(?:,[^,“”\"]{{1,80}},)?\s+(?:{_SPEECH_VERBS})\b"),

@@ -12,12 +12,12 @@ import pytest
 from factbot.authoring import (
     MAX_DRAFT_FACTS,
     MAX_DRAFT_SPEAKERS,
-    _cut_places,
     draft,
     paragraphs,
     render_yaml,
     split_article,
 )
+from factbot.authoring.drafting import _cut_places
 from factbot.packs import MAX_QUOTE
 from factbot.text import normalise_quote
 
