@@ -24,10 +24,11 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from factbot import commands
 from factbot.authoring import draft, render_yaml
 from factbot.core import FactBot
 from factbot.evaluate import Case, Report, evaluate, load_cases
-from factbot.packs import BUILTIN_COMMANDS, FactPack, load_pack
+from factbot.packs import FactPack, load_pack
 from factbot.text import normalise_quote
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +54,7 @@ def _translate(cases: list[Case], curated: FactPack, drafted: FactPack) -> list[
             where[topic.command] = votes.most_common(1)[0][0]
     out = []
     for case in cases:
-        if case.topic is None or case.topic in BUILTIN_COMMANDS:
+        if case.topic is None or case.topic in commands.names():
             out.append(case)
         else:
             # A question naming a curated command ("/goals") cannot find a draft that lacks it:

@@ -12,7 +12,6 @@ non-zero only when there are errors.
 
 from __future__ import annotations
 
-import json
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
@@ -42,13 +41,11 @@ from factbot.packs import (
     quoted_spans,
     shown,
 )
-from factbot.text import escape_invisible, normalise_quote, stem, words
+from factbot.text import normalise_quote, stem, words
 from factbot.vocab import STOPWORDS
 
 # Platform limits on command menus (Telegram setMyCommands, Discord application commands).
 PLATFORM_DESCRIPTION = {"Discord": 100, "Telegram": 256}
-PLATFORM_MAX_COMMANDS = 100
-MENU_BUILTIN_COUNT = 3  # /topics, /help, /source (bot.core.MENU_BUILTINS)
 # Two topics sharing this share of the smaller one's terms are hard to tell apart.
 CONFUSABLE_OVERLAP = 0.5
 CONFUSABLE_MIN_SHARED = 2
@@ -465,7 +462,11 @@ def check_dir(root: Path) -> CheckReport:
         check_names(report.packs)
     except PackError as exc:
         report.add(ERROR, "collision", exc.path, exc.line, exc.problem)
-    commands = sum(len(p.topics) for p in report.packs) + MENU_BUILTIN_COUNT
+    from factbot.commands import PLATFORM_MAX_COMMANDS, menu_commands
+
+    # Each topic is a command beside the built-ins in every platform's menu: Discord
+    # registers them all, and would cut what does not fit.
+    commands = sum(len(p.topics) for p in report.packs) + len(menu_commands())
     if commands > PLATFORM_MAX_COMMANDS:
         report.add(ERROR, "menu_size", root, None,
                    f"{commands} menu commands; Telegram and Discord take at most "
@@ -495,14 +496,3 @@ def check_dir(root: Path) -> CheckReport:
                    f"/{a.command} and /{b.command} share {overlap:.0%} of their terms "
                    f"({', '.join(shared[:6])}): the matcher may not tell them apart")
     return report
-
-
-def check_main(root: Path, as_json: bool) -> int:
-    """Print the report; 0 without errors (warnings allowed), 2 with errors."""
-    report = check_dir(root)
-    # A pack's text reaches the terminal: its control and bidi characters are shown escaped.
-    if as_json:
-        print(escape_invisible(json.dumps(report.as_json(), ensure_ascii=False, indent=2)))
-    else:
-        print(escape_invisible(report.text()))
-    return 2 if report.errors else 0

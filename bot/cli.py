@@ -188,9 +188,17 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _facts_check(args: argparse.Namespace, settings: Settings) -> int:
-    from factbot.checks import check_main
+    """Print the report; 0 without errors (warnings allowed), 2 with errors."""
+    from factbot.checks import check_dir
+    from factbot.text import escape_invisible
 
-    return check_main(Path(args.dir) if args.dir else settings.facts, args.json)
+    report = check_dir(Path(args.dir) if args.dir else settings.facts)
+    # A pack's text reaches the terminal: its control and bidi characters are shown escaped.
+    if args.json:
+        print(escape_invisible(json.dumps(report.as_json(), ensure_ascii=False, indent=2)))
+    else:
+        print(escape_invisible(report.text()))
+    return 2 if report.errors else 0
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
