@@ -18,12 +18,15 @@ import argparse
 import logging
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
+from factbot.app import build_bot
 from factbot.authoring import draft, render_yaml
 from factbot.core import FactBot
 from factbot.evaluate import evaluate, load_cases
-from factbot.packs import load_pack
+from factbot.packs import FactPack, load_pack
+from factbot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -38,6 +41,11 @@ PAIRS = [
     (DATA / "articles" / "wikinews_uk_asylum.txt", "wikinews-uk-asylum",
      ["frozen_wikinews_uk_asylum.jsonl"]),
 ]
+
+
+def bot_for(packs: Sequence[FactPack]) -> FactBot:
+    """A bot on these packs, as `factbot` builds it, without the cooldown."""
+    return build_bot(Settings(), packs=packs, cooldown=False)
 
 
 def main() -> int:
@@ -60,7 +68,7 @@ def main() -> int:
             facts = sum(len(t.facts) for t in pack.topics)
             credited = {f.quote: f.speaker for t in pack.topics for f in t.facts if f.speaker}
             for set_name in sets:
-                report = evaluate(FactBot([pack]), load_cases(DATA / set_name))
+                report = evaluate(bot_for([pack]), load_cases(DATA / set_name))
                 print(f"| {name} | {set_name} | {facts} | {len(pack.speakers)} | "
                       f"{report.accuracy:.1%} ({report.on_correct}/{report.on_total}) | "
                       f"{report.rejection:.1%} ({report.off_correct}/{report.off_total}) | "

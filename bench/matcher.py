@@ -20,10 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from factbot.core import FactBot  # noqa: E402 - after the path set-up above
+from factbot.app import build_bot  # noqa: E402 - after the path set-up above
 from factbot.messages import IncomingMessage  # noqa: E402
 from factbot.packs import load_packs  # noqa: E402
 from factbot.router import decide  # noqa: E402
+from factbot.settings import Settings  # noqa: E402 - after the path set-up above
 
 
 def eval_texts() -> list[str]:
@@ -43,7 +44,7 @@ BLOCKS = 8
 
 def bench_matcher(repeat: int = 40) -> None:
     packs = load_packs(ROOT / "facts")
-    bot = FactBot(packs)
+    bot = build_bot(Settings(), packs=packs, cooldown=False)
     texts = eval_texts()
     for text in texts:  # warm caches the way a running bot has them
         decide(bot.matcher, text)

@@ -22,18 +22,26 @@ import logging
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from factbot import commands
+from factbot.app import build_bot
 from factbot.authoring import draft, render_yaml
 from factbot.core import FactBot
 from factbot.evaluate import Case, Report, evaluate, load_cases
 from factbot.packs import FactPack, load_pack
+from factbot.settings import Settings
 from factbot.text import normalise_quote
 
 ROOT = Path(__file__).resolve().parent.parent
 CURATED = [ROOT / "facts" / "korea-malaysia",
            *sorted((ROOT / "tests" / "data" / "packs").iterdir())]
+
+
+def bot_for(packs: Sequence[FactPack]) -> FactBot:
+    """A bot on these packs, as `factbot` builds it, without the cooldown."""
+    return build_bot(Settings(), packs=packs, cooldown=False)
 
 
 def _key(text: str) -> str:
@@ -87,13 +95,13 @@ def main() -> int:
                                            encoding="utf-8")
             drafted = load_pack(out)
             results = {
-                "draft": evaluate(FactBot([drafted]), _translate(cases, pack, drafted)),
-                "curated": evaluate(FactBot([pack]), cases),
-                "all packs": evaluate(FactBot(packs), cases),
+                "draft": evaluate(bot_for([drafted]), _translate(cases, pack, drafted)),
+                "curated": evaluate(bot_for([pack]), cases),
+                "all packs": evaluate(bot_for(packs), cases),
             }
             heldout = eval_file.with_name(eval_file.name.replace("eval_", "heldout_"))
             if heldout.is_file():
-                results["held-out"] = evaluate(FactBot([pack]), load_cases(heldout))
+                results["held-out"] = evaluate(bot_for([pack]), load_cases(heldout))
             rows.append((pack, drafted, len(cases), results))
             if args.errors:
                 for label, report in results.items():

@@ -27,9 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from factbot.core import FactBot  # noqa: E402 - after the path set-up
+from factbot.app import build_bot  # noqa: E402 - after the path set-up
 from factbot.messages import IncomingMessage  # noqa: E402
 from factbot.packs import FactPack, load_packs  # noqa: E402
+from factbot.settings import Settings  # noqa: E402 - after the path set-up
 from factbot.storage import BaseStore, MemoryStore  # noqa: E402
 from factbot.storage.sqlite import CHAT_CACHE_SIZE, SqliteStore  # noqa: E402
 
@@ -66,7 +67,7 @@ async def one_round(packs: tuple[FactPack, ...], store: BaseStore,
                     messages: list[IncomingMessage]) -> float:
     """Replies per second for one pass over ``messages`` (store open, flush included)."""
     async with store:
-        bot = FactBot(packs, store)
+        bot = build_bot(Settings(), store, packs=packs, cooldown=False)
         start = time.perf_counter()
         for message in messages:
             await bot.handle(message)

@@ -107,11 +107,10 @@ class Config:
 async def make_app(config: Config, base_url: str) -> Any:
     if config.kind == "factbot":
         from factbot.adapters.telegram import build_application
-        from factbot.core import FactBot
-        from factbot.packs import load_packs
-        from factbot.settings import default_facts
+        from factbot.app import build_bot
+        from factbot.settings import Settings
 
-        app, _ = build_application(FactBot(load_packs(default_facts())), TOKEN,
+        app, _ = build_application(build_bot(Settings(), cooldown=False), TOKEN,
                                    base_url=base_url, concurrent_updates=config.concurrency,
                                    pool_size=config.pool)
         return app

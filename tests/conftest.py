@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from factbot.app import build_bot
 from factbot.core import FactBot
 from factbot.packs import FactPack, load_packs
+from factbot.settings import Settings
 
 from .fakes.discord_api import FakeDiscord
 from .harness import Harness
@@ -59,7 +61,7 @@ def packs() -> tuple[FactPack, ...]:
 
 @pytest.fixture
 def factbot(packs: tuple[FactPack, ...]) -> FactBot:
-    return FactBot(packs)
+    return build_bot(Settings(), packs=packs, cooldown=False)
 
 
 @pytest.fixture
