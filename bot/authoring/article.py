@@ -13,12 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from factbot.packs import MAX_ARTICLE_BYTES as MAX_ARTICLE_BYTES  # drafts load, by design
 from factbot.packs import paragraphs as pack_paragraphs
 from factbot.text import words
-
-# The largest article `facts new` drafts from, in bytes: the pack loader's limit too, so
-# that every draft it writes can be loaded and checked.
-MAX_ARTICLE_BYTES = 1_000_000
 
 # --- header -------------------------------------------------------------------
 

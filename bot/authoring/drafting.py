@@ -38,14 +38,14 @@ from factbot.authoring.speakers import (
     speaker_roles,
 )
 from factbot.errors import ConfigError
-from factbot.packs import COMMAND_RE, MAX_DESCRIPTION
+from factbot.packs import COMMAND_RE, MAX_DESCRIPTION, MAX_FACTS, MAX_SPEAKERS
 from factbot.text import stem, words
 from factbot.vocab import STOPWORDS
 
 # The most facts and speakers a draft holds: the pack loader's limits too. (A 1 MB article
 # has some 10,000 sentences: its draft keeps the first 1,000.)
-MAX_DRAFT_FACTS = 1_000
-MAX_DRAFT_SPEAKERS = 200
+MAX_DRAFT_FACTS = MAX_FACTS
+MAX_DRAFT_SPEAKERS = MAX_SPEAKERS
 
 # --- topics ------------------------------------------------------------------------
 
