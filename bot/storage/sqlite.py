@@ -99,9 +99,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 MAX_PENDING_UNMATCHED = 1_000  # while the database is failing, keep only this many
 # Chats whose settings and rotation stay in memory (an LRU). The win: a message in a cached
-# chat waits for no read. bench/storage.py (40 chats) answers at 0.89 of the in-memory
-# store's rate with the cache and at 0.07-0.09 without it (--chat-cache 0: about 170 µs a
-# message instead of 11). 10,000 chats, the ones active in the last minutes of a busy bot,
+# chat waits for no read. bench/storage.py (40 chats) answers at 0.89-0.92 of the in-memory
+# store's rate with the cache and at 0.06-0.09 without it (--chat-cache 0: 170-250 µs a
+# message instead of 11-17). 10,000 chats, the ones active in the last minutes of a busy bot,
 # take about 2.6 MiB; past them RSS stays flat (bench/memory.py).
 CHAT_CACHE_SIZE = 10_000
 _DEFAULT_SETTINGS = ChatSettings()  # frozen: one object for every chat with no row
