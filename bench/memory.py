@@ -53,8 +53,9 @@ def cache_sizes(bot: FactBot, store: SqliteStore) -> str:
         "bot _last_pack": f"{len(bot._last_pack)}/{bot._last_pack.maxsize}",
         "bot decisions": f"{len(bot._decisions)}/{bot._decisions.maxsize}",
     }
-    if bot.limiter is not None:  # bounded by time (a one-minute window), not by a size
-        sizes["cooldown windows"] = len(bot.limiter._hits)
+    if bot.limiter is not None:
+        windows = bot.limiter._windows
+        sizes["cooldown windows"] = f"{len(windows)}/{windows.maxsize}"
     return ", ".join(f"{name} {value}" for name, value in sizes.items())
 
 

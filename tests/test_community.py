@@ -11,7 +11,7 @@ import pytest
 
 from factbot.adapters.console import ConsoleAdapter
 from factbot.core import NOT_ADMIN, FactBot
-from factbot.features.cooldown import CooldownLimiter
+from factbot.features.cooldown import CooldownLimiter, Verdict
 from factbot.features.daily import (
     DAILY_USAGE,
     DailyRequest,
@@ -271,14 +271,17 @@ async def test_cooldown_can_be_turned_off(packs: tuple[FactPack, ...]) -> None:
         assert (await in_group(h, "/topics")).kind is ReplyKind.TOPICS
 
 
-def test_the_limiter_forgets_quiet_people() -> None:
+def test_the_limiter_keeps_a_bounded_number_of_windows_and_the_flooder_in_them() -> None:
     now = [0.0]
-    limiter = CooldownLimiter(CooldownSettings(True, 5, 0), clock=lambda: now[0])
-    for n in range(3000):
-        now[0] = n * 1.0
-        limiter.check(group("hi", user=f"u{n}", chat=f"c{n}"))
-    # Swept every 1024 checks: at most that many people plus the last minute's, not all 3000.
-    assert len(limiter._hits) <= 2 * (1024 + 60)
+    limiter = CooldownLimiter(CooldownSettings(True, 2, 0), clock=lambda: now[0], size=10)
+    flood = group("hi", user="flood", chat="busy")
+    assert [limiter.check(flood) for _ in range(3)] == [
+        Verdict.ANSWER, Verdict.ANSWER, Verdict.SLOW_DOWN]
+    for n in range(3000):  # within one minute: many others speak, the flood goes on
+        now[0] = n * 0.01
+        assert limiter.check(group("hi", user=f"u{n}", chat=f"c{n}")) is Verdict.ANSWER
+        assert limiter.check(flood) is Verdict.QUIET
+        assert len(limiter._windows) <= 10
 
 
 # --- the daily scheduler ----------------------------------------------------------------

@@ -10,6 +10,7 @@ from enum import Enum
 
 from factbot.commands import Access, Context, Menu, Option, command
 from factbot.features import NOT_SAVED
+from factbot.lru import LRU
 from factbot.messages import IncomingMessage, Reply
 from factbot.render import render_info
 from factbot.settings import CooldownSettings
@@ -28,6 +29,20 @@ class Verdict(Enum):
     QUIET = "quiet"  # still over the limit: say nothing
 
 
+# Windows kept: people and chats heard from most recently. Whoever floods stays recent;
+# a window pushed out is one quiet for longer than this many others spoke, and starts
+# over, so under that much traffic a quiet sender may get one minute's limit anew.
+COOLDOWN_WINDOWS = 20_000
+
+
+class _Window:
+    __slots__ = ("hits", "warned")
+
+    def __init__(self) -> None:
+        self.hits: deque[float] = deque()
+        self.warned = False  # told to slow down since the last answer
+
+
 class CooldownLimiter:
     """Sliding one-minute limits per user in a chat and per chat.
 
@@ -37,21 +52,17 @@ class CooldownLimiter:
     """
 
     def __init__(self, settings: CooldownSettings, *,
-                 clock: Callable[[], float] = _time.monotonic, window: float = 60.0) -> None:
+                 clock: Callable[[], float] = _time.monotonic, window: float = 60.0,
+                 size: int = COOLDOWN_WINDOWS) -> None:
         self.settings = settings
         self.clock = clock
         self.window = window
-        self._hits: dict[tuple[str, ...], deque[float]] = {}
-        self._warned: set[tuple[str, ...]] = set()
-        self._checks = 0
+        self._windows: LRU[tuple[str, ...], _Window] = LRU(size)
 
     def check(self, message: IncomingMessage, chat: ChatSettings | None = None) -> Verdict:
         if not self.settings.enabled or not message.is_group:
             return Verdict.ANSWER
         now = self.clock()
-        self._checks += 1
-        if self._checks % 1024 == 0:
-            self._sweep(now)
         user_limit = self.settings.user_per_minute
         chat_limit = self.settings.chat_per_minute
         if chat is not None:
@@ -59,31 +70,27 @@ class CooldownLimiter:
             chat_limit = chat.chat_per_minute if chat.chat_per_minute is not None else chat_limit
         chat_key = (message.platform, message.chat_id)
         user_key = (message.platform, message.chat_id, message.user_id)
-        for key, limit in ((user_key, user_limit), (chat_key, chat_limit)):
-            hits = self._recent(key, now)
-            if limit and len(hits) >= limit:
-                if key in self._warned:
+        windows = [(self._recent(key, now), limit)
+                   for key, limit in ((user_key, user_limit), (chat_key, chat_limit))]
+        for window, limit in windows:
+            if limit and len(window.hits) >= limit:
+                if window.warned:
                     return Verdict.QUIET
-                self._warned.add(key)
+                window.warned = True
                 return Verdict.SLOW_DOWN
-        for key in (user_key, chat_key):
-            self._hits.setdefault(key, deque()).append(now)
-            self._warned.discard(key)
+        for window, _ in windows:
+            window.hits.append(now)
+            window.warned = False
         return Verdict.ANSWER
 
-    def _recent(self, key: tuple[str, ...], now: float) -> deque[float]:
-        hits = self._hits.get(key)
-        if hits is None:
-            return deque()
+    def _recent(self, key: tuple[str, ...], now: float) -> _Window:
+        window = self._windows.get(key)
+        if window is None:
+            window = self._windows[key] = _Window()
+        hits = window.hits
         while hits and hits[0] <= now - self.window:
             hits.popleft()
-        return hits
-
-    def _sweep(self, now: float) -> None:
-        """Forget people who have been quiet for a window, so memory stays bounded."""
-        for key in [k for k, hits in self._hits.items() if not self._recent(k, now)]:
-            del self._hits[key]
-            self._warned.discard(key)
+        return window
 
 
 def parse_cooldown(args: str) -> tuple[int | None, int | None] | str | None:
