@@ -93,10 +93,14 @@ print(json.dumps([time.perf_counter() - t0, usage.ru_maxrss / 1024]))
 """
 
 
-def measure(args: list[str], stdin: bytes) -> tuple[float, float]:
+CACHE = Path(tempfile.mkdtemp())  # the pack cache (factbot.packcache) of the warm starts
+
+
+def measure(args: list[str], stdin: bytes, cache: Path = CACHE) -> tuple[float, float]:
     """Wall seconds and peak RSS in MB of one ``factbot`` run fed ``stdin``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACTBOT_")}
     env["FACTBOT_DB"] = str(Path(tempfile.mkdtemp()) / "bench.db")
+    env["XDG_CACHE_HOME"] = str(cache)
     result = subprocess.run([sys.executable, "-c", _LAUNCHER, sys.executable, "-m", "factbot.cli",
                              *args], input=stdin, capture_output=True, cwd=ROOT, env=env,
                             check=True)
@@ -110,25 +114,27 @@ def bench_cli() -> None:
     wall, rss = measure(["ask", "--jsonl"], lines.encode())
     print(f"factbot ask --jsonl, 10,000 lines: {wall:.2f} s, {10_000 / wall:,.0f} lines/s, "
           f"peak RSS {rss:.1f} MB")
-    python_only = []
-    with_asyncio = []
-    starts = []
+    runs: dict[str, list[float]] = {"pass": [], "asyncio": [], "chat": [], "ask": [],
+                                    "ask, no cache": []}
     rsses = []
-    for _ in range(7):
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "pass"], check=True)
-        python_only.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import asyncio"], check=True)
-        with_asyncio.append(time.perf_counter() - t0)
+    measure(["ask", "/hallyu"], b"")  # fills the pack cache
+    for _ in range(15):  # interleaved: the machine's noise falls on every kind alike
+        for name, code in (("pass", "pass"), ("asyncio", "import asyncio")):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True)
+            runs[name].append(time.perf_counter() - t0)
         wall, rss = measure(["chat"], b"")
-        starts.append(wall)
+        runs["chat"].append(wall)
         rsses.append(rss)
-    print(f"factbot chat start to clean exit on empty input: median "
-          f"{statistics.median(starts) * 1000:.0f} ms (bare python start "
-          f"{statistics.median(python_only) * 1000:.0f} ms, python importing asyncio "
-          f"{statistics.median(with_asyncio) * 1000:.0f} ms), peak RSS "
-          f"{statistics.median(rsses):.1f} MB")
+        runs["ask"].append(measure(["ask", "/hallyu"], b"")[0])
+        runs["ask, no cache"].append(measure(["ask", "/hallyu"], b"", Path(tempfile.mkdtemp()))[0])
+    ms = {name: statistics.median(times) * 1000 for name, times in runs.items()}
+    print(f"start-up, median of 15: bare python {ms['pass']:.0f} ms, python importing asyncio "
+          f"{ms['asyncio']:.0f} ms; factbot ask /hallyu {ms['ask']:.0f} ms "
+          f"({ms['ask'] / ms['asyncio']:.2f}x asyncio), with no pack cache "
+          f"{ms['ask, no cache']:.0f} ms ({ms['ask, no cache'] / ms['asyncio']:.2f}x); "
+          f"factbot chat to clean exit on empty input {ms['chat']:.0f} ms "
+          f"({ms['chat'] / ms['asyncio']:.2f}x), peak RSS {statistics.median(rsses):.1f} MB")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from factbot.core import FactBot
-from factbot.packs import FactPack, load_packs
+from factbot.packcache import load_cached
+from factbot.packs import FactPack
 from factbot.router import THRESHOLD
 from factbot.settings import Settings
 from factbot.storage import BaseStore
@@ -27,10 +28,14 @@ def build_bot(settings: Settings, store: BaseStore | None = None, *,
     ``console`` True: the terminal's user is an operator (may /reload).
     """
     operators = tuple(settings.operators) + ((CONSOLE_OPERATOR,) if console else ())
+    from_settings = packs is None  # then /reload reads settings.facts again
+    index = None
+    if packs is None:
+        packs, index = load_cached(settings.facts)
     return FactBot(
-        load_packs(settings.facts) if packs is None else packs, store,
+        packs, store, index=index,
         threshold=settings.threshold if settings.threshold is not None else THRESHOLD,
         salt=settings.salt.reveal() if settings.salt else "",
         cooldown=settings.cooldown if cooldown else None,
-        facts_dir=settings.facts if packs is None else None,
+        facts_dir=settings.facts if from_settings else None,
         operators=operators)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from factbot.matcher import Matcher
+from factbot.matching.index import Index
 from factbot.packs import FactPack, Topic
 from factbot.storage.base import ChatSettings
 
@@ -16,9 +17,9 @@ from factbot.storage.base import ChatSettings
 class Catalogue:
     __slots__ = ("matcher", "packs", "topics")
 
-    def __init__(self, packs: Sequence[FactPack]) -> None:
+    def __init__(self, packs: Sequence[FactPack], index: Index | None = None) -> None:
         self.packs = tuple(packs)
-        self.matcher = Matcher(self.packs)
+        self.matcher = Matcher(self.packs, index)
         self.topics: dict[str, tuple[FactPack, Topic]] = {
             t.command: (p, t) for p in self.packs for t in p.topics}
 

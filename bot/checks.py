@@ -33,7 +33,6 @@ from factbot.packs import (
     QuotedSpan,
     Topic,
     check_names,
-    compose_pack,
     is_todo,
     load_pack,
     pack_folders,
@@ -41,6 +40,7 @@ from factbot.packs import (
     quoted_spans,
     shown,
 )
+from factbot.packyaml import compose_pack
 from factbot.text import normalise_quote, stem, words
 from factbot.vocab import STOPWORDS
 

@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", parents=[common], help="print the reply to one message")
     ask.add_argument("text", nargs="*", help="the message")
     ask.add_argument("--chat", default="cli", help="chat id, for rotation and settings")
-    ask.add_argument("--db", help="state database (or FACTBOT_DB)")
+    ask.add_argument("--db", help="keep rotation and usage in this database (default: none, "
+                                  "each run starts afresh)")
     mode = ask.add_mutually_exclusive_group()
     mode.add_argument("--json", action="store_true", help="print one JSON object")
     mode.add_argument("--jsonl", action="store_true",
@@ -155,6 +156,13 @@ def _ask_record(text: str, reply: Reply | None) -> dict[str, Any]:
 
 
 async def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    # The running bot's database is not for a one-off question: its usage, unanswered
+    # questions and rotation stay out of it (and two runs answer alike) unless --db says.
+    db = getattr(args, "db", None)
+    if not db or db == ":memory:":
+        from factbot.storage import MemoryStore
+
+        return await _ask_with(args, _bot(settings, MemoryStore()))
     async with _store(args, settings) as store:
         return await _ask_with(args, _bot(settings, store))
 

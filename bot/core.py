@@ -28,6 +28,7 @@ from factbot.features.stats import Stats
 from factbot.features.switches import TopicSwitches
 from factbot.lru import LRU
 from factbot.matcher import Candidate, Matcher
+from factbot.matching.index import Index
 from factbot.messages import IncomingMessage, Reply, ReplyKind
 from factbot.packs import FactPack, Topic, load_packs
 from factbot.render import (
@@ -95,7 +96,8 @@ class FactBot:
     def __init__(self, packs: Sequence[FactPack], store: BaseStore | None = None, *,
                  threshold: float = THRESHOLD, salt: str = "",
                  cooldown: CooldownSettings | None = None,
-                 facts_dir: Path | None = None, operators: Iterable[str] = ()) -> None:
+                 facts_dir: Path | None = None, operators: Iterable[str] = (),
+                 index: Index | None = None) -> None:
         self.facts_dir = facts_dir  # where reload() reads the packs again; None: no reload
         # "platform:user id" of the people who run the bot: only they may /reload from a chat.
         self.operators = frozenset(operators)
@@ -106,7 +108,7 @@ class FactBot:
         self._last_pack: LRU[ChatKey, str] = LRU(LAST_PACK_CHATS)  # a reload may replace it
         # Adapters register here to re-publish their command menus after a reload.
         self.reload_listeners: list[Callable[[], Awaitable[None]]] = []
-        self.load(packs)
+        self.load(packs, index)
         # Features get what they need: the store, the packs of the moment, their settings.
         self.switches = TopicSwitches(self.store, self._current)
         self.daily = DailyFacts(self.store, self._current)
@@ -116,10 +118,11 @@ class FactBot:
         handlers = {c.name: (owner, c) for owner in owners for c in declared(type(owner))}
         self._commands = {c.name: handlers[c.name] for c in table()}
 
-    def load(self, packs: Sequence[FactPack]) -> None:
+    def load(self, packs: Sequence[FactPack], index: Index | None = None) -> None:
         """Swap in a new set of packs in one step: a reader sees old or new, never a mix."""
         # A new cache goes with new packs.
-        self.catalogue, self._decisions = Catalogue(packs), LRU[str, Decision](DECISION_CACHE)
+        self.catalogue = Catalogue(packs, index)
+        self._decisions = LRU[str, Decision](DECISION_CACHE)
 
     def _current(self) -> Catalogue:
         return self.catalogue

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from factbot.matching.analysis import Analyser, Query
 from factbot.matching.commands import Commands
-from factbot.matching.index import Intent, build_index
+from factbot.matching.index import Index, Intent, build_index
 from factbot.matching.scoring import Candidate, score_docs
 from factbot.packs import FactPack, Topic
 
@@ -34,9 +34,10 @@ class Ranking:
 class Matcher:
     """Scores messages against every fact of the loaded packs."""
 
-    def __init__(self, packs: Sequence[FactPack]) -> None:
+    def __init__(self, packs: Sequence[FactPack], index: Index | None = None) -> None:
+        """``index``: these packs' index, built before (factbot.packcache)."""
         self.packs = tuple(packs)
-        self.index = build_index(self.packs)
+        self.index = build_index(self.packs) if index is None else index
         self.intents = list(self.index.intents)
         self._analyser = Analyser(self.index)
         self._commands = Commands(self.index)

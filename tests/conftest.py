@@ -47,9 +47,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def _private_data_dir(tmp_path_factory: pytest.TempPathFactory,
                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep every test's default database out of the real user data directory."""
+    """Keep every test's default database and the pack cache out of the user's folders."""
     home = tmp_path_factory.mktemp("xdg")
     monkeypatch.setenv("XDG_DATA_HOME", str(home))
+    # One pack cache for the whole run (factbot.packcache), in the run's temp folder.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
     monkeypatch.delenv("FACTBOT_DB", raising=False)
     monkeypatch.delenv("FACTBOT_CONFIG", raising=False)
 

@@ -171,6 +171,6 @@ def test_the_default_database_lives_in_the_users_data_directory(tmp_path: Path) 
         Path.home() / ".local" / "share"
     assert user_data_dir({}, "darwin") == Path.home() / "Library" / "Application Support"
     assert user_data_dir({"LOCALAPPDATA": str(tmp_path)}, "win32") == tmp_path
-    result = factbot("ask", "/trade", env={"XDG_DATA_HOME": str(tmp_path)})
+    result = factbot("chat", env={"XDG_DATA_HOME": str(tmp_path)}, stdin="/trade\n")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "factbot" / "factbot.db").is_file()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -56,11 +57,27 @@ def test_three_asks_in_a_row_give_three_different_quotes(tmp_path: Path,
     assert quotes(other.stdout) == seen[:1]
 
 
+def test_ask_answers_afresh_and_keeps_out_of_the_live_database(
+        tmp_path: Path, env: dict[str, str]) -> None:
+    """Without --db, `factbot ask` neither reads nor writes the running bot's database."""
+    live = tmp_path / "live.db"
+    env = {**env, "FACTBOT_DB": str(live)}
+    lines = "/hallyu\n/hallyu\nwhat is the weather in seoul\n"
+    first = factbot("ask", "--jsonl", env=env, stdin=lines)
+    second = factbot("ask", "--jsonl", "--db", ":memory:", env=env, stdin=lines)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert first.stdout == second.stdout
+    answers = [json.loads(line) for line in first.stdout.splitlines()]
+    assert answers[0]["quote"] != answers[1]["quote"]  # rotation within the run
+    assert not live.exists() and not (tmp_path / "data" / "factbot" / "factbot.db").exists()
+
+
 def test_the_database_path_comes_from_flag_env_config_or_default(
         tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     def run(*args: str) -> None:
-        assert main(["ask", "--chat", "7", *args, "/hallyu"]) == 0
+        monkeypatch.setattr("sys.stdin", io.StringIO("/hallyu\n"))
+        assert main(["chat", *args]) == 0
 
     run()
     assert (tmp_path / "data" / "factbot" / "factbot.db").is_file()
