@@ -131,3 +131,10 @@ def test_eval_counts_a_built_in_by_the_kind_its_declaration_gives(factbot: FactB
     assert report.on_total == len(cases) and report.on_correct == len(cases)
     wrong = [dataclasses.replace(c, topic="source") for c in cases if c.topic == "help"]
     assert evaluate(factbot, wrong).on_correct == 0
+
+
+async def test_help_names_only_commands_that_exist(factbot: FactBot) -> None:
+    reply = await factbot.handle(IncomingMessage(text="/help"))
+    assert reply is not None
+    topics = {name for name, _ in factbot.topic_commands()}
+    assert {name for name, _ in reply.items} <= commands.names() | topics
