@@ -178,6 +178,8 @@ class Settings:
     db: Path | None = None  # None: the default file in the user's data directory
     threshold: float | None = None  # None: the calibrated default in bot.router
     log_level: str = ""  # empty: INFO for `factbot run`, WARNING for the quiet commands
+    log_format: str = "text"  # or "json": one JSON object per line
+    metrics: str = ""  # HOST:PORT of /healthz, /readyz and /metrics; empty: none
     salt: Secret = Secret("")
     # Who may /reload from a chat, as "platform:user id" ("telegram:12345"); the console may.
     operators: tuple[str, ...] = ()
@@ -190,6 +192,8 @@ _ENV: dict[str, tuple[str, ...]] = {
     "FACTBOT_FACTS": ("facts",),
     "FACTBOT_DB": ("db",),
     "FACTBOT_LOG_LEVEL": ("log_level",),
+    "FACTBOT_LOG_FORMAT": ("log_format",),
+    "FACTBOT_METRICS": ("metrics",),
     "FACTBOT_SALT": ("salt",),
     "FACTBOT_OPERATORS": ("operators",),
     "TELEGRAM_BOT_TOKEN": ("telegram", "token"),
