@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", parents=[common], help="print the reply to one message")
     ask.add_argument("text", nargs="*", help="the message")
-    ask.add_argument("--chat", default="cli", help="chat id, for rotation and settings")
+    ask.add_argument("--chat", help="keep this chat's rotation and settings in the database "
+                                    "(FACTBOT_DB or the default, unless --db)")
     ask.add_argument("--db", help="keep rotation and usage in this database (default: none, "
                                   "each run starts afresh)")
     mode = ask.add_mutually_exclusive_group()
@@ -159,7 +160,7 @@ async def _ask(args: argparse.Namespace, settings: Settings) -> int:
     # The running bot's database is not for a one-off question: its usage, unanswered
     # questions and rotation stay out of it (and two runs answer alike) unless --db says.
     db = getattr(args, "db", None)
-    if not db or db == ":memory:":
+    if db == ":memory:" or (not db and args.chat is None):
         from factbot.storage import MemoryStore
 
         return await _ask_with(args, _bot(settings, MemoryStore()))
@@ -175,11 +176,11 @@ async def _ask_with(args: argparse.Namespace, bot: FactBot) -> int:
         out = sys.stdout
         async for line in read_lines(sys.stdin):
             text = line.rstrip("\r\n")
-            reply = await bot.handle(IncomingMessage(text=text, chat_id=args.chat))
+            reply = await bot.handle(IncomingMessage(text=text, chat_id=args.chat or "cli"))
             out.write(json.dumps(_ask_record(text, reply), ensure_ascii=False) + "\n")
         return 0
     text = " ".join(args.text)
-    reply = await bot.handle(IncomingMessage(text=text, chat_id=args.chat))
+    reply = await bot.handle(IncomingMessage(text=text, chat_id=args.chat or "cli"))
     if args.json:
         print(json.dumps(_ask_record(text, reply), ensure_ascii=False))
     elif reply is not None:

@@ -70,6 +70,9 @@ def test_ask_answers_afresh_and_keeps_out_of_the_live_database(
     answers = [json.loads(line) for line in first.stdout.splitlines()]
     assert answers[0]["quote"] != answers[1]["quote"]  # rotation within the run
     assert not live.exists() and not (tmp_path / "data" / "factbot" / "factbot.db").exists()
+    # --chat names a chat whose rotation is kept: in the live database.
+    kept = [factbot("ask", "--chat", "9", "/hallyu", env=env) for _ in range(2)]
+    assert quotes(kept[0].stdout) != quotes(kept[1].stdout) and live.exists()
 
 
 def test_the_database_path_comes_from_flag_env_config_or_default(
