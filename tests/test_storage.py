@@ -144,3 +144,108 @@ async def test_the_memory_store_drops_a_chat_whose_settings_are_back_to_the_defa
     await store.set_cooldown(OTHER, None, None)
     assert store.chats == {}
     assert await store.chat_settings(CHAT) == ChatSettings()
+
+
+# --- the chat lifecycle: the bot leaves, a group moves to a new id, old chats are forgotten ---
+
+NEW = ChatKey("telegram", "-1009999")
+LEFT_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+async def test_leaving_a_chat_stops_its_daily_fact_and_records_when(store: BaseStore) -> None:
+    await store.set_daily(CHAT, True, time(7, 0), "Asia/Seoul")
+    await store.set_topic_enabled(CHAT, "trade", False)
+    left = await store.set_left(CHAT, LEFT_AT)
+    assert (left.daily, left.left_at) == (False, LEFT_AT)
+    assert await store.daily_chats("telegram") == []
+    # Added back: the mark goes, the settings stay, the daily fact waits for an admin.
+    back = await store.set_left(CHAT, None)
+    assert back == ChatSettings(daily_time=time(7, 0), tz="Asia/Seoul",
+                                disabled=frozenset({"trade"}))
+    assert await store.chat_settings(CHAT) == back
+
+
+async def test_a_chat_with_no_settings_can_be_marked_left(store: BaseStore) -> None:
+    assert (await store.set_left(CHAT, LEFT_AT)).left_at == LEFT_AT
+    assert (await store.chat_settings(CHAT)).left_at == LEFT_AT
+    assert await store.set_left(OTHER, None) == ChatSettings()  # never left: nothing to clear
+
+
+async def test_a_moved_chat_keeps_settings_subscription_and_rotation_under_the_new_id(
+        store: BaseStore) -> None:
+    since = datetime(2026, 1, 2, 9, 0, tzinfo=UTC)
+    await store.set_daily(CHAT, True, time(8, 30), "Asia/Kuala_Lumpur", since=since)
+    await store.set_topic_enabled(CHAT, "trade", False)
+    await store.set_cooldown(CHAT, 2, 10)
+    assert [await store.next_rotation(CHAT, "hallyu", 5) for _ in range(2)] == [0, 1]
+    before = await store.chat_settings(CHAT)
+    await store.migrate_chat(CHAT, NEW)
+    assert await store.chat_settings(NEW) == before
+    assert await store.chat_settings(CHAT) == ChatSettings()
+    assert [c for c, _ in await store.daily_chats("telegram")] == [NEW.chat_id]
+    assert await store.next_rotation(NEW, "hallyu", 5) == 2
+    assert await store.next_rotation(CHAT, "hallyu", 5) == 0  # the old id starts afresh
+
+
+async def test_a_move_seen_twice_changes_nothing_the_second_time(store: BaseStore) -> None:
+    await store.set_daily(CHAT, True)
+    await store.next_rotation(CHAT, "hallyu", 5)
+    await store.migrate_chat(CHAT, NEW)
+    moved = await store.chat_settings(NEW)
+    await store.migrate_chat(CHAT, NEW)  # the service message in the new supergroup, later
+    await store.migrate_chat(NEW, NEW)
+    assert await store.chat_settings(NEW) == moved
+    assert await store.next_rotation(NEW, "hallyu", 5) == 1
+
+
+async def test_the_old_chats_settings_win_over_what_the_new_id_gathered(
+        store: BaseStore) -> None:
+    await store.set_daily(CHAT, True, time(6, 0))
+    await store.set_topic_enabled(CHAT, "trade", False)
+    await store.next_rotation(CHAT, "hallyu", 5)
+    # The supergroup answered before the move was seen, and the bot had been removed there.
+    await store.set_left(NEW, LEFT_AT)
+    await store.set_topic_enabled(NEW, "hallyu", False)
+    for _ in range(3):
+        await store.next_rotation(NEW, "hallyu", 5)
+    await store.next_rotation(NEW, "any", 5)
+    await store.migrate_chat(CHAT, NEW)
+    settings = await store.chat_settings(NEW)
+    assert (settings.daily, settings.daily_time, settings.disabled) == (
+        True, time(6, 0), {"trade"})
+    assert settings.left_at == LEFT_AT  # whether the bot is there is the new id's own
+    assert await store.next_rotation(NEW, "hallyu", 5) == 1  # the old chat's position
+    assert await store.next_rotation(NEW, "any", 5) == 1  # a topic it never had: kept
+
+
+async def test_topics_turned_off_alone_replace_the_new_ids_settings_whole(
+        store: BaseStore) -> None:
+    await store.set_topic_enabled(CHAT, "trade", False)
+    await store.set_cooldown(NEW, 3, None)
+    await store.migrate_chat(CHAT, NEW)
+    assert await store.chat_settings(NEW) == ChatSettings(disabled=frozenset({"trade"}))
+
+
+async def test_moving_a_chat_to_another_platform_is_refused(store: BaseStore) -> None:
+    with pytest.raises(ValueError, match="cannot move chat"):
+        await store.migrate_chat(CHAT, OTHER)
+
+
+async def test_only_chats_left_before_the_cutoff_on_that_platform_are_forgotten(
+        store: BaseStore) -> None:
+    long_ago, lately = CHAT, ChatKey("telegram", "-200")
+    staying, elsewhere = ChatKey("telegram", "-300"), ChatKey("discord", "-100")
+    for chat in (long_ago, lately, staying, elsewhere):
+        await store.set_topic_enabled(chat, "trade", False)
+        await store.next_rotation(chat, "hallyu", 5)
+    cutoff = LEFT_AT
+    await store.set_left(long_ago, cutoff - timedelta(seconds=1))
+    await store.set_left(lately, cutoff)
+    await store.set_left(elsewhere, cutoff - timedelta(days=365))
+    assert await store.forget_left_chats("telegram", cutoff) == 1
+    assert await store.chat_settings(long_ago) == ChatSettings()
+    assert await store.next_rotation(long_ago, "hallyu", 5) == 0  # its rotation is gone too
+    for kept in (lately, staying, elsewhere):
+        assert (await store.chat_settings(kept)).disabled == {"trade"}
+        assert await store.next_rotation(kept, "hallyu", 5) == 1
+    assert await store.forget_left_chats("telegram", cutoff) == 0

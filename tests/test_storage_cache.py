@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from factbot.packs import FactPack
 from factbot.storage import MemoryStore
 from factbot.storage.base import ChatKey, ChatSettings
 from factbot.storage.sqlite import CHAT_CACHE_SIZE, SqliteStore
-from tests.test_storage_sqlite import ask, rows
+from tests.test_storage_sqlite import ask, lock_held, release, rows
 
 TOPICS = ("hallyu", "trade", "any")
 FACTS = 4  # facts per topic: rotation wraps within the test
@@ -179,3 +179,65 @@ async def test_through_the_core_every_chat_gets_each_quote_once_per_turn(
             await asyncio.sleep(0.02)  # let the background flush run between rounds
     assert rows(tmp_path / "s.db", "SELECT count(*) FROM rotation WHERE topic = 'hallyu'") == \
         [(25,)]
+
+
+# --- moved and forgotten chats: gone from the cache, from the file, and from later flushes ---
+
+OLD, NEW = ChatKey("telegram", "-4001"), ChatKey("telegram", "-1004001")
+
+
+@pytest.mark.parametrize("flushed", [False, True], ids=["unwritten", "written"])
+async def test_a_moved_chat_never_comes_back_under_its_old_id(tmp_path: Path,
+                                                              flushed: bool) -> None:
+    path = tmp_path / "s.db"
+    async with SqliteStore(path, flush_interval=3600) as store:
+        await store.set_daily(OLD, True, time(9, 0))
+        await store.set_topic_enabled(OLD, "trade", False)
+        assert [await store.next_rotation(OLD, "hallyu", 10) for _ in range(3)] == [0, 1, 2]
+        await store.next_rotation(NEW, "any", 10)  # the supergroup, cached too
+        if flushed:
+            await store.flush()
+        await store.migrate_chat(OLD, NEW)
+        assert (await store.chat_settings(OLD)) == ChatSettings()
+        assert (await store.chat_settings(NEW)).disabled == {"trade"}
+        assert await store.next_rotation(NEW, "hallyu", 10) == 3
+        assert await store.next_rotation(NEW, "any", 10) == 1
+    for table in ("chats", "disabled_topics", "rotation"):
+        assert rows(path, f"SELECT count(*) FROM {table} WHERE chat_id = '-4001'") == [(0,)]
+    assert sorted(rows(path, "SELECT topic, position FROM rotation")) == [
+        ("any", 2), ("hallyu", 4)]
+    async with SqliteStore(path) as store:
+        assert [c for c, _ in await store.daily_chats("telegram")] == ["-1004001"]
+        assert await store.next_rotation(NEW, "hallyu", 10) == 4
+
+
+async def test_a_forgotten_chat_never_comes_back_from_the_cache_or_a_flush(
+        tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    left_at = datetime(2025, 1, 1, tzinfo=UTC)
+    async with SqliteStore(path, flush_interval=3600) as store:
+        await store.set_topic_enabled(OLD, "trade", False)
+        await store.next_rotation(OLD, "hallyu", 10)
+        await store.flush()
+        await store.set_left(OLD, left_at)
+        await store.next_rotation(OLD, "hallyu", 10)  # unwritten, and cached
+        assert await store.forget_left_chats("telegram", left_at + timedelta(days=1)) == 1
+        assert store.pending == 0
+        assert await store.chat_settings(OLD) == ChatSettings()
+    for table in ("chats", "disabled_topics", "rotation"):
+        assert rows(path, f"SELECT count(*) FROM {table}") == [(0,)]
+
+
+async def test_a_move_that_the_database_refuses_loses_no_position(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    async with SqliteStore(path, busy_timeout=0.05, flush_interval=3600) as store:
+        await store.set_daily(OLD, True)
+        assert [await store.next_rotation(OLD, "hallyu", 10) for _ in range(2)] == [0, 1]
+        with lock_held(path) as holder:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                await store.migrate_chat(OLD, NEW)
+            release(holder)
+        assert await store.next_rotation(OLD, "hallyu", 10) == 2  # nothing moved, nothing lost
+        await store.migrate_chat(OLD, NEW)
+        assert await store.next_rotation(NEW, "hallyu", 10) == 3
+        assert (await store.chat_settings(NEW)).daily

@@ -169,6 +169,8 @@ def build_old_database(path: Path, version: int) -> None:
                      "VALUES ('telegram', '-100', 1, '07:15', 'Asia/Seoul')")
         conn.execute("INSERT INTO disabled_topics VALUES ('telegram', '-100', 'trade')")
         conn.execute("INSERT INTO meta VALUES ('salt', 'kept-salt')")
+    if version >= 3:  # from 3 on, factbot writes each question's key with it
+        conn.execute("UPDATE unmatched SET question = question_key(text)")
     conn.close()
 
 
@@ -195,6 +197,10 @@ async def test_every_older_schema_is_migrated_keeping_its_data(tmp_path: Path,
         # Every feature works on the migrated file.
         await store.set_cooldown(CHAT, 3, 9)
         await store.mark_daily_sent(CHAT, datetime(2026, 1, 1, tzinfo=UTC))
+        moved = ChatKey("telegram", "-1000100")
+        await store.migrate_chat(CHAT, moved)
+        await store.set_left(moved, datetime(2026, 1, 2, tzinfo=UTC))
+        assert await store.forget_left_chats("telegram", datetime(2026, 1, 3, tzinfo=UTC)) == 1
     assert rows(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     assert rows(path, "PRAGMA integrity_check") == [("ok",)]
 

@@ -14,6 +14,9 @@ from factbot.text import fold
 # Unmatched questions are for curators, not an archive: bounded in age and count.
 UNMATCHED_MAX_AGE = timedelta(days=90)
 UNMATCHED_MAX_ROWS = 10_000
+# A chat that blocked or removed the bot keeps its settings this long, in case it adds the
+# bot back; after that they are deleted (BaseStore.forget_left_chats).
+LEFT_CHAT_MAX_AGE = timedelta(days=90)
 DEFAULT_DAILY_TIME = time(9, 0)
 DEFAULT_TZ = "UTC"
 _WORD = re.compile(r"\w+")
@@ -36,6 +39,7 @@ class ChatSettings:
     disabled: frozenset[str] = field(default_factory=frozenset)
     user_per_minute: int | None = None  # None: the bot-wide cooldown setting
     chat_per_minute: int | None = None
+    left_at: datetime | None = None  # aware, UTC: when the bot was blocked or removed here
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,3 +145,31 @@ class BaseStore(ABC):
     @abstractmethod
     async def mark_daily_sent(self, chat: ChatKey, when: datetime) -> None:
         """Record, durably and before sending, that the daily fact went out at ``when``."""
+
+    # --- chat lifecycle ----------------------------------------------------------------
+
+    @abstractmethod
+    async def set_left(self, chat: ChatKey, when: datetime | None) -> ChatSettings:
+        """Record that the bot was blocked or removed at ``when``, or that it is back (None).
+
+        Leaving also turns the daily fact off; coming back leaves it off (an admin turns it
+        on again).
+        """
+
+    @abstractmethod
+    async def migrate_chat(self, old: ChatKey, new: ChatKey) -> None:
+        """Move a chat's settings, daily subscription and rotation positions to a new id.
+
+        For a Telegram group upgraded to a supergroup. Where both ids hold state (the new
+        one had a message handled before the move was seen), the old chat's settings and
+        positions win; the new id keeps its own ``left_at`` and any topics the old one
+        lacks. Moving a chat that holds nothing changes nothing, so a move seen twice is
+        harmless. Both keys must be of the same platform.
+        """
+
+    @abstractmethod
+    async def forget_left_chats(self, platform: str, left_before: datetime) -> int:
+        """Delete the state of every chat of ``platform`` the bot left before ``left_before``.
+
+        Returns how many chats were forgotten.
+        """

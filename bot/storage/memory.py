@@ -131,3 +131,32 @@ class MemoryStore(BaseStore):
 
     async def mark_daily_sent(self, chat: ChatKey, when: datetime) -> None:
         self._update(chat, last_daily=when)
+
+    async def set_left(self, chat: ChatKey, when: datetime | None) -> ChatSettings:
+        if when is None:
+            return self._update(chat, left_at=None)
+        return self._update(chat, daily=False, left_at=when)
+
+    async def migrate_chat(self, old: ChatKey, new: ChatKey) -> None:
+        if old.platform != new.platform:
+            raise ValueError(f"cannot move chat {old.chat_id} from {old.platform} to "
+                             f"{new.platform}")
+        if old == new:
+            return
+        settings = self.chats.pop(old, None)
+        if settings is not None:
+            left_at = self.chats.get(new, _DEFAULTS).left_at  # the new id's own presence
+            self._update(new, **{f.name: getattr(settings, f.name)
+                                 for f in dataclasses.fields(settings) if f.name != "left_at"},
+                         left_at=left_at)
+        for chat, topic in [key for key in self.rotation if key[0] == old]:
+            self.rotation[(new, topic)] = self.rotation.pop((chat, topic))
+
+    async def forget_left_chats(self, platform: str, left_before: datetime) -> int:
+        gone = {chat for chat, s in self.chats.items() if chat.platform == platform
+                and s.left_at is not None and s.left_at < left_before}
+        for chat in gone:
+            del self.chats[chat]
+        for key in [key for key in self.rotation if key[0] in gone]:
+            del self.rotation[key]
+        return len(gone)

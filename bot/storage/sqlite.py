@@ -95,6 +95,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX unmatched_at ON unmatched (at)",
         "CREATE INDEX unmatched_question ON unmatched (question)",
     ),
+    # 4: when the bot was blocked or removed from a chat, for deleting its state later
+    (
+        "ALTER TABLE chats ADD COLUMN left_at REAL",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 MAX_PENDING_UNMATCHED = 1_000  # while the database is failing, keep only this many
@@ -168,10 +172,10 @@ def _parse_time(text: str) -> time:
 
 
 def _settings(row: Sequence[Any], disabled: Iterable[str]) -> ChatSettings:
-    """A chat's settings from its row in ``chats`` (daily .. chat_per_minute) and topics off."""
-    daily, daily_time, tz, last_daily, user_per_minute, chat_per_minute = row
+    """A chat's settings from its row in ``chats`` (daily .. left_at) and topics off."""
+    daily, daily_time, tz, last_daily, user_per_minute, chat_per_minute, left_at = row
     return ChatSettings(bool(daily), _parse_time(daily_time), tz, _dt(last_daily),
-                        frozenset(disabled), user_per_minute, chat_per_minute)
+                        frozenset(disabled), user_per_minute, chat_per_minute, _dt(left_at))
 
 
 async def _migrate(db: aiosqlite.Connection, path: Path, salt: str | None = None) -> int:
@@ -616,10 +620,10 @@ class SqliteStore(BaseStore):
                 return state.settings, state.positions  # read by another task meanwhile
             rows = await self._conn().execute_fetchall(
                 "SELECT 'chat', daily, daily_time, tz, last_daily, user_per_minute,"
-                " chat_per_minute FROM chats WHERE platform = ? AND chat_id = ?"
-                " UNION ALL SELECT 'off', topic, NULL, NULL, NULL, NULL, NULL"
+                " chat_per_minute, left_at FROM chats WHERE platform = ? AND chat_id = ?"
+                " UNION ALL SELECT 'off', topic, NULL, NULL, NULL, NULL, NULL, NULL"
                 " FROM disabled_topics WHERE platform = ? AND chat_id = ?"
-                " UNION ALL SELECT 'rotation', topic, position, NULL, NULL, NULL, NULL"
+                " UNION ALL SELECT 'rotation', topic, position, NULL, NULL, NULL, NULL, NULL"
                 " FROM rotation WHERE platform = ? AND chat_id = ?", key * 3)
             row: Sequence[Any] | None = None
             disabled: list[str] = []
@@ -700,8 +704,8 @@ class SqliteStore(BaseStore):
         async with self._lock:  # not during a settings write, nor while the file is replaced
             rows = await self._conn().execute_fetchall(
                 "SELECT chat_id, NULL, daily, daily_time, tz, last_daily, user_per_minute,"
-                " chat_per_minute FROM chats WHERE platform = ? AND daily = 1"
-                " UNION ALL SELECT d.chat_id, d.topic, NULL, NULL, NULL, NULL, NULL, NULL"
+                " chat_per_minute, left_at FROM chats WHERE platform = ? AND daily = 1"
+                " UNION ALL SELECT d.chat_id, d.topic, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
                 " FROM disabled_topics AS d JOIN chats AS c"
                 " ON c.platform = d.platform AND c.chat_id = d.chat_id"
                 " WHERE d.platform = ? AND c.daily = 1", (platform, platform))
@@ -724,6 +728,123 @@ class SqliteStore(BaseStore):
              (_ts(when), *key)),
         ])
         self._forget(chat)
+
+    # --- chat lifecycle ----------------------------------------------------------------
+
+    async def set_left(self, chat: ChatKey, when: datetime | None) -> ChatSettings:
+        key = (chat.platform, chat.chat_id)
+        self._forget(chat)
+        if when is None:
+            await self._run([("UPDATE chats SET left_at = NULL WHERE platform = ? AND chat_id = ?",
+                              key)])
+        else:
+            await self._run([
+                (self._ENSURE, key),
+                ("UPDATE chats SET daily = 0, left_at = ? WHERE platform = ? AND chat_id = ?",
+                 (_ts(when), *key)),
+            ])
+        self._forget(chat)  # a read that raced the write must not keep the old rows
+        return await self.chat_settings(chat)
+
+    async def migrate_chat(self, old: ChatKey, new: ChatKey) -> None:
+        if old.platform != new.platform:
+            raise ValueError(f"cannot move chat {old.chat_id} from {old.platform} to "
+                             f"{new.platform}")
+        if old == new:
+            return
+        platform, old_id, new_id = old.platform, old.chat_id, new.chat_id
+        keys = ((platform, old_id), (platform, new_id))
+        async with self._lock:
+            await self._follow_file()
+            # Both chats leave the cache, and their unwritten positions go into the move:
+            # a read of either now waits for the lock and finds the rows moved, and no later
+            # flush writes positions back under the old id.
+            dirty = self._take_chats(keys)
+            old_row = (platform, old_id)
+            try:
+                await _transaction(self._conn(), [
+                    *self._position_writes(dirty),
+                    # Topics turned off without any other setting have no row in chats: give
+                    # them one, so that the old chat's settings replace the new one's whole.
+                    ("INSERT OR IGNORE INTO chats (platform, chat_id) SELECT platform, chat_id"
+                     " FROM disabled_topics WHERE platform = ? AND chat_id = ? LIMIT 1", old_row),
+                    ("DELETE FROM disabled_topics WHERE platform = ? AND chat_id = ? AND EXISTS"
+                     " (SELECT 1 FROM chats WHERE platform = ? AND chat_id = ?)",
+                     (platform, new_id, *old_row)),
+                    ("UPDATE disabled_topics SET chat_id = ? WHERE platform = ? AND chat_id = ?",
+                     (new_id, *old_row)),
+                    # left_at stays the new id's own: whether the bot is there is about it.
+                    ("INSERT INTO chats (platform, chat_id, daily, daily_time, tz, last_daily,"
+                     " user_per_minute, chat_per_minute) SELECT platform, ?, daily, daily_time,"
+                     " tz, last_daily, user_per_minute, chat_per_minute FROM chats"
+                     " WHERE platform = ? AND chat_id = ? ON CONFLICT (platform, chat_id)"
+                     " DO UPDATE SET daily = excluded.daily, daily_time = excluded.daily_time,"
+                     " tz = excluded.tz, last_daily = excluded.last_daily,"
+                     " user_per_minute = excluded.user_per_minute,"
+                     " chat_per_minute = excluded.chat_per_minute", (new_id, *old_row)),
+                    ("DELETE FROM chats WHERE platform = ? AND chat_id = ?", old_row),
+                    ("INSERT INTO rotation (platform, chat_id, topic, position)"
+                     " SELECT platform, ?, topic, position FROM rotation"
+                     " WHERE platform = ? AND chat_id = ? ON CONFLICT (platform, chat_id, topic)"
+                     " DO UPDATE SET position = excluded.position", (new_id, *old_row)),
+                    ("DELETE FROM rotation WHERE platform = ? AND chat_id = ?", old_row),
+                ])
+            except BaseException:
+                self._give_back(dirty)
+                raise
+
+    async def forget_left_chats(self, platform: str, left_before: datetime) -> int:
+        cutoff = (platform, _ts(left_before))
+        async with self._lock:
+            await self._follow_file()
+            db = self._conn()
+            rows = await db.execute_fetchall(
+                "SELECT chat_id FROM chats WHERE platform = ? AND left_at < ?", cutoff)
+            gone = [(platform, chat_id) for chat_id, in rows]
+            if not gone:
+                return 0
+            # Out of the cache, unwritten positions dropped: a forgotten chat must not come
+            # back from memory, nor from a later flush.
+            dirty = self._take_chats(gone)
+            try:
+                await _transaction(db, [
+                    ("DELETE FROM rotation WHERE platform = ? AND chat_id IN"
+                     " (SELECT chat_id FROM chats WHERE platform = ? AND left_at < ?)",
+                     (platform, *cutoff)),
+                    ("DELETE FROM disabled_topics WHERE platform = ? AND chat_id IN"
+                     " (SELECT chat_id FROM chats WHERE platform = ? AND left_at < ?)",
+                     (platform, *cutoff)),
+                    ("DELETE FROM chats WHERE platform = ? AND left_at < ?", cutoff),
+                ])
+            except BaseException:
+                self._give_back(dirty)
+                raise
+        return len(gone)
+
+    def _take_chats(self, keys: Iterable[_Chat]) -> dict[_Chat, dict[str, int]]:
+        """Drop chats from the cache and take their unwritten positions; under the lock."""
+        taken = {}
+        for key in keys:
+            self._chats.pop(key, None)
+            positions = self._dirty.pop(key, None)
+            if positions:
+                taken[key] = positions
+        return taken
+
+    def _give_back(self, dirty: dict[_Chat, dict[str, int]]) -> None:
+        """Put positions taken for a write that failed back, newer values first."""
+        for key, positions in dirty.items():
+            newer = self._dirty.setdefault(key, {})
+            for topic, value in positions.items():
+                newer.setdefault(topic, value)
+
+    @staticmethod
+    def _position_writes(dirty: dict[_Chat, dict[str, int]]
+                         ) -> list[tuple[str, tuple[Any, ...]]]:
+        return [("INSERT INTO rotation (platform, chat_id, topic, position) VALUES (?, ?, ?, ?)"
+                 " ON CONFLICT (platform, chat_id, topic) DO UPDATE SET position ="
+                 " excluded.position", (*key, topic, value))
+                for key, positions in dirty.items() for topic, value in positions.items()]
 
 
 # --- factbot db backup ---------------------------------------------------------------
