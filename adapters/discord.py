@@ -4,6 +4,9 @@
 registers the application commands (``factbot discord sync``). At start-up the
 commands are synced only when their payload changed since the last sync: a hash
 per application and scope is kept in a small JSON file next to the database.
+``factbot discord sync --clear`` empties a guild's set or the global one, and at start-up
+the bot warns once if a guild set and the global set hold the same commands (Discord then
+shows them twice in that guild).
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ COOLDOWN = "Slow down a little, please: try again in a moment."
 SYNC_STATE_FILE = "discord-commands.json"
 _MENTION = re.compile(r"<@!?(\d+)>")
 EMBED_CACHE = 512  # rendered replies kept: every fact of a few packs, plus menus
+# Guild command sets read at start-up to find commands shown twice: one GET each, after
+# the global set's. A bot in thousands of guilds must not spend its rate limits on this.
+COMMAND_CHECK_GUILDS = 5
 
 
 
@@ -115,6 +121,18 @@ class SyncState:
             os.replace(tmp, self.path)
         except OSError as exc:
             # Not fatal: the next start-up syncs once more than needed.
+            log.warning("%s: cannot save the command sync state (%s)", self.path, exc.strerror)
+
+    def forget(self, key: str) -> None:
+        """The scope's set changed behind the hash's back: sync it again next time."""
+        data = self._read()
+        if data.pop(key, None) is None:
+            return
+        try:
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as exc:
             log.warning("%s: cannot save the command sync state (%s)", self.path, exc.strerror)
 
 
@@ -195,6 +213,7 @@ class DiscordAdapter:
         # discord.py only reads an embed when sending, so sharing one is safe.
         self._embed = functools.lru_cache(maxsize=EMBED_CACHE)(render_embed)
         self._views: dict[str, discord.ui.View] = {}
+        self.command_check: asyncio.Task[None] | None = None  # see check_command_sets
         # factbot never joins voice: skip discord.py's warnings about voice libraries.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -331,8 +350,9 @@ class DiscordAdapter:
         blob = json.dumps(self.payload(), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode()).hexdigest()
 
-    def _sync_key(self) -> str:
-        scope = f"guild:{self.settings.guild_id}" if self.settings.guild_id else "global"
+    def _sync_key(self, guild_id: int | None = None) -> str:
+        guild_id = self.settings.guild_id if guild_id is None else guild_id
+        scope = f"guild:{guild_id}" if guild_id else "global"
         return f"{self.client.application_id}:{scope}"
 
     async def sync(self, *, force: bool = False) -> bool:
@@ -346,6 +366,53 @@ class DiscordAdapter:
         where = f"guild {self.settings.guild_id}" if self.settings.guild_id else "globally"
         log.info("synced %d Discord commands %s", len(synced), where)
         return True
+
+    async def clear(self, guild_id: int) -> int:
+        """Empty the command set of one guild, or the global one (0): a bulk overwrite with
+        no commands. Returns how many commands the set held."""
+        scope = discord.Object(guild_id) if guild_id else None
+        before = await self.tree.fetch_commands(guild=scope)
+        self.tree.clear_commands(guild=scope)
+        try:
+            await self.tree.sync(guild=scope)
+        finally:
+            self.build_commands()
+        # A `factbot run` sharing this state file must not take the set as still synced.
+        self.sync_state.forget(self._sync_key(guild_id))
+        return len(before)
+
+    async def check_command_sets(self) -> None:
+        """Once ready, warn if a guild set and the global set hold the same commands.
+
+        Reads the global set, then the sets of at most COMMAND_CHECK_GUILDS guilds: the
+        configured guild first, then the bot's smallest guilds (a test server is small).
+        It runs beside the bot and never stops it: a failure is logged at debug level.
+        """
+        await self.client.wait_until_ready()
+        try:
+            everywhere = {(c.name, c.type) for c in await self.tree.fetch_commands()}
+        except Exception:
+            log.debug("could not read the global Discord commands to look for doubles",
+                      exc_info=True)
+            return
+        if not everywhere:
+            return
+        guilds = [self.settings.guild_id] if self.settings.guild_id else []
+        by_size = sorted(self.client.guilds, key=lambda g: (g.member_count or 0, g.id))
+        guilds += [g.id for g in by_size if g.id != self.settings.guild_id]
+        doubled: dict[int, set[str]] = {}
+        for guild_id in guilds[:COMMAND_CHECK_GUILDS]:
+            try:
+                here = await self.tree.fetch_commands(guild=discord.Object(guild_id))
+            except Exception:
+                log.debug("could not read the Discord commands of guild %s", guild_id,
+                          exc_info=True)
+                continue
+            both = {name for name, kind in everywhere & {(c.name, c.type) for c in here}}
+            if both:
+                doubled[guild_id] = both
+        if doubled:
+            log.warning("%s", _doubled_warning(doubled, self.settings.guild_id))
 
     async def setup(self) -> None:
         """After login, before the gateway: sync the commands if they changed."""
@@ -475,7 +542,11 @@ class DiscordAdapter:
                 connect = asyncio.create_task(self.client.connect(), name="discord-gateway")
                 stopping = asyncio.create_task(stop.wait(), name="discord-stop")
                 daily = self._start_daily()
-                tasks = {t for t in (connect, stopping, daily) if t is not None}
+                # Beside the bot, never before it: it waits for READY, then reads.
+                self.command_check = asyncio.create_task(self.check_command_sets(),
+                                                         name="discord-command-check")
+                tasks = {t for t in (connect, stopping, daily, self.command_check)
+                         if t is not None}
                 await asyncio.wait({connect, stopping}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 for task in tasks:
@@ -528,6 +599,21 @@ class DiscordAdapter:
         return asyncio.create_task(self.bot.daily.loop(self), name="discord-daily")
 
 
+def _doubled_warning(doubled: dict[int, set[str]], own_guild: int) -> str:
+    """One line: which guilds show which commands twice, and the command that fixes it."""
+    names = sorted({name for both in doubled.values() for name in both})
+    shown = ", ".join(f"/{n}" for n in names[:3]) + (", …" if len(names) > 3 else "")
+    where = "guild" if len(doubled) == 1 else "guilds"
+    fixes = [f"`factbot discord sync --guild {g} --clear`" for g in doubled if g != own_guild]
+    if own_guild in doubled:
+        # This bot keeps that guild's set (discord.guild_id): the global one is the stray.
+        fixes.insert(0, "`factbot discord sync --clear` (the global set; this bot syncs "
+                        f"to guild {own_guild}, discord.guild_id)")
+    return (f"Discord shows {len(names)} commands twice in {where} "
+            f"{', '.join(str(g) for g in doubled)} ({shown}): a guild command set and the "
+            f"global set both hold them; remove the stale set with {' and '.join(fixes)}")
+
+
 def _annotation(option: Option) -> Any:
     """The Python type discord.py turns into the option's Discord type and limits."""
     kind: Any = str
@@ -573,6 +659,14 @@ async def _sync(bot: Any, settings: Settings, args: argparse.Namespace) -> int:
         async with adapter.client:
             await _login(adapter.client, token)
             with startup_errors("syncing the slash commands"):
+                if getattr(args, "clear", False):
+                    # Without --guild, the global set whatever discord.guild_id says: what
+                    # is removed is on the command line.
+                    guild = getattr(args, "guild", None) or 0
+                    removed = await adapter.clear(guild)
+                    scope = f"guild {guild}'s" if guild else "the global"
+                    print(f"cleared {scope} command set: {removed} commands removed")
+                    return 0
                 await adapter.sync(force=True)
     count = len(adapter.payload())
     where = f"guild {discord_settings.guild_id}" if discord_settings.guild_id else "globally"
@@ -655,7 +749,8 @@ def startup_errors(doing: str) -> Iterator[None]:
 
 
 def sync_main(args: argparse.Namespace, settings: Settings) -> int:
-    """``factbot discord sync [--guild ID]``: register the slash commands now."""
+    """``factbot discord sync [--guild ID] [--clear]``: register the slash commands now,
+    or remove a guild's set or the global one."""
     from factbot.app import build_bot
 
     _token(settings)

@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                                          parser_class=_Parser)
     sync = discord_sub.add_parser("sync", parents=[common], help="register the slash commands")
     sync.add_argument("--guild", type=int, help="only in this guild (instant, for testing)")
+    sync.add_argument("--clear", action="store_true",
+                      help="remove the commands instead: the guild's with --guild, else the "
+                           "global set")
 
     stats = sub.add_parser("stats", parents=[common], help="top topics and unanswered questions")
     stats.add_argument("--json", action="store_true", help="print JSON")

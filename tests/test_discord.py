@@ -784,3 +784,220 @@ async def test_cooldown_is_an_admin_slash_command_answered_privately(
     assert "6 answers a minute per person" in shown.embeds[0]["description"]
     [command] = [c for _, body in fake.synced[-1:] for c in body if c["name"] == "cooldown"]
     assert command["default_member_permissions"] == 1 << 5
+
+
+# --- command sets that pile up: `discord sync --clear` and the start-up warning -----------
+
+
+async def factbot_cli(fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                      *argv: str) -> int:
+    """``factbot ARGV`` against the fake, in a thread: main() runs its own event loop."""
+    from factbot.cli import main
+
+    monkeypatch.setenv("DISCORD_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("DISCORD_API_BASE_URL", fake.api_base_url)
+    monkeypatch.setenv("DISCORD_GATEWAY_URL", fake.gateway_url)
+    monkeypatch.setenv("FACTBOT_DB", str(tmp_path / "factbot.db"))
+    return await asyncio.to_thread(main, list(argv))
+
+
+async def test_sync_clear_with_a_guild_empties_that_guild_set_and_leaves_the_global_one(
+        fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's set-up (a guild sync, then a global one) cleaned up with --clear."""
+    assert await factbot_cli(fake, tmp_path, monkeypatch,
+                             "discord", "sync", "--guild", str(GUILD_ID)) == 0
+    assert await factbot_cli(fake, tmp_path, monkeypatch, "discord", "sync") == 0
+    in_guild, everywhere = list(fake.commands[GUILD_ID]), list(fake.commands[None])
+    assert in_guild and everywhere
+    capsys.readouterr()
+
+    status = await factbot_cli(fake, tmp_path, monkeypatch,
+                               "discord", "sync", "--guild", str(GUILD_ID), "--clear")
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert fake.commands[GUILD_ID] == []
+    assert fake.commands[None] == everywhere
+    assert fake.synced[-1] == (GUILD_ID, [])
+    assert out == f"cleared guild {GUILD_ID}'s command set: {len(in_guild)} commands removed\n"
+    # The next start-up with discord.guild_id must sync that guild again, not trust the hash.
+    saved = json.loads((tmp_path / "discord-commands.json").read_text(encoding="utf-8"))
+    assert list(saved) == [f"{APP_ID}:global"]
+
+
+async def test_sync_clear_without_a_guild_empties_the_global_set_whatever_the_config_says(
+        fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert await factbot_cli(fake, tmp_path, monkeypatch,
+                             "discord", "sync", "--guild", str(GUILD_ID)) == 0
+    assert await factbot_cli(fake, tmp_path, monkeypatch, "discord", "sync") == 0
+    in_guild, everywhere = list(fake.commands[GUILD_ID]), list(fake.commands[None])
+    config = tmp_path / "factbot.yaml"
+    config.write_text(f"discord:\n  guild_id: {GUILD_ID}\n", encoding="utf-8")
+    monkeypatch.setenv("FACTBOT_CONFIG", str(config))
+    capsys.readouterr()
+
+    status = await factbot_cli(fake, tmp_path, monkeypatch, "discord", "sync", "--clear")
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert fake.commands[None] == []
+    assert fake.commands[GUILD_ID] == in_guild
+    assert out == f"cleared the global command set: {len(everywhere)} commands removed\n"
+
+
+@pytest.mark.parametrize(("fault", "exit_status"), [(403, 2), ("garbage", 75)])
+async def test_sync_clear_that_discord_refuses_is_a_one_line_error(
+        fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], fault: str | int, exit_status: int) -> None:
+    fake.commands[GUILD_ID] = fake.command_set(
+        [{"name": "hallyu", "description": "Hallyu", "type": 1}], GUILD_ID)
+    fake.faults["GET commands"] = fault
+    status = await factbot_cli(fake, tmp_path, monkeypatch,
+                               "discord", "sync", "--guild", str(GUILD_ID), "--clear")
+    out, err = capsys.readouterr()
+    assert status == exit_status
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("factbot: error: ")
+    assert TOKEN not in err
+    assert len(fake.commands[GUILD_ID]) == 1  # nothing was cleared
+
+
+def doubled_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records
+            if r.name == "factbot.adapters.discord" and "twice" in r.getMessage()]
+
+
+async def checked(adapter: DiscordAdapter) -> None:
+    """Wait for the start-up check of the command sets to finish."""
+    assert adapter.command_check is not None
+    await asyncio.wait_for(asyncio.shield(adapter.command_check), 10)
+
+
+@pytest.mark.parametrize(("first", "then", "fix"), [
+    # The README's set-up: a guild set for testing, then the bot runs globally.
+    ({"guild_id": GUILD_ID}, {}, f"`factbot discord sync --guild {GUILD_ID} --clear`"),
+    # Run globally once, then pinned to one guild: the global set is the stray.
+    ({}, {"guild_id": GUILD_ID}, "`factbot discord sync --clear`"),
+])
+async def test_a_guild_set_beside_the_global_set_is_warned_about_once_at_start_up(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture, first: dict[str, Any], then: dict[str, Any],
+        fix: str) -> None:
+    caplog.set_level(logging.INFO, logger="factbot.adapters.discord")
+    state = tmp_path / "sync.json"
+    async with running(factbot, fake, state, **first) as adapter:
+        await checked(adapter)
+    assert doubled_warnings(caplog) == []  # one set so far
+    async with running(factbot, fake, state, **then) as adapter:
+        await checked(adapter)
+        # Neither a reconnect nor more answers repeat it.
+        await fake.reconnect()
+        await asyncio.wait_for(fake.wait_resumed(), 10)
+        callback = await fake.interact(fake.slash("hallyu"))
+    assert callback.embeds
+    [warning] = doubled_warnings(caplog)
+    line = warning.getMessage()
+    assert warning.levelno == logging.WARNING
+    assert "\n" not in line
+    assert str(GUILD_ID) in line and fix in line
+    assert f"Discord shows {len(fake.commands[None])} commands twice" in line
+
+
+@pytest.mark.parametrize("changes", [{}, {"guild_id": GUILD_ID}], ids=["global", "guild"])
+async def test_one_command_set_alone_gives_no_warning(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture, changes: dict[str, Any]) -> None:
+    caplog.set_level(logging.INFO, logger="factbot.adapters.discord")
+    async with running(factbot, fake, tmp_path / "sync.json", **changes) as adapter:
+        callback = await fake.interact(fake.slash("hallyu"))
+        await checked(adapter)
+    assert callback.embeds
+    global_reads = [p for m, p, _ in fake.requests
+                    if m == "GET" and p == f"/api/v10/applications/{APP_ID}/commands"]
+    assert len(global_reads) == 1  # the check did look
+    assert doubled_warnings(caplog) == []
+
+
+async def test_the_check_reads_at_most_five_guild_sets_the_smallest_guilds_first(
+        factbot: FactBot, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="factbot.adapters.discord")
+    async with FakeDiscord(extra_guilds=7) as fake:
+        for guild in fake.guild_ids:
+            fake.commands[guild] = fake.command_set(
+                [{"name": "hallyu", "description": "Hallyu", "type": 1}], guild)
+        async with running(factbot, fake, tmp_path / "sync.json") as adapter:
+            await checked(adapter)
+        guild_reads = [p for m, p, _ in fake.requests if m == "GET" and "/guilds/" in p]
+    # GUILD_ID has 2 members; the extra guilds get smaller as their ids grow.
+    smallest = [GUILD_ID, GUILD_ID + 7, GUILD_ID + 6, GUILD_ID + 5, GUILD_ID + 4]
+    assert guild_reads == [f"/api/v10/applications/{APP_ID}/guilds/{g}/commands"
+                           for g in smallest]
+    [warning] = doubled_warnings(caplog)
+    line = warning.getMessage()
+    assert "Discord shows 1 commands twice in guilds " in line
+    assert all(f"--guild {g} --clear" in line for g in smallest)
+
+
+async def test_a_check_that_discord_never_answers_does_not_delay_the_answers(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path) -> None:
+    fake.faults["GET commands"] = "hang"
+    async with running(factbot, fake, tmp_path / "sync.json") as adapter:
+        callback = await fake.interact(fake.slash("hallyu"))
+        assert adapter.command_check is not None
+        assert not adapter.command_check.done()  # still waiting for Discord
+    assert callback.embeds
+    assert any(m == "GET" and p.endswith("/commands") for m, p, _ in fake.requests)
+
+
+async def test_a_check_that_fails_is_logged_at_debug_and_the_bot_keeps_answering(
+        factbot: FactBot, fake: FakeDiscord, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="factbot.adapters.discord")
+    fake.faults["GET commands"] = 403
+    async with running(factbot, fake, tmp_path / "sync.json") as adapter:
+        await checked(adapter)
+        callback = await fake.interact(fake.slash("hallyu"))
+    assert callback.embeds
+    mine = [r for r in caplog.records if r.name == "factbot.adapters.discord"]
+    assert any(r.levelno == logging.DEBUG and "global Discord commands" in r.getMessage()
+               for r in mine)
+    assert all(r.levelno < logging.WARNING for r in mine)
+
+
+async def test_factbot_run_discord_prints_the_doubled_commands_warning_once(
+        fake: FakeDiscord, tmp_path: Path) -> None:
+    """The README's set-up run for real: a guild set left over, then `factbot run discord`."""
+    fake.commands[GUILD_ID] = fake.command_set(
+        [{"name": "hallyu", "description": "Hallyu", "type": 1}], GUILD_ID)
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "TELEGRAM_"))}
+    env.pop("FACTBOT_CONFIG", None)
+    env.update(DISCORD_BOT_TOKEN=TOKEN, DISCORD_API_BASE_URL=fake.api_base_url,
+               DISCORD_GATEWAY_URL=fake.gateway_url, FACTBOT_DB=str(tmp_path / "factbot.db"))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "factbot.cli", "run", "discord", cwd=root, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    stderr = process.stderr
+    assert stderr is not None
+    lines: list[str] = []
+    try:
+        async def warned() -> None:
+            while not any("twice" in line for line in lines):
+                line = await stderr.readline()
+                assert line, "factbot ended without the warning: " + "".join(lines)
+                lines.append(line.decode())
+
+        await asyncio.wait_for(warned(), 30)
+        callback = await fake.interact(fake.slash("hallyu"), timeout=30)
+        process.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0
+    assert callback.embeds
+    logged = "".join(lines) + out.decode() + err.decode()
+    [warning] = [line for line in logged.splitlines() if "twice" in line]
+    assert f"`factbot discord sync --guild {GUILD_ID} --clear`" in warning
+    assert TOKEN not in logged

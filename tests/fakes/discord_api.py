@@ -1,9 +1,10 @@
 """A fake Discord on 127.0.0.1: enough REST v10 and JSON gateway to drive real discord.py.
 
-REST: ``/users/@me``, ``/oauth2/applications/@me``, ``/gateway/bot``, command sync
-(global and guild), interaction callbacks, webhook follow-ups and channel
-messages. Gateway: HELLO, IDENTIFY -> READY (+ GUILD_CREATE), heartbeat ACKs,
-RESUME -> RESUMED, op 7 RECONNECT on demand, and dispatches from the test.
+REST: ``/users/@me``, ``/oauth2/applications/@me``, ``/gateway/bot``, command sets
+(global and per guild: bulk overwrite with PUT, read with GET, kept in ``commands``),
+interaction callbacks, webhook follow-ups and channel messages. Gateway: HELLO,
+IDENTIFY -> READY (+ a GUILD_CREATE per guild), heartbeat ACKs, RESUME -> RESUMED,
+op 7 RECONNECT on demand, and dispatches from the test.
 Everything the bot sent is recorded for assertions. Like Discord, the fake answers
 400 "Invalid Form Body" (code 50035, with the path of each bad field) to command
 sets, messages and callbacks over Discord's limits; rejections are kept in
@@ -260,6 +261,8 @@ class FakeDiscord:
     # "PUT commands"): "hang" never answers, "garbage" answers 200 with a body that is not
     # JSON, a number answers with that status. Every request to the route gets it.
     faults: dict[str, str | int] = field(default_factory=dict)
+    # More guilds the bot is in, after GUILD_ID (ids GUILD_ID + 1, ...), with no channels.
+    extra_guilds: int = 0
     # The gateway: "hang" never completes the websocket handshake, "silent" completes it
     # and then neither speaks nor reads, "hang-resume" does the same on a RESUME, "down"
     # answers the handshake 503 (the client retries with back-off).
@@ -275,6 +278,7 @@ class FakeDiscord:
         self._runner: web.AppRunner | None = None
         self._released = asyncio.Event()  # ends every hang, when the fake closes
         self.port = 0
+        # The command sets as Discord keeps them (with ids), by guild; None is the global set.
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
 
     # --- lifecycle -------------------------------------------------------------------
@@ -296,6 +300,9 @@ class FakeDiscord:
         app.router.add_put(f"{api}/applications/{{app}}/commands", self._put_commands)
         app.router.add_put(f"{api}/applications/{{app}}/guilds/{{guild}}/commands",
                            self._put_commands)
+        app.router.add_get(f"{api}/applications/{{app}}/commands", self._get_commands)
+        app.router.add_get(f"{api}/applications/{{app}}/guilds/{{guild}}/commands",
+                           self._get_commands)
         app.router.add_post(f"{api}/interactions/{{iid}}/{{itoken}}/callback", self._callback)
         app.router.add_post(f"{api}/webhooks/{{app}}/{{itoken}}", self._followup)
         app.router.add_patch(f"{api}/webhooks/{{app}}/{{itoken}}/messages/{{mid}}",
@@ -409,13 +416,25 @@ class FakeDiscord:
             return rejected
         guild = int(request.match_info["guild"]) if "guild" in request.match_info else None
         self.synced.append((guild, body))
-        self.commands[guild] = body
-        out = []
-        for command in body:
-            out.append({"id": self.next_id(), "application_id": str(APP_ID), "version": "1",
-                        "type": command.get("type", 1), "options": [], **command,
-                        **({"guild_id": str(guild)} if guild else {})})
-        return _json(out)
+        self.commands[guild] = self.command_set(body, guild)
+        return _json(self.commands[guild])
+
+    def command_set(self, body: list[dict[str, Any]], guild: int | None = None
+                    ) -> list[dict[str, Any]]:
+        """The commands of a bulk overwrite as Discord stores and returns them."""
+        return [{"id": self.next_id(), "application_id": str(APP_ID), "version": "1",
+                 "type": command.get("type", 1), "options": [], **command,
+                 **({"guild_id": str(guild)} if guild else {})} for command in body]
+
+    async def _get_commands(self, request: web.Request) -> web.Response:
+        self._record(request)
+        if not self._authorised(request):
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+        limited = self._limited("GET commands") or await self._fault("GET commands")
+        if limited is not None:
+            return limited
+        guild = int(request.match_info["guild"]) if "guild" in request.match_info else None
+        return _json(self.commands.get(guild, []))
 
     async def _callback(self, request: web.Request) -> web.Response:
         self._record(request)
@@ -535,14 +554,15 @@ class FakeDiscord:
         self._sessions[session.session_id] = session
         ready: dict[str, Any] = {
             "v": 10, "user": user(BOT_ID, "factbot", bot=True),
-            "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
+            "guilds": [{"id": str(g), "unavailable": True} for g in self.guild_ids],
             "session_id": session.session_id, "resume_gateway_url": self.gateway_url,
             "application": {"id": str(APP_ID), "flags": 0}, "private_channels": [],
             "relationships": []}
         if session.shard is not None:
             ready["shard"] = session.shard
         await self._send(session, "READY", ready)
-        await self._send(session, "GUILD_CREATE", self.guild())
+        for guild_id in self.guild_ids:
+            await self._send(session, "GUILD_CREATE", self.guild(guild_id))
         self._ready[session.token].set()
         return session
 
@@ -596,13 +616,22 @@ class FakeDiscord:
                 "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None,
                 "topic": None, "last_message_id": None, "rate_limit_per_user": 0, "flags": 0}
 
-    def guild(self) -> dict[str, Any]:
-        everyone = {"id": str(GUILD_ID), "name": "@everyone", "permissions": "0",
+    @property
+    def guild_ids(self) -> list[int]:
+        return [GUILD_ID + i for i in range(1 + self.extra_guilds)]
+
+    def guild(self, guild_id: int = GUILD_ID) -> dict[str, Any]:
+        everyone = {"id": str(guild_id), "name": "@everyone", "permissions": "0",
                     "position": 0, "color": 0, "hoist": False, "managed": False,
                     "mentionable": False, "flags": 0}
-        return {"id": str(GUILD_ID), "name": "Fans", "icon": None, "owner_id": str(USER_ID),
-                "features": [], "roles": [everyone], "channels": [self.channel()],
-                "threads": [], "members": [], "member_count": 2, "emojis": [], "stickers": [],
+        channels = [self.channel()] if guild_id == GUILD_ID else []
+        # The extra guilds are larger, the later ones less so: the ids and the sizes differ
+        # in order.
+        members = 2 if guild_id == GUILD_ID else 100 - (guild_id - GUILD_ID)
+        return {"id": str(guild_id), "name": "Fans", "icon": None, "owner_id": str(USER_ID),
+                "features": [], "roles": [everyone], "channels": channels,
+                "threads": [], "members": [], "member_count": members, "emojis": [],
+                "stickers": [],
                 "voice_states": [], "presences": [], "stage_instances": [],
                 "guild_scheduled_events": [], "soundboard_sounds": [], "unavailable": False,
                 "large": False, "joined_at": TIMESTAMP, "verification_level": 0,
@@ -634,16 +663,25 @@ class FakeDiscord:
             payload["message"] = message
         return payload
 
+    def _command(self, name: str, in_guild: bool) -> dict[str, Any]:
+        """The command part of an interaction's data. Like Discord's, it names the guild
+        whose set the command came from (discord.py looks guild commands up by it). Of a
+        command in both sets, Discord shows both copies: the user picks the guild's."""
+        data: dict[str, Any] = {"id": self.next_id(), "name": name, "type": 1}
+        if in_guild and any(c["name"] == name for c in self.commands.get(GUILD_ID, [])):
+            data["guild_id"] = str(GUILD_ID)
+        return data
+
     def slash(self, name: str, options: dict[str, Any] | None = None, **kwargs: Any
               ) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": self.next_id(), "name": name, "type": 1}
+        data = self._command(name, kwargs.get("in_guild", True))
         if options:
             data["options"] = [{"name": k, "type": 3, "value": v} for k, v in options.items()]
         return self.interaction(2, data, **kwargs)
 
     def autocomplete(self, name: str, option: str, value: str, **kwargs: Any) -> dict[str, Any]:
-        data = {"id": self.next_id(), "name": name, "type": 1,
-                "options": [{"name": option, "type": 3, "value": value, "focused": True}]}
+        data = self._command(name, kwargs.get("in_guild", True))
+        data["options"] = [{"name": option, "type": 3, "value": value, "focused": True}]
         return self.interaction(4, data, **kwargs)
 
     def button(self, custom_id: str, **kwargs: Any) -> dict[str, Any]:
