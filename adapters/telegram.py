@@ -36,9 +36,11 @@ from factbot.adapters.telegram_render import (
 from factbot.core import FactBot
 from factbot.errors import ConfigError, FactbotError, UnreachableError
 from factbot.features.cooldown import Verdict
+from factbot.features.daily import ChatGone
 from factbot.messages import IncomingMessage, Reply, ReplyKind
 from factbot.render import render_fact, render_slow_down
 from factbot.settings import Secret, Settings, mask_log_records, mask_secrets, token_forms
+from factbot.storage import ChatKey
 
 if TYPE_CHECKING:
     from telegram import CallbackQuery, InlineKeyboardMarkup, Update
@@ -51,7 +53,9 @@ ONLY_FACT = "That is the only fact on this topic."
 ADMIN_TTL = 60.0  # seconds to trust a getChatMember answer
 ADMIN_CACHE_MAX = 10_000
 MAX_COMMANDS = 100  # Telegram's limit for setMyCommands
-ALLOWED_UPDATES = ["message", "inline_query", "callback_query"]
+# my_chat_member: the bot blocked, removed or added back (the chat lifecycle). Migrate
+# service messages come as "message".
+ALLOWED_UPDATES = ["message", "inline_query", "callback_query", "my_chat_member"]
 # sendMessage connections: a few per concurrent update. The library default of 256
 # loses throughput to pool contention (see bench/telegram.py and the README).
 POOL_PER_UPDATE = 2
@@ -146,13 +150,22 @@ class TelegramAdapter:
 
     def install(self) -> None:
         """Register the handlers, the error hook and the reload listener."""
-        from telegram.ext import CallbackQueryHandler, InlineQueryHandler, MessageHandler, filters
+        from telegram.ext import (
+            CallbackQueryHandler,
+            ChatMemberHandler,
+            InlineQueryHandler,
+            MessageHandler,
+            filters,
+        )
 
         app = self.application
         app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT,
                                        self.on_message))
         app.add_handler(InlineQueryHandler(self.on_inline_query))
         app.add_handler(CallbackQueryHandler(self.on_callback))
+        app.add_handler(ChatMemberHandler(self.on_my_chat_member,
+                                          ChatMemberHandler.MY_CHAT_MEMBER))
+        app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
         app.add_error_handler(self.on_error)
         self.bot.reload_listeners.append(self.publish_commands)
 
@@ -201,7 +214,8 @@ class TelegramAdapter:
 
     async def send(self, chat_id: str, reply: Reply) -> None:
         """Post a reply unprompted (the daily fact)."""
-        await self._send(_chat_ref(chat_id), reply)
+        if not await self._send(_chat_ref(chat_id), reply):
+            raise ChatGone(chat_id)
 
     # --- handlers --------------------------------------------------------------
 
@@ -234,6 +248,7 @@ class TelegramAdapter:
             # A command is judged by the core: known ones are answered, others' are not.
             addressed=not is_group or mentioned or replied,
             bot_username=self.username)
+        await self._seen(incoming.chat_id)
         reply = await self.bot.handle(incoming, self)
         if reply is None:
             return
@@ -345,6 +360,39 @@ class TelegramAdapter:
             return
         await query.answer()
 
+    async def on_my_chat_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE
+                                ) -> None:
+        """Stop a chat's daily fact when the bot is blocked or removed; note when it is back."""
+        change = update.my_chat_member
+        if change is None:
+            return
+        from telegram import ChatMemberRestricted
+        from telegram.constants import ChatMemberStatus, ChatType
+
+        chat_id = str(change.chat.id)
+        member = change.new_chat_member
+        if member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+            how = "blocked" if change.chat.type == ChatType.PRIVATE else "removed"
+            log.info("telegram: the bot was %s in chat %s (%s); no more daily facts there",
+                     how, chat_id, member.status)
+            await self._mark_left(chat_id, change.date)
+        elif not isinstance(member, ChatMemberRestricted) or member.is_member:
+            await self._mark_left(chat_id, None)  # added back: member, admin, or restricted
+
+    async def on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A group became a supergroup: its settings and daily fact move to the new id.
+
+        Telegram says so twice, in the old group (migrate_to_chat_id) and in the new
+        supergroup (migrate_from_chat_id); the second move finds nothing left to move.
+        """
+        message = update.effective_message
+        if message is None:
+            return
+        if message.migrate_to_chat_id:
+            await self._migrate(str(message.chat.id), str(message.migrate_to_chat_id))
+        elif message.migrate_from_chat_id:
+            await self._migrate(str(message.migrate_from_chat_id), str(message.chat.id))
+
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the traceback, apologise where there is a chat, and keep running."""
         from telegram import Update
@@ -400,8 +448,60 @@ class TelegramAdapter:
                 self._keyboards[more] = keyboard
         return keyboard
 
+    # --- the chat lifecycle ----------------------------------------------------------
+
+    async def _seen(self, chat_id: str) -> None:
+        """A message from a chat marked left: the bot is there again (a missed update)."""
+        try:  # cached per chat by the store, and the core reads the same settings next
+            settings = await self.bot.store.chat_settings(ChatKey(self.name, chat_id))
+        except Exception as exc:  # the core meets the same failure next, and reports it
+            log.debug("telegram: could not read chat %s's settings: %r", chat_id, exc)
+            return
+        if settings.left_at is not None:
+            await self._mark_left(chat_id, None)
+
+    async def _mark_left(self, chat_id: str, when: dtm.datetime | None) -> None:
+        """Record that the bot left the chat at ``when`` (which stops its daily fact), or not."""
+        try:
+            await self.bot.store.set_left(ChatKey(self.name, chat_id), when)
+        except Exception as exc:  # the store logs its own failures; this chat is one line
+            log.warning("telegram: could not record the bot's membership of chat %s: %r",
+                        chat_id, exc)
+
+    async def _migrate(self, old: str, new: str) -> None:
+        log.info("telegram: group %s is now supergroup %s; its settings move with it", old, new)
+        try:
+            await self.bot.store.migrate_chat(ChatKey(self.name, old), ChatKey(self.name, new))
+        except Exception as exc:  # the store logs its own failures; this chat is one line
+            log.warning("telegram: could not move the settings of chat %s to %s: %r",
+                        old, new, exc)
+
     async def _send(self, chat_id: int | str, reply: Reply, reply_to: int | None = None,
-                    thread_id: int | None = None) -> None:
+                    thread_id: int | None = None) -> bool:
+        """Post ``reply``; False when the chat no longer takes the bot's messages.
+
+        A 403 (blocked, removed) stops the chat's daily fact, in one log line. A group
+        upgraded to a supergroup has its settings moved and the message sent there, once.
+        """
+        from telegram.error import ChatMigrated, Forbidden
+
+        try:
+            try:
+                await self._post(chat_id, reply, reply_to, thread_id)
+            except ChatMigrated as exc:
+                old, chat_id = chat_id, exc.new_chat_id
+                await self._migrate(str(old), str(chat_id))
+                # Once, to the new id: the message replied to and its topic were the old chat's.
+                await self._post(chat_id, reply, None, None)
+        except Forbidden as exc:
+            log.info("telegram: chat %s refused the bot's message (%s); no more daily facts "
+                     "there", chat_id, exc.message)
+            await self._mark_left(str(chat_id), dtm.datetime.now(dtm.UTC))
+            return False
+        return True
+
+    async def _post(self, chat_id: int | str, reply: Reply, reply_to: int | None,
+                    thread_id: int | None) -> None:
         from telegram import ReplyParameters
         from telegram.constants import ParseMode
 

@@ -573,6 +573,9 @@ async def test_serve_polls_answers_and_shuts_down_cleanly_without_logging_the_to
     assert methods.index("deleteWebhook") < methods.index("getUpdates")
     assert "setMyCommands" in methods
     assert api.sent("getUpdates")[-1].get("timeout") == 0  # the last poll confirms the offset
+    # my_chat_member: the bot blocked, removed or added back (tests/test_telegram_lifecycle.py).
+    assert api.sent("getUpdates")[0]["allowed_updates"] == [
+        "message", "inline_query", "callback_query", "my_chat_member"]
     assert factbot.reload_listeners == []
     assert "<token>" in caplog.text
     assert api.token not in caplog.text
@@ -616,6 +619,8 @@ async def test_webhook_mode_registers_a_secret_and_refuses_posts_without_it(
         await api.wait_for(lambda: "serving a webhook" in caplog.text)
         assert api.webhook is not None
         assert api.webhook["url"] == public
+        assert api.webhook["allowed_updates"] == [
+            "message", "inline_query", "callback_query", "my_chat_member"]
         secret = api.webhook["secret_token"]
         assert len(secret) >= 32
         update = {"update_id": 1, **api.message("/hallyu")}

@@ -21,7 +21,7 @@ from factbot.commands import Access, Context, Menu, Option, command
 from factbot.features import NOT_SAVED
 from factbot.messages import Reply
 from factbot.render import render_fact, render_info
-from factbot.storage.base import BaseStore, ChatKey, ChatSettings
+from factbot.storage.base import LEFT_CHAT_MAX_AGE, BaseStore, ChatKey, ChatSettings
 
 if TYPE_CHECKING:
     from factbot.catalogue import Catalogue
@@ -34,6 +34,15 @@ DAILY_USAGE = ("Usage: /daily on [HH:MM] [Area/City] or /daily off, "
 DAILY_TOPIC = "daily"  # rotation key for the daily fact; a built-in, so never a topic name
 _TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?$")
 _ZONE = re.compile(r"^[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+){0,2}$")
+CLEANUP_EVERY = timedelta(days=1)  # how often the loop deletes the state of chats long left
+
+
+class ChatGone(Exception):
+    """Raised by ``Platform.send``: the chat no longer takes the bot's messages.
+
+    The bot was blocked or removed there. The adapter has logged it (one line) and
+    recorded it in the store, which turned the chat's daily fact off.
+    """
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -219,9 +228,26 @@ class DailyFacts:
                 sent += 1
             except asyncio.CancelledError:
                 raise
+            except ChatGone:  # logged and unsubscribed by the adapter: no traceback
+                continue
             except Exception:
                 log.exception("%s: daily fact for chat %s failed", platform.name, chat_id)
         return sent
+
+    async def forget_left_chats(self, platform: str, now: datetime) -> int:
+        """Delete the state of chats the bot left more than LEFT_CHAT_MAX_AGE before ``now``."""
+        try:
+            count = await self.store.forget_left_chats(platform, now - LEFT_CHAT_MAX_AGE)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s: deleting the settings of chats the bot left failed; trying "
+                          "again in a day", platform)
+            return 0
+        if count:
+            log.info("%s: deleted the settings of %d chats the bot left more than %d days ago",
+                     platform, count, LEFT_CHAT_MAX_AGE.days)
+        return count
 
     async def loop(self, platform: Platform, *, now: Callable[[], datetime] | None = None,
                    tick: float = 30.0, throttle: SendThrottle | None = None) -> None:
@@ -229,9 +255,11 @@ class DailyFacts:
         clock = now or (lambda: datetime.now(UTC))
         throttle = throttle or SendThrottle()
         failing = False  # log a failing round once, not every tick (a database that is down)
+        cleaned: datetime | None = None  # when chats long left were last forgotten
         while True:
+            current = clock()  # one read a round
             try:
-                await self.send_due(platform, clock(), throttle)
+                await self.send_due(platform, current, throttle)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -243,4 +271,7 @@ class DailyFacts:
                 if failing:
                     log.info("%s: the daily fact round works again", platform.name)
                 failing = False
+            if cleaned is None or current - cleaned >= CLEANUP_EVERY:  # at start, then daily
+                cleaned = current
+                await self.forget_left_chats(platform.name, current)
             await asyncio.sleep(tick)

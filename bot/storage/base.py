@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import zoneinfo
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, time, timedelta
 from types import TracebackType
 from typing import Self
 
@@ -59,6 +60,23 @@ class UnmatchedCount:
 def question_key(text: str) -> str:
     """Group unmatched questions that differ only in case, spacing and punctuation."""
     return " ".join(_WORD.findall(fold(text)))
+
+
+def due_at(settings: ChatSettings, now: datetime) -> datetime:
+    """The latest scheduled time at or before ``now`` (UTC), in the chat's time zone."""
+    zone = zoneinfo.ZoneInfo(settings.tz)
+    local = now.astimezone(zone)
+    slot = datetime.combine(local.date(), settings.daily_time, tzinfo=zone)
+    if slot > local:
+        slot = datetime.combine(local.date() - timedelta(days=1), settings.daily_time,
+                                tzinfo=zone)
+    return slot.astimezone(UTC)
+
+
+def is_due(settings: ChatSettings, now: datetime) -> bool:
+    """Whether the chat's daily fact is due at ``now``: on, and not sent since its last slot."""
+    return settings.daily and (settings.last_daily is None
+                               or settings.last_daily < due_at(settings, now))
 
 
 class BaseStore(ABC):
@@ -145,6 +163,25 @@ class BaseStore(ABC):
     @abstractmethod
     async def mark_daily_sent(self, chat: ChatKey, when: datetime) -> None:
         """Record, durably and before sending, that the daily fact went out at ``when``."""
+
+    async def claim_daily(self, platform: str, now: datetime,
+                          limit: int = 100) -> list[tuple[str, ChatSettings]]:
+        """Claim up to ``limit`` chats of ``platform`` whose daily fact is due at ``now``.
+
+        Each claimed chat is marked sent at ``now`` before it is returned (its settings say
+        so), and no other caller, in this process or another, gets it for the same slot.
+        This default is built on daily_chats and mark_daily_sent and is atomic only where
+        they never yield to another task (MemoryStore); the database stores override it
+        with one transaction.
+        """
+        claimed: list[tuple[str, ChatSettings]] = []
+        for chat_id, settings in await self.daily_chats(platform):
+            if len(claimed) >= limit:
+                break
+            if is_due(settings, now):
+                await self.mark_daily_sent(ChatKey(platform, chat_id), now)
+                claimed.append((chat_id, replace(settings, last_daily=now)))
+        return claimed
 
     # --- chat lifecycle ----------------------------------------------------------------
 

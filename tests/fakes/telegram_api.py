@@ -4,9 +4,13 @@ It keeps an update queue served by long-polling ``getUpdates`` (honouring
 ``offset``, ``limit`` and ``timeout``), records every call the bot makes, and can
 fail chosen methods with a status code (429 with ``retry_after``, 500) to test
 recovery, or answer them as a proxy or server that repeats the request path, token and
-all (``fail_echoing_path``). Like Telegram it refuses a message over 4096 characters and
-an edit that leaves a message's text as it was (it remembers the texts it sent, edited or was
-told about with ``chose_inline``). Point the bot at it with ``base_url=api.base_url``.
+all (``fail_echoing_path``). A chat can refuse every sendMessage to it as Telegram does when
+the bot was blocked or removed (``block``: 403) or the group became a supergroup
+(``upgrade_group``: 400 with ``migrate_to_chat_id``); ``my_chat_member`` and
+``migrate_updates`` build the updates Telegram sends about it. Like Telegram it refuses a
+message over 4096 characters and an edit that leaves a message's text as it was (it remembers
+the texts it sent, edited or was told about with ``chose_inline``). Point the bot at it with
+``base_url=api.base_url``.
 """
 
 from __future__ import annotations
@@ -28,10 +32,17 @@ BOT_ID = 777000111
 GROUP_ANONYMOUS_BOT = 1087968824  # the "from" of messages anonymous group admins send
 BOT_USERNAME = "factbot_test_bot"
 MAX_TEXT = 4096  # Telegram's limit, in UTF-16 code units of the text after entity parsing
+# What the Bot API answers a send to a chat the bot can no longer post in, word for word.
+BLOCKED = "Forbidden: bot was blocked by the user"
+KICKED = "Forbidden: bot was kicked from the group chat"
+NOT_MEMBER = "Forbidden: bot is not a member of the supergroup chat"
+UPGRADED = "Bad Request: group chat was upgraded to a supergroup chat"
 
 # python-telegram-bot form-encodes: plain strings raw, everything else JSON-encoded.
 _JSON_FIELDS = {"reply_markup", "results", "commands", "entities", "reply_parameters",
                 "allowed_updates", "link_preview_options", "button", "scope"}
+# Update types Telegram sends only to a bot that names them in allowed_updates.
+_ASKED_FOR_ONLY = {"chat_member", "message_reaction", "message_reaction_count"}
 _INT_FIELDS = {"offset", "limit", "message_id", "user_id", "cache_time", "max_connections",
                "message_thread_id"}
 
@@ -60,10 +71,12 @@ class Failure:
 class ApiError(Exception):
     """Raised by a fake method to answer with a Bot API error."""
 
-    def __init__(self, status: int, description: str) -> None:
+    def __init__(self, status: int, description: str,
+                 parameters: dict[str, Any] | None = None) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
+        self.parameters = parameters
 
 
 class _Visible(HTMLParser):
@@ -125,6 +138,10 @@ class FakeBotAPI:
         self.webhook: dict[str, Any] | None = None
         self.texts: dict[tuple[int, int], str] = {}  # (chat_id, message_id) -> current text
         self.inline_texts: dict[str, str] = {}  # inline_message_id -> current text
+        self.refused: dict[int, ApiError] = {}  # chat_id -> the error every send there gets
+        # The update types getUpdates hands out: the last allowed_updates asked for, kept as
+        # Telegram keeps it; until then (or for []), every type but those one must ask for.
+        self.allowed_updates: list[str] = []
         self._failures: dict[str, list[Failure]] = {}
         self.echoed: list[str] = []  # bodies of the answers that repeated the request path
         self._update_ids = itertools.count(1)
@@ -203,6 +220,22 @@ class FakeBotAPI:
             raise ValueError(f"echo must be 'html' or 'json', not {echo!r}")
         status = 502 if echo == "html" else 400
         self._failures.setdefault(method, []).append(Failure(status, None, times, echo=echo))
+
+    def refuse_chat(self, chat_id: int, status: int, description: str,
+                    parameters: dict[str, Any] | None = None) -> None:
+        """Answer every sendMessage to ``chat_id`` with this error, until ``allow_chat``."""
+        self.refused[chat_id] = ApiError(status, description, parameters)
+
+    def allow_chat(self, chat_id: int) -> None:
+        self.refused.pop(chat_id, None)
+
+    def block(self, chat_id: int, description: str = BLOCKED) -> None:
+        """The bot was blocked by the user, or removed from the group (``description``)."""
+        self.refuse_chat(chat_id, 403, description)
+
+    def upgrade_group(self, old: int, new: int) -> None:
+        """The group ``old`` became the supergroup ``new``: sends to ``old`` get the 400."""
+        self.refuse_chat(old, 400, UPGRADED, {"migrate_to_chat_id": new})
 
     def chose_inline(self, result: dict[str, Any], inline_message_id: str = "inline-msg-1"
                      ) -> str:
@@ -287,6 +320,46 @@ class FakeBotAPI:
                 "message_id": next(self._message_ids), "date": int(time.time()),
                 "chat": chat, "from": self.bot_user(), "text": "an earlier fact"}
         return {"message": message}
+
+    def my_chat_member(self, chat_id: int, status: str, *, old_status: str = "member",
+                       chat_type: str = "group", user_id: int = 501,
+                       date: int | None = None) -> dict[str, Any]:
+        """The bot's own membership changed: "kicked" (blocked, or banned from a group),
+        "left" (removed), "member" or "administrator" (added, or unblocked)."""
+        chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+        if chat_type == "private":
+            chat["first_name"] = "Ana"
+        else:
+            chat["title"] = "Test group"
+        return {"my_chat_member": {
+            "chat": chat, "from": self.user(user_id), "date": date or int(time.time()),
+            "old_chat_member": self._bot_member(old_status),
+            "new_chat_member": self._bot_member(status)}}
+
+    def _bot_member(self, status: str) -> dict[str, Any]:
+        member: dict[str, Any] = {"status": status, "user": self.bot_user()}
+        if status == "kicked":
+            member["until_date"] = 0  # forever, as Telegram sends it
+        elif status == "administrator":
+            member.update(can_be_edited=False, is_anonymous=False, **dict.fromkeys((
+                "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
+                "can_restrict_members", "can_promote_members", "can_change_info",
+                "can_invite_users", "can_post_stories", "can_edit_stories",
+                "can_delete_stories"), True))
+        return member
+
+    def migrate_updates(self, old: int, new: int, *, user_id: int = 501
+                        ) -> list[dict[str, Any]]:
+        """The two service messages of a group upgraded to a supergroup, in Telegram's order:
+        ``migrate_to_chat_id`` in the old group, ``migrate_from_chat_id`` in the new one."""
+        date = int(time.time())
+        in_old = {"message_id": next(self._message_ids), "date": date,
+                  "chat": {"id": old, "type": "group", "title": "Test group"},
+                  "from": self.user(user_id), "migrate_to_chat_id": new}
+        in_new = {"message_id": 1, "date": date,
+                  "chat": {"id": new, "type": "supergroup", "title": "Test group"},
+                  "from": self.user(user_id), "migrate_from_chat_id": old}
+        return [{"message": in_old}, {"message": in_new}]
 
     def inline_query(self, query: str, *, user_id: int = 501) -> dict[str, Any]:
         return {"inline_query": {"id": f"iq{next(self._message_ids)}",
@@ -389,7 +462,7 @@ class FakeBotAPI:
             result = await handler(params)
         except ApiError as exc:
             call.status = exc.status
-            return _error(exc.status, exc.description)
+            return _error(exc.status, exc.description, exc.parameters)
         self.ok_counts[method] = self.ok_counts.get(method, 0) + 1
         return web.json_response({"ok": True, "result": result})
 
@@ -416,8 +489,12 @@ class FakeBotAPI:
         timeout = float(params.get("timeout", 0))
         if offset:  # confirms everything before it, as Telegram does
             self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        if "allowed_updates" in params:
+            self.allowed_updates = list(params["allowed_updates"])
 
         def ready() -> bool:
+            # Like Telegram, a type the bot did not ask for is never delivered.
+            self.updates = [u for u in self.updates if self._wanted(u)]
             return bool(self.updates) or self._closing
 
         if not ready() and timeout > 0:
@@ -433,6 +510,12 @@ class FakeBotAPI:
             self.delivered[update_id] = self.delivered.get(update_id, 0) + 1
             self.delivered_at.setdefault(update_id, now)
         return batch
+
+    def _wanted(self, update: dict[str, Any]) -> bool:
+        kind = next(k for k in update if k != "update_id")
+        if not self.allowed_updates:
+            return kind not in _ASKED_FOR_ONLY
+        return kind in self.allowed_updates
 
     async def _api_deleteWebhook(self, params: dict[str, Any]) -> Any:
         self.webhook = None
@@ -453,6 +536,8 @@ class FakeBotAPI:
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> Any:
         chat_id = params["chat_id"]
+        if chat_id in self.refused:
+            raise self.refused[chat_id]
         text = params.get("text", "")
         _check_length(text, params)
         message: dict[str, Any] = {
