@@ -21,7 +21,8 @@ from factbot.commands import Access, Context, Menu, Option, command
 from factbot.features import NOT_SAVED
 from factbot.messages import Reply
 from factbot.render import render_fact, render_info
-from factbot.storage.base import LEFT_CHAT_MAX_AGE, BaseStore, ChatKey, ChatSettings
+from factbot.storage.base import LEFT_CHAT_MAX_AGE, BaseStore, ChatKey, ChatSettings, is_due
+from factbot.storage.base import due_at as due_at  # lives with ChatSettings; named here too
 
 if TYPE_CHECKING:
     from factbot.catalogue import Catalogue
@@ -142,22 +143,6 @@ class SendThrottle:
         self._chats.setdefault(chat_id, deque()).append(now)
         for key in [k for k, hits in self._chats.items() if hits and hits[-1] <= now - 60.0]:
             del self._chats[key]
-
-
-def due_at(settings: ChatSettings, now: datetime) -> datetime:
-    """The latest scheduled time at or before ``now`` (UTC), in the chat's time zone."""
-    zone = zoneinfo.ZoneInfo(settings.tz)
-    local = now.astimezone(zone)
-    slot = datetime.combine(local.date(), settings.daily_time, tzinfo=zone)
-    if slot > local:
-        slot = datetime.combine(local.date() - timedelta(days=1), settings.daily_time,
-                                tzinfo=zone)
-    return slot.astimezone(UTC)
-
-
-def is_due(settings: ChatSettings, now: datetime) -> bool:
-    return settings.daily and (settings.last_daily is None
-                               or settings.last_daily < due_at(settings, now))
 
 
 class DailyFacts:

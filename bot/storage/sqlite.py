@@ -51,6 +51,7 @@ from factbot.storage.base import (
     ChatSettings,
     TopicCount,
     UnmatchedCount,
+    is_due,
     question_key,
 )
 from factbot.storage.memory import rank_topics
@@ -209,6 +210,27 @@ async def _migrate(db: aiosqlite.Connection, path: Path, salt: str | None = None
     await _transaction(db, [("INSERT OR IGNORE INTO meta (key, value) VALUES ('salt', ?)",
                              (salt or secrets.token_hex(16),))])
     return version
+
+
+async def _daily_chats(db: aiosqlite.Connection,
+                       platform: str) -> list[tuple[str, ChatSettings]]:
+    """Every chat of ``platform`` with the daily fact on, by chat id, in one query."""
+    rows = await db.execute_fetchall(
+        "SELECT chat_id, NULL, daily, daily_time, tz, last_daily, user_per_minute,"
+        " chat_per_minute, left_at FROM chats WHERE platform = ? AND daily = 1"
+        " UNION ALL SELECT d.chat_id, d.topic, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+        " FROM disabled_topics AS d JOIN chats AS c"
+        " ON c.platform = d.platform AND c.chat_id = d.chat_id"
+        " WHERE d.platform = ? AND c.daily = 1", (platform, platform))
+    found: dict[str, Sequence[Any]] = {}
+    disabled: dict[str, list[str]] = {}
+    for chat_id, topic, *row in rows:
+        if topic is None:
+            found[chat_id] = row
+        else:
+            disabled.setdefault(chat_id, []).append(topic)
+    return [(chat_id, _settings(found[chat_id], disabled.get(chat_id, ())))
+            for chat_id in sorted(found)]
 
 
 async def _scalar(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> Any:
@@ -702,22 +724,25 @@ class SqliteStore(BaseStore):
         # them, and a round over thousands of subscribers must not push out the chats
         # that are talking.
         async with self._lock:  # not during a settings write, nor while the file is replaced
-            rows = await self._conn().execute_fetchall(
-                "SELECT chat_id, NULL, daily, daily_time, tz, last_daily, user_per_minute,"
-                " chat_per_minute, left_at FROM chats WHERE platform = ? AND daily = 1"
-                " UNION ALL SELECT d.chat_id, d.topic, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
-                " FROM disabled_topics AS d JOIN chats AS c"
-                " ON c.platform = d.platform AND c.chat_id = d.chat_id"
-                " WHERE d.platform = ? AND c.daily = 1", (platform, platform))
-        found: dict[str, Sequence[Any]] = {}
-        disabled: dict[str, list[str]] = {}
-        for chat_id, topic, *row in rows:
-            if topic is None:
-                found[chat_id] = row
-            else:
-                disabled.setdefault(chat_id, []).append(topic)
-        return [(chat_id, _settings(found[chat_id], disabled.get(chat_id, ())))
-                for chat_id in sorted(found)]
+            return await _daily_chats(self._conn(), platform)
+
+    async def claim_daily(self, platform: str, now: datetime,
+                          limit: int = 100) -> list[tuple[str, ChatSettings]]:
+        # One write transaction: BEGIN IMMEDIATE takes the file's write lock before the
+        # read, so another process claiming at the same time waits and then sees the sends.
+        async with self._lock:
+            await self._follow_file()
+            db = self._conn()
+            async with _writing(db):
+                claimed = [(chat_id, dataclasses.replace(settings, last_daily=now))
+                           for chat_id, settings in await _daily_chats(db, platform)
+                           if is_due(settings, now)][:max(limit, 0)]
+                await db.executemany(
+                    "UPDATE chats SET last_daily = ? WHERE platform = ? AND chat_id = ?",
+                    [(_ts(now), platform, chat_id) for chat_id, _ in claimed])
+            for chat_id, _ in claimed:
+                self._forget(ChatKey(platform, chat_id))
+        return claimed
 
     async def mark_daily_sent(self, chat: ChatKey, when: datetime) -> None:
         key = (chat.platform, chat.chat_id)
