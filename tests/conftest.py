@@ -4,7 +4,7 @@ test run."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -78,3 +78,48 @@ async def fake() -> AsyncIterator[FakeDiscord]:
     """A fake Discord (REST and gateway) on 127.0.0.1, for any adapter test."""
     async with FakeDiscord() as server:
         yield server
+
+
+# --- a throwaway PostgreSQL database ------------------------------------------------------
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A database of its own for this test run on the server at FACTBOT_TEST_POSTGRES_URL
+    (default: the local one), dropped at the end; its URL.
+
+    No server there: the tests that need one are skipped, saying why, unless
+    FACTBOT_REQUIRE_SERVICES=1 (CI), where that is a failure.
+    """
+    from .postgres import create_database, drop_database, run_aside
+
+    admin = os.environ.get("FACTBOT_TEST_POSTGRES_URL") or POSTGRES_ADMIN_URL
+    try:
+        url = run_aside(create_database, admin)
+    except Exception as exc:  # whatever stops us, it is reported as the reason, never hidden
+        from factbot.storage.postgres import redact_url, url_password
+
+        problem = f"{type(exc).__name__}: {exc}"
+        for secret in url_password(admin):
+            problem = problem.replace(secret, "***")
+        reason = (f"no PostgreSQL server to test against at {redact_url(admin)} "
+                  f"({problem}); set FACTBOT_TEST_POSTGRES_URL")
+        if os.environ.get("FACTBOT_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"FACTBOT_REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    try:
+        yield url
+    finally:
+        run_aside(drop_database, admin, url)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """The run's PostgreSQL database, emptied for this test: nothing in it, not even the
+    schema."""
+    from .postgres import reset_database, run_aside
+
+    run_aside(reset_database, postgres_server)
+    return postgres_server
