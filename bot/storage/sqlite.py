@@ -19,6 +19,9 @@ Per-chat state read from the file (settings and rotation positions, one query) i
 for the ``chat_cache`` most recently active chats (an LRU, CHAT_CACHE_SIZE by default); a
 chat that drops out is read again, with its unwritten positions laid over the file's. The
 cache's reads and the batched writes take the same lock, so a read never sees half a flush.
+A chat moved to a new id (a Telegram group upgraded to a supergroup) or forgotten (left long
+ago) leaves the cache under that lock, with its unwritten positions: written to the new id
+in the move's transaction, or dropped with the chat.
 """
 
 from __future__ import annotations
