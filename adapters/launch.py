@@ -103,10 +103,10 @@ async def _run_with_store(settings: Settings, args: argparse.Namespace,
                           names: list[str]) -> None:
     from factbot.app import build_bot
     from factbot.packs import load_packs
-    from factbot.storage.sqlite import SqliteStore, resolve_db_path
+    from factbot.storage import make_store
 
     packs = load_packs(settings.facts)  # before the database: a broken pack is one line
-    async with SqliteStore(resolve_db_path(getattr(args, "db", None), settings)) as store:
+    async with make_store(getattr(args, "db", None), settings) as store:
         bot = build_bot(settings, store, packs=packs)
         bot.facts_dir = settings.facts
         await run_platforms(bot, settings, args, names)

@@ -22,7 +22,6 @@ if TYPE_CHECKING:  # each command imports what it needs, when it runs: start-up 
     from factbot.core import FactBot
     from factbot.messages import Reply
     from factbot.storage import BaseStore
-    from factbot.storage.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
 EXIT_USAGE = 2
@@ -99,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     backup = db_sub.add_parser("backup", parents=[common], help="consistent online copy")
     backup.add_argument("path", help="where to write the copy")
     backup.add_argument("--db", help="state database (or FACTBOT_DB)")
+    migrate = db_sub.add_parser("migrate", parents=[common],
+                                help="copy the SQLite state file into PostgreSQL")
+    migrate.add_argument("--to", required=True, metavar="URL",
+                         help="the PostgreSQL database, postgresql://USER@HOST/DATABASE")
+    migrate.add_argument("--db", help="the SQLite file to copy (or FACTBOT_DB; default: the "
+                                      "usual one)")
+    migrate.add_argument("--force", action="store_true",
+                         help="replace what the target database already holds")
 
     ev = sub.add_parser("eval", parents=[common], help="measure matching on an evaluation set")
     ev.add_argument("files", nargs="*",
@@ -119,11 +126,27 @@ def _bot(settings: Settings, store: BaseStore | None = None, *, cooldown: bool =
     return build_bot(settings, store, cooldown=cooldown, console=console)
 
 
-def _store(args: argparse.Namespace, settings: Settings) -> SqliteStore:
-    """The state database from --db, FACTBOT_DB, the config's ``db`` or the default path."""
-    from factbot.storage.sqlite import SqliteStore, resolve_db_path
+def _store(args: argparse.Namespace, settings: Settings) -> BaseStore:
+    """The state database from --db, FACTBOT_DB, the config's ``db`` or the default path:
+    PostgreSQL for a postgresql:// URL, else a SQLite file."""
+    from factbot.storage import make_store
 
-    return SqliteStore(resolve_db_path(getattr(args, "db", None), settings))
+    return make_store(getattr(args, "db", None), settings)
+
+
+def _db_secrets(args: argparse.Namespace, settings: Settings) -> tuple[str, ...]:
+    """The passwords of the database URLs given (--db, --to, FACTBOT_DB, ``db:``), to mask."""
+    from factbot.storage import is_postgres_url
+
+    urls = [str(u) for u in (getattr(args, "db", None), getattr(args, "to", None),
+                             settings.db) if is_postgres_url(u)]
+    if not urls:
+        return ()
+    from factbot.storage.postgres import url_password
+
+    # A password of a few letters would mask those letters in every line; factbot's own
+    # messages show URLs with the password masked anyway.
+    return tuple(p for url in urls for p in url_password(url) if len(p) >= 4)
 
 
 async def _until_signal(work: Awaitable[int]) -> int:
@@ -236,11 +259,10 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 async def _stats(args: argparse.Namespace, settings: Settings) -> int:
     """Print the top topics and the most frequent recent unanswered questions."""
     from factbot.stats import as_json, as_text, collect
-    from factbot.storage.sqlite import SqliteStore, resolve_db_path
+    from factbot.storage import make_store
     from factbot.text import escape_invisible
 
-    path = resolve_db_path(getattr(args, "db", None), settings)
-    async with SqliteStore(path, create=False) as store:
+    async with make_store(getattr(args, "db", None), settings, create=False) as store:
         topics, total, questions = await collect(store)
     if args.json:
         print(escape_invisible(json.dumps(as_json(topics, total, questions), ensure_ascii=False,
@@ -257,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     unmask: Callable[[], None] | None = None
     try:
         settings = _settings(args)
-        hidden = secret_forms(settings)
+        hidden = (*secret_forms(settings), *_db_secrets(args, settings))
         level = settings.log_level.upper() or ("INFO" if args.command == "run" else "WARNING")
         if level not in logging.getLevelNamesMapping():
             raise ConfigError(f"log_level {settings.log_level!r} is not a logging level "
@@ -287,7 +309,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return sync_main(args, settings)
         if args.command == "stats":
             return asyncio.run(_stats(args, settings))
+        if args.command == "db" and args.db_command == "migrate":
+            from factbot.storage.postgres import migrate_main
+
+            return migrate_main(args, settings)
         if args.command == "db":
+            from factbot.storage import db_location
+
+            if isinstance(db_location(getattr(args, "db", None), settings), str):
+                raise ConfigError("db backup copies a SQLite file; back up a PostgreSQL "
+                                  "database with pg_dump")
             from factbot.storage.sqlite import backup_main
 
             return backup_main(args, settings)

@@ -24,22 +24,25 @@ message: ``redact_url`` shows the URL with it masked.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
 import re
 import secrets
+import sqlite3
 import time as _time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, time
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from factbot.errors import StorageError, UnreachableError
+from factbot.errors import ConfigError, StorageError, UnreachableError
 from factbot.lru import LRU
 from factbot.storage.base import (
     DEFAULT_DAILY_TIME,
@@ -56,6 +59,9 @@ from factbot.storage.base import (
     question_key,
 )
 from factbot.storage.memory import rank_topics
+
+if TYPE_CHECKING:
+    from factbot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -709,3 +715,58 @@ async def copy_into(source: dict[str, list[tuple[Any, ...]]], url: str, *,
         await store.close()
     return counts
 
+
+
+def read_sqlite(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of a SQLite state file as of one moment (one read transaction), read-only."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise StorageError(f"{path}: cannot read it ({exc})") from None
+    try:
+        conn.execute("BEGIN")  # one snapshot of every table, whatever a running bot writes
+        return {table: conn.execute(
+            f"SELECT {', '.join(columns)} FROM {table}"  # names from this module, not input
+            + (" ORDER BY id" if table == "unmatched" else "")).fetchall()
+            for table, columns in _COPY_COLUMNS.items()}
+    except sqlite3.Error as exc:
+        raise StorageError(f"{path}: cannot read it ({exc})") from None
+    finally:
+        conn.close()
+
+
+def migrate_main(args: argparse.Namespace, settings: Settings) -> int:
+    """``factbot db migrate --to URL``: copy the SQLite state file into PostgreSQL, checked."""
+    from factbot.storage import db_location, is_postgres_url
+    from factbot.storage.sqlite import SqliteStore
+
+    target = str(args.to)
+    if not is_postgres_url(target):
+        raise ConfigError(f"--to {redact_url(target)!r}: not a PostgreSQL URL "
+                          f"(postgresql://USER@HOST[:PORT]/DATABASE)")
+    source = db_location(getattr(args, "db", None), settings)
+    if isinstance(source, str):
+        raise ConfigError(f"{redact_url(source)}: db migrate copies a SQLite file into "
+                          f"PostgreSQL; name the file with --db")
+
+    async def run() -> tuple[dict[str, list[tuple[Any, ...]]], dict[str, int]]:
+        # Opened as the bot would open it first: an older file gets the current schema.
+        async with SqliteStore(source, create=False):
+            pass
+        rows = await asyncio.to_thread(read_sqlite, source)
+        return rows, await copy_into(rows, target, force=bool(args.force))
+
+    rows, counts = asyncio.run(run())
+    print(f"copied {source} to {redact_url(target)}")
+    wrong = []
+    for table in _COPY_COLUMNS:
+        # A file without a salt gets the one the target made: one row.
+        expected = len(rows[table]) or (1 if table == "meta" else 0)
+        print(f"  {table:<16} {counts[table]:>8} rows")
+        if counts[table] != expected:
+            wrong.append(f"{table} {counts[table]} of {expected}")
+    if wrong:
+        raise StorageError(f"{redact_url(target)}: the copy does not match the file "
+                           f"({', '.join(wrong)})")
+    print("every table's row count matches the file")
+    return 0
