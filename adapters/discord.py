@@ -54,6 +54,9 @@ COOLDOWN = "Slow down a little, please: try again in a moment."
 SYNC_STATE_FILE = "discord-commands.json"
 _MENTION = re.compile(r"<@!?(\d+)>")
 EMBED_CACHE = 512  # rendered replies kept: every fact of a few packs, plus menus
+# Gateway events that connect or disconnect the client or one of its shards.
+_CONNECTION_EVENTS = frozenset({"ready", "resumed", "disconnect", "shard_ready",
+                                "shard_resumed", "shard_disconnect"})
 # Guild command sets read at start-up to find commands shown twice: one GET each, after
 # the global set's. A bot in thousands of guilds must not spend its rate limits on this.
 COMMAND_CHECK_GUILDS = 5
@@ -182,6 +185,13 @@ class _AdapterClient:
     async def setup_hook(self) -> None:
         await self.adapter.setup()
 
+    def dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None:
+        # Heard here, not with on_ready and the like: an event handler is a task of its
+        # own, which a close can leave never run.
+        if event in _CONNECTION_EVENTS:
+            self.adapter.connection_event(event, args)
+        super().dispatch(event, *args, **kwargs)  # type: ignore[misc]  # discord.Client's
+
 
 class FactClient(_AdapterClient, discord.Client):
     pass
@@ -251,6 +261,9 @@ class DiscordAdapter:
         client.add_dynamic_items(NextFactButton)
         if settings.message_content:
             self._listen_for_mentions()
+        # Shards not connected now (None: the whole client, until READY, and while a plain
+        # client is away): for /readyz and the metrics.
+        self._down: set[int | None] = {None}
         self.build_commands()
 
     # --- Platform protocol ------------------------------------------------------------
@@ -270,8 +283,12 @@ class DiscordAdapter:
     async def send(self, chat_id: str, reply: Reply) -> None:
         """Post a reply to a channel unprompted (the daily fact)."""
         channel = self.client.get_partial_messageable(int(chat_id))
-        await channel.send(embed=self._embed(reply), view=self._view(reply),
-                           allowed_mentions=discord.AllowedMentions.none())
+        try:
+            await channel.send(embed=self._embed(reply), view=self._view(reply),
+                               allowed_mentions=discord.AllowedMentions.none())
+        except Exception as exc:
+            self._count_error(exc)
+            raise
 
     # --- commands ---------------------------------------------------------------------
 
@@ -475,22 +492,67 @@ class DiscordAdapter:
         command = interaction.command.qualified_name if interaction.command else None
         log.error("error answering a Discord interaction (command %s)", command,
                   exc_info=error)
+        self._count_error(error)
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(APOLOGY, ephemeral=True)
             else:
                 await interaction.response.send_message(APOLOGY, ephemeral=True)
-        except discord.HTTPException:
+        except discord.HTTPException as exc:
             log.warning("could not send the apology for a failed interaction", exc_info=True)
+            self._count_error(exc)
+
+    def _count_error(self, error: BaseException) -> None:
+        metrics = self.bot.metrics
+        if metrics is not None:
+            metrics.platform_error(self.name, error_kind(error))
 
     def _listen_for_mentions(self) -> None:
         async def on_message(message: discord.Message) -> None:
             try:
                 await self.answer_mention(message)
-            except Exception:
+            except Exception as exc:
                 log.exception("error answering a Discord mention")
+                self._count_error(exc)
 
         self.client.event(on_message)
+
+    def connection_event(self, event: str, args: tuple[Any, ...]) -> None:
+        """Follow the gateway: connected once READY, and then while every shard is up."""
+        down = self._down
+        sharded = isinstance(self.client, discord.AutoShardedClient)
+        if event == "ready":  # a sharded client's comes once every shard is ready
+            down.clear()
+            client = self.client
+            shards = (f"shards {', '.join(map(str, client.shard_ids or ()))} of "
+                      f"{client.shard_count}" if isinstance(client, discord.AutoShardedClient)
+                      else "one connection, no shards")
+            log.info("discord: ready as %s in %d guilds (%s)", client.user,
+                     len(client.guilds), shards)
+        elif sharded:
+            # A sharded client's plain resumed and disconnect come from every shard.
+            if event in ("shard_ready", "shard_resumed"):
+                down.discard(args[0])
+            elif event == "shard_disconnect":
+                down.add(args[0])
+        elif event == "resumed":
+            down.clear()
+        elif event == "disconnect":
+            down.add(None)
+        self._connection_changed()
+
+    def _connection_changed(self) -> None:
+        metrics = self.bot.metrics
+        if metrics is not None:
+            metrics.set_connected(self.name, not self._down)
+
+    def shards(self) -> str:
+        """The sharding the settings ask for, for the start-up log."""
+        count, ids = self.settings.shard_count, self.settings.shard_ids
+        if not count and not ids:
+            return "no shards (one gateway connection; discord.shard_count shards the bot)"
+        listed = ", ".join(map(str, ids)) if ids else f"0-{count - 1}, all"
+        return f"{count} shards (ids {listed} in this process)"
 
     async def answer_mention(self, message: discord.Message) -> None:
         """With the Message Content intent: answer a message that mentions the bot."""
@@ -526,6 +588,8 @@ class DiscordAdapter:
         try:
             await self._serve(token, stop)
         finally:
+            self._down.add(None)
+            self._connection_changed()
             reconnects.removeFilter(one_line)
             self.bot.reload_listeners.remove(self.on_reload)
 
@@ -640,6 +704,7 @@ async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
     token = _token(settings)
     adapter = DiscordAdapter(bot, settings.discord, sync_state=default_sync_state(
         settings, getattr(args, "db", None)))
+    log.info("discord: %s", adapter.shards())
     # Packs, matcher indexes and libraries live as long as the process: keep them out of
     # every garbage collection (a full one scanned them in ~60 ms, 3x a bare client).
     gc.freeze()
@@ -695,6 +760,26 @@ class _OneLineReconnects(logging.Filter):
             record.args = (*args, _what_failed(failure))
             record.exc_info, record.exc_text = None, None
         return True
+
+
+def error_kind(error: BaseException) -> str:
+    """The kind of a failure talking to Discord, as factbot.metrics.ERROR_KINDS names them."""
+    # A command's own failure reaches the tree's error hook wrapped (CommandInvokeError).
+    original = getattr(error, "original", None)
+    exc = original if isinstance(original, BaseException) else error
+    if isinstance(exc, discord.RateLimited):
+        return "rate_limited"
+    if isinstance(exc, discord.Forbidden):
+        return "forbidden"
+    if isinstance(exc, discord.HTTPException):
+        if exc.status == 429:
+            return "rate_limited"
+        if exc.status >= 500:
+            return "network"
+        return "bad_request" if exc.status >= 400 else "other"
+    if isinstance(exc, aiohttp.ClientError | OSError | TimeoutError):
+        return "network"
+    return "other"
 
 
 def _what_failed(exc: BaseException) -> str:

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dtm
+import functools
 import hashlib
 import json
 import logging
@@ -145,6 +146,7 @@ class TelegramAdapter:
         self._admins: dict[tuple[str, str], tuple[float, bool]] = {}
         self._username_re: re.Pattern[str] | None = None
         self._keyboards: dict[str, InlineKeyboardMarkup] = {}
+        self.api_watch: _ApiWatch | None = None  # build_application's, for the metrics
 
     # --- wiring ----------------------------------------------------------------
 
@@ -172,6 +174,16 @@ class TelegramAdapter:
     def uninstall(self) -> None:
         with contextlib.suppress(ValueError):
             self.bot.reload_listeners.remove(self.publish_commands)
+
+    def set_connected(self, connected: bool, *, polling: bool = False) -> None:
+        """Polling or the webhook started, or stopped: for /readyz and the metrics.
+
+        While polling, each getUpdates that fails or gets through says so again.
+        """
+        if self.api_watch is not None:
+            self.api_watch.polling = connected and polling
+        if self.bot.metrics is not None:
+            self.bot.metrics.set_connected(self.name, connected)
 
     @property
     def username(self) -> str:
@@ -396,9 +408,13 @@ class TelegramAdapter:
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the traceback, apologise where there is a chat, and keep running."""
         from telegram import Update
+        from telegram.error import TelegramError
 
         update_id = update.update_id if isinstance(update, Update) else None
         log.error("telegram update %s failed", update_id, exc_info=context.error)
+        metrics = self.bot.metrics
+        if metrics is not None and not isinstance(context.error, TelegramError):
+            metrics.platform_error(self.name, "other")  # a Bot API failure was counted already
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
             return
@@ -527,16 +543,67 @@ def _chat_ref(chat_id: str) -> int | str:
     return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
 
 
-def _make_request(connection_pool_size: int) -> Any:
+def status_kind(status: int | None) -> str | None:
+    """What a Bot API answer's HTTP status means: None for success, else the kind of
+    failure as factbot.metrics.ERROR_KINDS names them (None status: no answer at all)."""
+    if status is not None and 200 <= status <= 299:
+        return None
+    if status is None or status >= 500:
+        return "network"
+    if status == 429:
+        return "rate_limited"
+    if status in (401, 403, 404):  # 401 and 404: the token was rejected
+        return "forbidden"
+    if status == 409:  # another process polls, or a webhook is set
+        return "conflict"
+    return "bad_request" if status == 400 else "other"
+
+
+class _ApiWatch:
+    """Counts failed Bot API calls by kind and follows whether polling gets through.
+
+    Made before the adapter (the Application's requests come first), it reads the bot's
+    metrics at each call: none, nothing to do.
+    """
+
+    def __init__(self, bot: FactBot) -> None:
+        self.bot = bot
+        self.polling = False  # set by serve() once polling has started
+
+    def answered(self, status: int | None, polled: bool) -> None:
+        metrics = self.bot.metrics
+        if metrics is None:
+            return
+        kind = status_kind(status)
+        if kind is not None:
+            metrics.platform_error(TelegramAdapter.name, kind)
+        if polled and self.polling:
+            metrics.set_connected(TelegramAdapter.name, kind is None)
+
+
+def _make_request(connection_pool_size: int,
+                  watch: Callable[[int | None], None] | None = None) -> Any:
     """PTB's HTTPX request, where a body that is not JSON is an error without a traceback.
 
     PTB logs such a body (a proxy's error page) with a traceback at ERROR before raising;
     its docs invite overriding ``parse_json_payload``. The error raised is the same.
+    ``watch`` hears how each call ended: its HTTP status, or None when nothing answered.
     """
     from telegram.error import TelegramError
     from telegram.request import HTTPXRequest
 
     class JSONRequest(HTTPXRequest):
+        async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+            if watch is None:
+                return await super().do_request(*args, **kwargs)
+            try:
+                status, payload = await super().do_request(*args, **kwargs)
+            except Exception:  # no connection, a timeout: PTB raises a NetworkError
+                watch(None)
+                raise
+            watch(status)
+            return status, payload
+
         @staticmethod
         def parse_json_payload(payload: bytes) -> dict[str, Any]:
             try:
@@ -558,10 +625,14 @@ def build_application(bot: FactBot, token: str | Secret, *, base_url: str = "",
 
     secret = token.reveal() if isinstance(token, Secret) else token
     workers = max(1, concurrent_updates)
+    watch = _ApiWatch(bot)
     builder = (Application.builder().token(secret)
                .concurrent_updates(workers if workers > 1 else False)
-               .request(_make_request(pool_size or max(4, POOL_PER_UPDATE * workers)))
-               .get_updates_request(_make_request(1))  # PTB's default for long polling
+               .request(_make_request(pool_size or max(4, POOL_PER_UPDATE * workers),
+                                      functools.partial(watch.answered, polled=False)))
+               # PTB's default for long polling
+               .get_updates_request(_make_request(1, functools.partial(watch.answered,
+                                                                       polled=True)))
                .rate_limiter(_make_rate_limiter(max_retries)))
     if base_url:
         builder = builder.base_url(base_url)
@@ -569,6 +640,7 @@ def build_application(bot: FactBot, token: str | Secret, *, base_url: str = "",
             builder = builder.base_file_url(base_url.rstrip("/")[:-4] + "/file/bot")
     application = builder.build()
     adapter = TelegramAdapter(bot, application)
+    adapter.api_watch = watch
     adapter.install()
     return application, adapter
 
@@ -726,6 +798,7 @@ async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
                                             bootstrap_retries=-1)
                 log.info("telegram: @%s polling for updates", adapter.username)
             await application.start()
+            adapter.set_connected(True, polling=not webhook_url)
 
         polling: asyncio.Task[Any] | None = None
         try:
@@ -746,6 +819,7 @@ async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
                                           or (polling is not None and polling.done())):
                     raise _polling_stopped(polling)
         finally:
+            adapter.set_connected(False)
             if daily is not None:
                 daily.cancel()
                 for result in await asyncio.gather(daily, return_exceptions=True):

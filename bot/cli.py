@@ -277,6 +277,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     hidden: tuple[str, ...] = ()  # every form of every token, masked in all we show
     unmask: Callable[[], None] | None = None
+    json_logs = False  # log_format: json, whose errors are log lines too
+
+    def report(line: str) -> None:
+        if json_logs:  # shown whatever log_level says, as the text line is
+            from factbot.logs import json_line
+
+            line = json_line(logging.ERROR, log.name, line)
+        print(line, file=sys.stderr)
+
     try:
         settings = _settings(args)
         hidden = (*secret_forms(settings), *_db_secrets(args, settings))
@@ -284,8 +293,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if level not in logging.getLevelNamesMapping():
             raise ConfigError(f"log_level {settings.log_level!r} is not a logging level "
                               f"(DEBUG, INFO, WARNING, ERROR)")
-        logging.basicConfig(level=level,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        log_format = settings.log_format.strip().lower() or "text"
+        if log_format not in ("text", "json"):
+            raise ConfigError(f"log_format {settings.log_format!r} is not a log format "
+                              f"(text or json)")
+        if log_format == "json":
+            from factbot.logs import json_handler
+
+            logging.basicConfig(level=level, handlers=[json_handler()])
+            logging.captureWarnings(True)  # a library's warning is a JSON line too
+            json_logs = True
+        else:
+            logging.basicConfig(level=level,
+                                format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         # At INFO httpx prints every request URL, and Bot API URLs hold the token.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         unmask = mask_log_records(hidden)
@@ -326,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _eval(args, settings)
     except FactbotError as exc:
         # A server's answer quoted in an error may repeat a token, in any letter case.
-        print(f"factbot: error: {mask_secrets(str(exc), hidden)}", file=sys.stderr)
+        report(f"factbot: error: {mask_secrets(str(exc), hidden)}")
         return exc.exit_status  # 2; 75 (try again later) for an unreachable platform
     except KeyboardInterrupt:
         return 130
@@ -341,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             unmask = mask_log_records(hidden)
         log.critical("factbot %s failed", args.command, exc_info=True)
         line = " ".join(mask_secrets(f"{type(exc).__name__}: {exc}", hidden).split())
-        print(f"factbot: error: {line}", file=sys.stderr)
+        report(f"factbot: error: {line}")
         return 1
     finally:
         if unmask is not None:

@@ -10,14 +10,16 @@ place, ``_answer``, which also checks who may run them.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import hashlib
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from factbot.catalogue import Catalogue
 from factbot.commands import Access, Context, Menu, Option, command, declared, table
@@ -46,6 +48,9 @@ from factbot.settings import CooldownSettings
 from factbot.storage import BaseStore, ChatKey, MemoryStore
 from factbot.storage.base import ChatSettings
 
+if TYPE_CHECKING:  # imported only by `factbot run` with metrics on (prometheus_client)
+    from factbot.metrics import Metrics
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 # A decision depends only on the text and the packs. bench/matcher.py: a repeated
@@ -59,6 +64,13 @@ MAX_CACHED_TEXT = 256  # only short messages repeat often enough to be worth cac
 LAST_PACK_CHATS = 10_000
 NOT_ADMIN = "Only this group's admins can change that."
 NOT_OPERATOR = "Only the bot's operators can do that (`operators` in the config; or SIGHUP)."
+# Set where the cooldown silences a sender, so that a measured handle() can tell that None
+# from a message that was not for us. A context variable: concurrent messages cannot mix.
+_SILENCED: contextvars.ContextVar[bool] = contextvars.ContextVar("factbot_silenced",
+                                                                 default=False)
+# The outcome (factbot.metrics.OUTCOMES) of each kind of reply; any other is a command's.
+_OUTCOME = {ReplyKind.FACT: "fact", ReplyKind.FALLBACK: "fallback",
+            ReplyKind.SLOW_DOWN: "cooldown"}
 
 
 def _clean(text: str) -> str:
@@ -105,6 +117,7 @@ class FactBot:
         self.threshold = threshold
         self._salt = salt  # empty: the store's own random salt
         self._storage_failed = False
+        self.metrics: Metrics | None = None  # see instrument()
         self._last_pack: LRU[ChatKey, str] = LRU(LAST_PACK_CHATS)  # a reload may replace it
         # Adapters register here to re-publish their command menus after a reload.
         self.reload_listeners: list[Callable[[], Awaitable[None]]] = []
@@ -123,6 +136,21 @@ class FactBot:
         # A new cache goes with new packs.
         self.catalogue = Catalogue(packs, index)
         self._decisions = LRU[str, Decision](DECISION_CACHE)
+        if self.metrics is not None:
+            self.metrics.loaded(self.catalogue.packs)
+
+    def instrument(self, metrics: Metrics) -> None:
+        """Count and time messages, store calls, reloads and daily facts in ``metrics``.
+
+        ``handle`` and ``_guard`` are replaced on this bot by measured versions, so that a
+        bot without metrics runs the same code as before, without even a branch
+        (bench/matcher.py's ``full handle()``).
+        """
+        self.metrics = metrics
+        self.daily.metrics = metrics
+        metrics.loaded(self.packs)
+        self.handle = self._measured_handle  # type: ignore[method-assign]  # see above
+        self._guard = self._measured_guard  # type: ignore[method-assign]
 
     def _current(self) -> Catalogue:
         return self.catalogue
@@ -154,6 +182,12 @@ class FactBot:
 
         Listeners (adapters re-publishing their menus) run only when the commands changed.
         """
+        result = await self._reload()
+        if self.metrics is not None:
+            self.metrics.reloaded(result.ok)
+        return result
+
+    async def _reload(self) -> ReloadResult:
         if self.facts_dir is None:
             return ReloadResult(False, False, "this bot was not started from a facts directory")
         try:
@@ -237,8 +271,28 @@ class FactBot:
         if verdict is Verdict.SLOW_DOWN:
             return render_slow_down()
         if verdict is Verdict.QUIET:
+            _SILENCED.set(True)
             return None
         return await self._answer(Context(message, chat, settings, platform), decision)
+
+    async def _measured_handle(self, message: IncomingMessage, platform: Platform | None = None
+                               ) -> Reply | None:
+        """``handle``, counted by outcome and timed: ``instrument`` puts it in its place."""
+        metrics = self.metrics
+        assert metrics is not None  # set by instrument()
+        silenced = _SILENCED.set(False)
+        start = time.perf_counter()
+        outcome = "error"
+        try:
+            reply = await type(self).handle(self, message, platform)  # the unmeasured one
+            if reply is not None:
+                outcome = _OUTCOME.get(reply.kind, "command")
+            else:
+                outcome = "cooldown" if _SILENCED.get() else "ignored"
+            return reply
+        finally:
+            metrics.message(message.platform, outcome, time.perf_counter() - start)
+            _SILENCED.reset(silenced)
 
     async def _answer(self, ctx: Context, decision: Decision) -> Reply:
         intent = decision.intent
@@ -403,7 +457,27 @@ class FactBot:
         try:
             return await op
         except Exception:
-            if not self._storage_failed:
-                log.exception("storage failed; answering without persistence")
-                self._storage_failed = True
+            self._store_failed()
             return default
+
+    async def _measured_guard(self, op: Awaitable[T], default: T) -> T:
+        """``_guard``, timed and counted by store method: ``instrument`` puts it in its place."""
+        metrics = self.metrics
+        assert metrics is not None  # set by instrument()
+        start = time.perf_counter()
+        failed = False
+        try:
+            return await op
+        except Exception:
+            failed = True
+            self._store_failed()
+            return default
+        finally:
+            # A store call is a coroutine, named after its method ("chat_settings").
+            metrics.store_call(getattr(op, "__name__", "store"), time.perf_counter() - start,
+                               failed)
+
+    def _store_failed(self) -> None:
+        if not self._storage_failed:
+            log.exception("storage failed; answering without persistence")
+            self._storage_failed = True

@@ -27,6 +27,7 @@ from factbot.storage.base import due_at as due_at  # lives with ChatSettings; na
 if TYPE_CHECKING:
     from factbot.catalogue import Catalogue
     from factbot.core import Platform
+    from factbot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,7 @@ class DailyFacts:
     def __init__(self, store: BaseStore, catalogue: Callable[[], Catalogue]) -> None:
         self.store = store
         self.catalogue = catalogue
+        self.metrics: Metrics | None = None  # sends and failures counted there when set
 
     @command("daily", "Admins: /daily on [HH:MM] [TZ] or /daily off",
              changes=Access.ADMIN, changes_with_args=True, menu=Menu.ADMINS,
@@ -211,12 +213,17 @@ class DailyFacts:
                 await self.store.mark_daily_sent(chat, now)
                 await platform.send(chat_id, reply)
                 sent += 1
+                if self.metrics is not None:
+                    self.metrics.daily(platform.name, sent=True)
             except asyncio.CancelledError:
                 raise
             except ChatGone:  # logged and unsubscribed by the adapter: no traceback
-                continue
+                if self.metrics is not None:
+                    self.metrics.daily(platform.name, sent=False)
             except Exception:
                 log.exception("%s: daily fact for chat %s failed", platform.name, chat_id)
+                if self.metrics is not None:
+                    self.metrics.daily(platform.name, sent=False)
         return sent
 
     async def forget_left_chats(self, platform: str, now: datetime) -> int:
@@ -252,6 +259,8 @@ class DailyFacts:
                     log.exception("%s: the daily fact round failed; retrying quietly",
                                   platform.name)
                 failing = True
+                if self.metrics is not None:
+                    self.metrics.daily(platform.name, sent=False, stage="round")
             else:
                 if failing:
                     log.info("%s: the daily fact round works again", platform.name)

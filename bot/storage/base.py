@@ -97,6 +97,13 @@ class BaseStore(ABC):
         """Write out anything buffered; a no-op by default."""
         return None  # deliberately a no-op: most stores hold nothing to open or flush
 
+    async def ping(self) -> None:
+        """Raise StorageError unless the store can be used now (``/readyz``).
+
+        A no-op by default: a store in memory is always there.
+        """
+        return None  # deliberately a no-op: nothing to reach
+
     async def __aenter__(self) -> Self:
         await self.open()
         return self

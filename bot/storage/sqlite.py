@@ -421,6 +421,22 @@ class SqliteStore(BaseStore):
         except sqlite3.Error:
             log.exception("%s: closing the database failed", self.path)
 
+    async def ping(self) -> None:
+        """Raise StorageError unless the file answers a query and writes are getting through.
+
+        Under the lock: not while the file is being replaced, and after a flush in progress.
+        """
+        if self._failing and self.pending:
+            raise StorageError(f"{self.path}: writes are failing ({self.pending} waiting); "
+                               f"carrying on from memory")
+        try:
+            async with self._lock:
+                await self._conn().execute_fetchall("SELECT count(*) FROM meta")
+        except StorageError:
+            raise
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: aiosqlite's closed connection
+            raise StorageError(f"{self.path}: {_reason(exc)}") from None
+
     async def _flush_loop(self) -> None:
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
