@@ -142,8 +142,11 @@ class SyncState:
 def default_sync_state(settings: Settings, db: str | None = None) -> Path:
     """Next to the database when one is named, else in the user's data directory."""
     from factbot.settings import default_db_path
+    from factbot.storage import db_location
 
-    database = Path(db).expanduser() if db else settings.db or default_db_path()
+    where = db_location(db, settings)
+    # A PostgreSQL database has no folder of its own: the user's data directory, then.
+    database = default_db_path() if isinstance(where, str) else where
     return database.parent / SYNC_STATE_FILE
 
 

@@ -175,7 +175,8 @@ class CooldownSettings:
 @dataclass(frozen=True, slots=True)
 class Settings:
     facts: Path = field(default_factory=default_facts)
-    db: Path | None = None  # None: the default file in the user's data directory
+    # None: the default file in the user's data directory; a postgresql:// URL stays text.
+    db: Path | str | None = None
     threshold: float | None = None  # None: the calibrated default in bot.router
     log_level: str = ""  # empty: INFO for `factbot run`, WARNING for the quiet commands
     log_format: str = "text"  # or "json": one JSON object per line
@@ -204,6 +205,11 @@ _ENV: dict[str, tuple[str, ...]] = {
 }
 
 
+def _is_url(text: str) -> bool:
+    """A postgresql:// URL: kept as text, as a Path would fold its '//'."""
+    return text[:13].lower().startswith(("postgresql://", "postgres://"))
+
+
 def _coerce(value: Any, kind: Any, key: str, where: str) -> Any:
     kind_name = getattr(kind, "__name__", str(kind))
     try:
@@ -211,6 +217,11 @@ def _coerce(value: Any, kind: Any, key: str, where: str) -> Any:
             return Path(str(value)).expanduser()
         if kind in ("Path | None",):
             return None if value in (None, "") else Path(str(value)).expanduser()
+        if kind in ("Path | str | None",):  # db: a SQLite file, or a PostgreSQL URL as written
+            if value in (None, ""):
+                return None
+            text = str(value)
+            return text if _is_url(text) else Path(text).expanduser()
         if kind in (Secret, "Secret"):
             return Secret("" if value is None else str(value))
         if kind in (bool, "bool"):

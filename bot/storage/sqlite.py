@@ -43,9 +43,9 @@ from typing import Any
 
 import aiosqlite
 
-from factbot.errors import StorageError
+from factbot.errors import ConfigError, StorageError
 from factbot.lru import LRU
-from factbot.settings import Settings, default_db_path
+from factbot.settings import Settings
 from factbot.storage.base import (
     UNMATCHED_MAX_AGE,
     UNMATCHED_MAX_ROWS,
@@ -131,9 +131,12 @@ class _ChatState:
 
 def resolve_db_path(db: str | os.PathLike[str] | None, settings: Settings) -> Path:
     """``--db``, else FACTBOT_DB or the config's ``db`` (both in settings), else the default."""
-    if db:
-        return Path(db).expanduser()
-    return settings.db if settings.db is not None else default_db_path()
+    from factbot.storage import db_location
+
+    where = db_location(db, settings)
+    if isinstance(where, str):
+        raise ConfigError("the state database is a PostgreSQL URL here, not a SQLite file")
+    return where
 
 
 def _reason(exc: BaseException) -> str:
