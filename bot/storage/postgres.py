@@ -37,7 +37,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -147,18 +147,18 @@ _CLAIM = (
 
 
 def redact_url(url: str) -> str:
-    """``url`` with its password, if any, shown as ``***`` (in the user part or the query)."""
-    try:
+    """``url`` with its password, if any, shown as ``***`` (in the user part or the query).
+
+    Masked in the text as written: rebuilding the URL would change it (``postgres:///db``).
+    """
+    masked = url
+    with contextlib.suppress(ValueError):
         parts = urlsplit(url)
-        netloc = parts.netloc
-        if "@" in netloc:
-            userinfo, _, hostport = netloc.rpartition("@")
-            user, colon, _ = userinfo.partition(":")
-            netloc = f"{user}{':***' if colon else ''}@{hostport}"
-        query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-    except ValueError:  # not even a URL to split: mask anything between ':' and '@'
-        return re.sub(r"(?i)(://[^:/@]*:)[^@]*@", r"\1***@", url)
+        userinfo, at, _ = parts.netloc.rpartition("@")
+        if at and ":" in userinfo:
+            user = userinfo.partition(":")[0]
+            masked = url.replace(f"//{userinfo}@", f"//{user}:***@", 1)
+    return re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", masked)
 
 
 def url_password(url: str) -> tuple[str, ...]:
@@ -201,7 +201,8 @@ class PostgresStore(BaseStore):
     def __init__(self, url: str, *, flush_interval: float = 0.5,
                  max_age: float = UNMATCHED_MAX_AGE.total_seconds(),
                  max_rows: int = UNMATCHED_MAX_ROWS, pool_size: int = 10,
-                 connect_timeout: float = 5.0, command_timeout: float = 30.0) -> None:
+                 connect_timeout: float = 5.0, command_timeout: float = 30.0,
+                 retry_after: float = RETRY_AFTER) -> None:
         self.url = url
         self.where = redact_url(url)  # what messages show: never the password
         self.flush_interval = flush_interval
@@ -210,6 +211,7 @@ class PostgresStore(BaseStore):
         self.pool_size = pool_size
         self.connect_timeout = connect_timeout
         self.command_timeout = command_timeout
+        self.retry_after = retry_after
         self.opened_version: int | None = None  # schema version the database had
         self._pool: asyncpg.Pool | None = None
         self._flusher: asyncio.Task[None] | None = None
@@ -343,7 +345,7 @@ class PostgresStore(BaseStore):
         return self._pool
 
     def _failed(self, what: str) -> None:
-        self._retry_at = _time.monotonic() + RETRY_AFTER
+        self._retry_at = _time.monotonic() + self.retry_after
         if not self._failing:
             log.exception("%s: %s failed; carrying on from memory and retrying", self.where,
                           what)
@@ -361,7 +363,7 @@ class PostgresStore(BaseStore):
             self._offline.clear()  # the server's positions are the truth again
 
     def _waiting(self) -> bool:
-        """While failing, the hot path asks the server once a RETRY_AFTER, not every message:
+        """While failing, the hot path asks the server once a ``retry_after``, not every message:
         a server that does not answer would otherwise hold each reply for the timeout."""
         return self._failing and _time.monotonic() < self._retry_at
 
