@@ -8,17 +8,24 @@
 
 Every error carries a one-line message that names the file, key or argument.
 The command line prints it and exits with the error's ``exit_status``: 2, or 75
-(EX_TEMPFAIL: "try again later") for an unreachable platform, so that a service
-manager retries that one and not a broken config.
+(EX_TEMPFAIL: "try again later") for a platform or database unreachable now, so that a
+service manager retries that one and not a broken config (deploy/factbot.service:
+``RestartPreventExitStatus=2``). A clean stop (SIGTERM, end of input) is 0, Ctrl-C
+(SIGINT) 130, as a shell has it; 1 is left for what factbot did not foresee (a bug),
+whose traceback goes to the log.
 """
 
 from __future__ import annotations
+
+EXIT_USAGE = 2  # usage or configuration: retrying will not help (sysexits' EX_USAGE is 64)
+EXIT_TEMPFAIL = 75  # EX_TEMPFAIL: unreachable now, try again later
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
 
 
 class FactbotError(Exception):
     """Root of every error factbot raises on purpose."""
 
-    exit_status = 2
+    exit_status = EXIT_USAGE
 
 
 class ConfigError(FactbotError):
@@ -50,4 +57,4 @@ class StorageError(FactbotError):
 class UnreachableError(FactbotError):
     """A platform's API is unreachable, fails (5xx) or sends garbage: retry later."""
 
-    exit_status = 75
+    exit_status = EXIT_TEMPFAIL
