@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from factbot import __version__
-from factbot.errors import ConfigError, FactbotError
+from factbot.errors import EXIT_INTERRUPTED, ConfigError, FactbotError
 from factbot.settings import Settings, load_settings, mask_log_records, mask_secrets, secret_forms
 
 if TYPE_CHECKING:  # each command imports what it needs, when it runs: start-up stays fast
@@ -150,14 +150,23 @@ def _db_secrets(args: argparse.Namespace, settings: Settings) -> tuple[str, ...]
 
 
 async def _until_signal(work: Awaitable[int]) -> int:
-    """Run ``work``; on SIGTERM or SIGINT cancel it so its ``async with`` blocks flush and close."""
+    """Run ``work``; on SIGTERM or SIGINT cancel it so its ``async with`` blocks flush and close.
+
+    The status: 0 after SIGTERM (a clean stop), 130 after SIGINT (Ctrl-C), as a shell has it.
+    """
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(work)
     stop = asyncio.Event()
+    received: list[int] = []
+
+    def on_signal(sig: int) -> None:
+        received.append(sig)
+        stop.set()
+
     signals = (signal.SIGTERM, signal.SIGINT)
     for sig in signals:
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal, sig)
     stopper = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -165,7 +174,7 @@ async def _until_signal(work: Awaitable[int]) -> int:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            return 0
+            return EXIT_INTERRUPTED if signal.SIGINT in received else 0
         return task.result()
     finally:
         stopper.cancel()
@@ -349,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report(f"factbot: error: {mask_secrets(str(exc), hidden)}")
         return exc.exit_status  # 2; 75 (try again later) for an unreachable platform
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # `factbot ask --jsonl | head`: the reader left, nothing is wrong
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -130,7 +130,11 @@ class _ChatState:
 
 
 def resolve_db_path(db: str | os.PathLike[str] | None, settings: Settings) -> Path:
-    """``--db``, else FACTBOT_DB or the config's ``db`` (both in settings), else the default."""
+    """``--db``, else FACTBOT_DB or the config's ``db`` (both in settings), else the default.
+
+    The default raises a ConfigError naming FACTBOT_DB where it cannot be used (no home
+    directory, or a read-only one).
+    """
     from factbot.storage import db_location
 
     where = db_location(db, settings)
