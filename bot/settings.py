@@ -168,18 +168,18 @@ _FORMS = {
 def setting(default: Any = dataclasses.MISSING, doc: str = "", *,
             factory: Callable[[], Any] | None = None, shown: str = "", alias: str = "",
             minimum: float | None = None, maximum: float | None = None,
-            choices: tuple[str, ...] = (), form: str = "") -> Any:
+            choices: tuple[str, ...] = (), form: str = "", unit: str = "") -> Any:
     """Declare a settings field: its default, what it means and what values it takes.
 
     ``shown``: the default as the docs say it, where the value is computed at run time.
     ``alias``: an older environment variable for it that still works (TELEGRAM_BOT_TOKEN).
-    ``minimum``, ``maximum``: bounds of a number; ``choices``: the words a text may be;
-    ``form``: the shape of a text (a key of ``_FORMS``).
+    ``minimum``, ``maximum``: bounds of a number, ``unit`` what it counts ("seconds");
+    ``choices``: the words a text may be; ``form``: the shape of a text (a key of _FORMS).
     """
     if form and form not in _FORMS:
         raise ValueError(f"unknown setting form {form!r}")
     meta = {"doc": doc, "shown": shown, "alias": alias, "minimum": minimum,
-            "maximum": maximum, "choices": choices, "form": form}
+            "maximum": maximum, "choices": choices, "form": form, "unit": unit}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -280,6 +280,7 @@ def _expected(kind: Any, meta: Mapping[str, Any]) -> str:
     bounds = (f" from {_words(low)} to {_words(high)}" if low is not None and high is not None
               else f", {_words(low)} or more" if low is not None
               else f", at most {_words(high)}" if high is not None else "")
+    of = f" of {meta['unit']}" if meta.get("unit") else ""  # "a number of seconds"
     if meta.get("form"):
         return _FORMS[meta["form"]]
     if meta.get("choices"):
@@ -287,11 +288,11 @@ def _expected(kind: Any, meta: Mapping[str, Any]) -> str:
     if kind is bool:
         return "true or false"
     if kind is int:
-        return "a whole number" + bounds
+        return f"a whole number{of}" + bounds
     if kind == tuple[int, ...]:
         return "a list of whole numbers" + bounds
     if kind in (float, float | None):
-        return "a number" + bounds
+        return f"a number{of}" + bounds
     if kind in (Path, Path | None):
         return "a path"
     if kind == Path | str | None:

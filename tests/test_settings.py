@@ -327,3 +327,13 @@ def test_the_default_database_needs_a_writable_folder(monkeypatch: pytest.Monkey
         f"{tmp_path / 'factbot' / 'factbot.db'}: cannot keep the state database in its "
         f"default place ({tmp_path} is not writable): set FACTBOT_DB to a writable file, "
         f"or pass --db")
+
+
+def test_a_number_with_a_unit_says_so() -> None:
+    """For the settings to come: a timeout is "a number of seconds", never "float"."""
+    from factbot.settings import _expected
+
+    assert _expected(float, {"unit": "seconds", "minimum": 0}) == \
+        "a number of seconds, 0 or more"
+    assert _expected(int, {"unit": "days", "minimum": 1, "maximum": 365}) == \
+        "a whole number of days from 1 to 365"
