@@ -169,8 +169,8 @@ class Monitor:
         packs = self.bot.packs
         ready = bool(packs)
         topics = sum(len(p.topics) for p in packs)
-        lines.append(f"packs: ok ({len(packs)} packs, {topics} topics)" if packs
-                     else "packs: none loaded")
+        lines.append(f"packs: ok ({len(packs)} pack{'s' * (len(packs) != 1)}, {topics} "
+                     f"topics)" if packs else "packs: none loaded")
         problem = await self._database()
         ready = ready and problem is None
         lines.append(f"database: {problem or 'ok'}")

@@ -292,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if json_logs:  # shown whatever log_level says, as the text line is
             from factbot.logs import json_line
 
-            line = json_line(logging.ERROR, log.name, line)
+            line = json_line(logging.ERROR, "factbot", line)
         print(line, file=sys.stderr)
 
     try:

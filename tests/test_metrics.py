@@ -23,6 +23,8 @@ from typing import Any
 import aiohttp
 import discord
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from factbot.adapters.discord import error_kind as discord_error_kind
@@ -31,7 +33,7 @@ from factbot.adapters.telegram import serve, status_kind
 from factbot.app import build_bot
 from factbot.core import FactBot
 from factbot.errors import ConfigError, UnreachableError
-from factbot.metrics import OUTCOMES, Metrics
+from factbot.metrics import OUTCOMES, REPLY_BUCKETS, Metrics
 from factbot.packs import FactPack
 from factbot.settings import CooldownSettings, Secret, Settings, TelegramSettings
 from factbot.storage import ChatKey, MemoryStore
@@ -176,7 +178,7 @@ async def test_readyz_waits_for_telegram_and_says_what_is_missing(
         assert await get(http, monitor, "/healthz") == (200, "ok\n")
         status, body = await get(http, monitor, "/readyz")
         assert status == 503
-        assert body.splitlines() == ["not ready", "packs: ok (1 packs, 9 topics)",
+        assert body.splitlines() == ["not ready", "packs: ok (1 pack, 9 topics)",
                                      "database: ok", "telegram: not connected"]
         samples = await scrape(http, monitor)
         assert value(samples, "factbot_platform_connected", platform="telegram") == 0
@@ -400,6 +402,31 @@ def test_the_core_without_metrics_runs_its_own_methods_and_imports_no_prometheus
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+@given(st.lists(st.one_of(st.sampled_from(REPLY_BUCKETS),
+                          st.floats(min_value=0, max_value=20, allow_nan=False)),
+                max_size=40))
+def test_the_reply_histogram_has_the_buckets_of_prometheus_clients_own(
+        values: list[float]) -> None:
+    """A value on a bound counts in that bound's bucket ("le"), as prometheus_client has it."""
+    from prometheus_client import CollectorRegistry, Histogram
+
+    metrics = Metrics(["telegram"])
+    reference = CollectorRegistry()
+    histogram = Histogram("factbot_reply_seconds", "reference", ["platform"],
+                          buckets=REPLY_BUCKETS, registry=reference)
+    histogram.labels("telegram")  # at zero, as Metrics starts each named platform
+    for seconds in values:
+        metrics.message("telegram", "fact", seconds)
+        histogram.labels("telegram").observe(seconds)
+
+    def samples(registry: Any) -> dict[tuple[str, str], float]:
+        return {(s.name, s.labels.get("le", "")): s.value for family in registry.collect()
+                for s in family.samples if s.name.startswith("factbot_reply_seconds")
+                and not s.name.endswith("_created")}
+
+    assert samples(metrics.registry) == pytest.approx(samples(reference))
 
 
 # --- the setting ----------------------------------------------------------------------
