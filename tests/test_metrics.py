@@ -237,6 +237,28 @@ async def test_failed_bot_api_calls_are_counted_by_kind_and_polling_failures_dis
                       "other": 0}
 
 
+async def test_a_telegram_webhook_is_connected_once_it_listens(
+        api: FakeBotAPI, bot: FactBot, http: aiohttp.ClientSession) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    args = argparse.Namespace(platform="telegram", listen=f"127.0.0.1:{port}",
+                              webhook_url="https://bot.example.com/telegram-hook")
+    stop = asyncio.Event()
+    async with monitoring(bot, ("127.0.0.1", 0), ["telegram"]) as monitor:
+        task = asyncio.create_task(serve(bot, _settings(api), args, stop))
+        try:
+            async def ready() -> bool:
+                return (await get(http, monitor, "/readyz"))[0] == 200
+
+            await until(ready)
+            assert api.webhook is not None  # registered, and listening: ready
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
+        assert (await get(http, monitor, "/readyz"))[0] == 503
+
+
 def test_bot_api_statuses_map_to_error_kinds() -> None:
     assert [status_kind(s) for s in (200, None, 502, 429, 403, 401, 409, 400, 418)] == [
         None, "network", "network", "rate_limited", "forbidden", "forbidden", "conflict",
