@@ -16,15 +16,13 @@ from factbot.features.daily import (
     DAILY_USAGE,
     DailyRequest,
     SendThrottle,
-    due_at,
-    is_due,
     parse_daily,
 )
 from factbot.messages import IncomingMessage, Reply, ReplyKind
 from factbot.packs import FactPack
 from factbot.settings import CooldownSettings, Settings
 from factbot.storage import ChatKey, MemoryStore
-from factbot.storage.base import ChatSettings
+from factbot.storage.base import ChatSettings, due_at, is_due
 from factbot.storage.sqlite import SqliteStore
 from tests.harness import Harness
 

@@ -410,3 +410,21 @@ async def test_an_unencodable_question_does_not_block_the_batch(tmp_path: Path) 
     async with SqliteStore(tmp_path / "s.db") as store:
         assert await store.next_rotation(chat, "hallyu", 6) == 1
         assert await store.unmatched_total() == 1
+
+
+@pytest.mark.parametrize("steps", range(6))
+async def test_a_claim_cancelled_at_any_await_leaves_no_transaction_open(
+        tmp_path: Path, steps: int) -> None:
+    """The daily round is cancelled at shutdown wherever it is: the next write still works."""
+    async with SqliteStore(tmp_path / "s.db") as store:
+        chat = ChatKey("telegram", "-1")
+        await store.set_daily(chat, True, time(8, 0), "UTC")
+        claim = asyncio.create_task(store.claim_daily("telegram", datetime.now(UTC)))
+        for _ in range(steps):  # let it reach a later await: BEGIN, the read, the update
+            await asyncio.sleep(0)
+        claim.cancel()
+        await asyncio.gather(claim, return_exceptions=True)
+        settings = await store.set_cooldown(chat, 3, 9)  # a write transaction of its own
+        assert settings.user_per_minute == 3
+    async with SqliteStore(tmp_path / "s.db") as store:
+        assert (await store.chat_settings(chat)).user_per_minute == 3

@@ -21,7 +21,7 @@ from factbot.commands import Access, Context, Menu, Option, command
 from factbot.features import NOT_SAVED
 from factbot.messages import Reply
 from factbot.render import render_fact, render_info
-from factbot.storage.base import LEFT_CHAT_MAX_AGE, BaseStore, ChatKey, ChatSettings, is_due
+from factbot.storage.base import LEFT_CHAT_MAX_AGE, BaseStore, ChatKey, ChatSettings
 from factbot.storage.base import due_at as due_at  # lives with ChatSettings; named here too
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 DAILY_USAGE = ("Usage: /daily on [HH:MM] [Area/City] or /daily off, "
                "e.g. /daily on 08:30 Asia/Kuala_Lumpur")
+DAILY_BATCH = 10  # chats claimed at a time by one process's daily round
 DAILY_TOPIC = "daily"  # rotation key for the daily fact; a built-in, so never a topic name
 _TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?$")
 _ZONE = re.compile(r"^[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+){0,2}$")
@@ -197,20 +198,28 @@ class DailyFacts:
                                    text=f"Fact of the day:\n{reply.text}")
 
     async def send_due(self, platform: Platform, now: datetime, throttle: SendThrottle) -> int:
-        """Send every daily fact due on ``platform`` at ``now``; return how many went out."""
+        """Send every daily fact due on ``platform`` at ``now``; return how many went out.
+
+        Chats are claimed from the store a few at a time: a claimed chat is marked sent
+        before it is sent to, so that no other process sends it too, and after a crash a
+        chat misses one day rather than getting the same fact twice; small batches leave
+        the rest to the other processes.
+        """
         sent = 0
-        for chat_id, settings in await self.store.daily_chats(platform.name):
+        while batch := await self.store.claim_daily(platform.name, now, limit=DAILY_BATCH):
+            sent += await self._send_batch(platform, batch, throttle)
+        return sent
+
+    async def _send_batch(self, platform: Platform, batch: list[tuple[str, ChatSettings]],
+                          throttle: SendThrottle) -> int:
+        sent = 0
+        for chat_id, settings in batch:
             chat = ChatKey(platform.name, chat_id)
             try:
-                if not is_due(settings, now):
-                    continue
                 reply = await self.reply(chat, settings)
                 if reply is None:
                     continue
                 await throttle.wait(chat_id)
-                # Stored before sending: after a crash a chat misses one day rather than
-                # getting the same fact twice.
-                await self.store.mark_daily_sent(chat, now)
                 await platform.send(chat_id, reply)
                 sent += 1
                 if self.metrics is not None:

@@ -250,9 +250,14 @@ async def _scalar(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = 
 
 @contextlib.asynccontextmanager
 async def _writing(db: aiosqlite.Connection) -> AsyncIterator[None]:
-    """One write transaction: committed at the end, rolled back on any failure."""
-    await db.execute("BEGIN IMMEDIATE")
+    """One write transaction: committed at the end, rolled back on any failure.
+
+    BEGIN is inside the try: a caller cancelled while awaiting it (the daily round at
+    shutdown) leaves the worker thread to run it anyway, and the ROLLBACK queued after it
+    ends that transaction instead of leaving it open for the next writer.
+    """
     try:
+        await db.execute("BEGIN IMMEDIATE")
         yield
         await db.execute("COMMIT")
     except BaseException:
