@@ -10,7 +10,8 @@ SQLite file; PostgreSQL's schema dropped and made again), the final flush includ
 there and drops it at the end. ``--concurrency N``: N messages in flight at once, as a
 bot with several updates in hand has them (python-telegram-bot's concurrent_updates is 8).
 Also printed: what one chat-settings read costs PostgresStore
-(one indexed query, no cache), the read a cache would save.
+(one indexed query, no cache), the read a cache would save, and one shared cooldown count
+(what each answer in a group adds with the cooldown on).
 """
 
 from __future__ import annotations
@@ -73,6 +74,19 @@ async def settings_read(url: str, reads: int = 5000) -> tuple[float, float]:
     return statistics.median(times), times[int(len(times) * 0.99)]
 
 
+async def cooldown_count(url: str, counts: int = 5000) -> tuple[float, float]:
+    """Median and 99th percentile, in µs, of one shared cooldown count (a group's answer)."""
+    async with PostgresStore(url) as store:
+        times = []
+        for n in range(counts):
+            start = time.perf_counter()
+            # 40 chats and 300 users, as the mix; limits that never refuse, as a quiet group.
+            await store.count_cooldown("telegram", f"-{n % 40}", f"u{n % 300}", 1000, 1000, 60)
+            times.append((time.perf_counter() - start) * 1e6)
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.99)]
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=ADMIN_URL, help="a server's maintenance database")
@@ -100,6 +114,8 @@ async def main() -> None:
                                                               args.concurrency))
         await reset_database(url)
         median, p99 = await settings_read(url)
+        await reset_database(url)
+        cool_median, cool_p99 = await cooldown_count(url)
     finally:
         await drop_database(args.url, url)
     ratio = statistics.median(p / s for p, s in zip(rates["postgres"], rates["sqlite"],
@@ -111,6 +127,8 @@ async def main() -> None:
               f"(rounds: {', '.join(f'{v:.0f}' for v in values)})")
     print(f"   ratio: postgres/sqlite = {ratio:.2f}, median of pairs")
     print(f"PostgresStore.chat_settings: median {median:.0f} µs, p99 {p99:.0f} µs a read")
+    print(f"PostgresStore.count_cooldown: median {cool_median:.0f} µs, p99 {cool_p99:.0f} µs "
+          "a count (each answer in a group, cooldown on)")
 
 
 if __name__ == "__main__":

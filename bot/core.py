@@ -268,6 +268,8 @@ class FactBot:
         chat = ChatKey(message.platform, message.chat_id)
         settings = await self._guard(self.store.chat_settings(chat), ChatSettings())
         verdict = self.cooldowns.check(message, settings)
+        if verdict is Verdict.SHARED:  # several processes on one database count together
+            verdict = await self.cooldowns.confirm(message, settings)
         if verdict is Verdict.SLOW_DOWN:
             return render_slow_down()
         if verdict is Verdict.QUIET:

@@ -27,6 +27,7 @@ class Verdict(Enum):
     ANSWER = "answer"
     SLOW_DOWN = "slow_down"  # first message over the limit: say so once
     QUIET = "quiet"  # still over the limit: say nothing
+    SHARED = "shared"  # under this process's limits: the shared count decides (Cooldowns.confirm)
 
 
 # Windows kept: people and chats heard from most recently. Whoever floods stays recent;
@@ -59,29 +60,57 @@ class CooldownLimiter:
         self.window = window
         self._windows: LRU[tuple[str, ...], _Window] = LRU(size)
 
-    def check(self, message: IncomingMessage, chat: ChatSettings | None = None) -> Verdict:
-        if not self.settings.enabled or not message.is_group:
-            return Verdict.ANSWER
-        now = self.clock()
+    def limits(self, chat: ChatSettings | None) -> tuple[int, int]:
+        """This chat's (per user, per chat) limits: its own, or the bot-wide ones."""
         user_limit = self.settings.user_per_minute
         chat_limit = self.settings.chat_per_minute
         if chat is not None:
             user_limit = chat.user_per_minute if chat.user_per_minute is not None else user_limit
             chat_limit = chat.chat_per_minute if chat.chat_per_minute is not None else chat_limit
-        chat_key = (message.platform, message.chat_id)
-        user_key = (message.platform, message.chat_id, message.user_id)
+        return user_limit, chat_limit
+
+    def check(self, message: IncomingMessage, chat: ChatSettings | None = None, *,
+              count: bool = True) -> Verdict:
+        """The verdict of this process's windows; ``count`` False: an ANSWER not yet counted
+        (the caller asks the shared count first, then calls ``count`` or ``refuse``)."""
+        if not self.settings.enabled or not message.is_group:
+            return Verdict.ANSWER
+        now = self.clock()
+        user_limit, chat_limit = self.limits(chat)
         windows = [(self._recent(key, now), limit)
-                   for key, limit in ((user_key, user_limit), (chat_key, chat_limit))]
+                   for key, limit in ((self._user_key(message), user_limit),
+                                      ((message.platform, message.chat_id), chat_limit))]
         for window, limit in windows:
             if limit and len(window.hits) >= limit:
                 if window.warned:
                     return Verdict.QUIET
                 window.warned = True
                 return Verdict.SLOW_DOWN
-        for window, _ in windows:
+        if count:
+            for window, _ in windows:
+                window.hits.append(now)
+                window.warned = False
+        return Verdict.ANSWER
+
+    def count(self, message: IncomingMessage) -> None:
+        """Count an answer that ``check(..., count=False)`` allowed and the shared count too."""
+        now = self.clock()
+        for key in (self._user_key(message), (message.platform, message.chat_id)):
+            window = self._recent(key, now)
             window.hits.append(now)
             window.warned = False
-        return Verdict.ANSWER
+
+    def refuse(self, message: IncomingMessage) -> Verdict:
+        """The shared count said no: slow down once (in this process), then quiet."""
+        window = self._recent(self._user_key(message), self.clock())
+        if window.warned:
+            return Verdict.QUIET
+        window.warned = True
+        return Verdict.SLOW_DOWN
+
+    @staticmethod
+    def _user_key(message: IncomingMessage) -> tuple[str, ...]:
+        return (message.platform, message.chat_id, message.user_id)
 
     def _recent(self, key: tuple[str, ...], now: float) -> _Window:
         window = self._windows.get(key)
@@ -129,7 +158,36 @@ class Cooldowns:
         self.limiter = CooldownLimiter(settings) if settings is not None else None
 
     def check(self, message: IncomingMessage, chat: ChatSettings) -> Verdict:
-        return self.limiter.check(message, chat) if self.limiter is not None else Verdict.ANSWER
+        """This process's verdict; SHARED: under its limits, ``confirm`` decides."""
+        limiter = self.limiter
+        if limiter is None:
+            return Verdict.ANSWER
+        if not self.store.shares_cooldowns:
+            return limiter.check(message, chat)
+        verdict = limiter.check(message, chat, count=False)
+        if verdict is Verdict.ANSWER and message.is_group and limiter.settings.enabled \
+                and any(limiter.limits(chat)):
+            return Verdict.SHARED
+        if verdict is Verdict.ANSWER:
+            limiter.count(message)  # private, off or no limit: nothing to share
+        return verdict
+
+    async def confirm(self, message: IncomingMessage, chat: ChatSettings) -> Verdict:
+        """Count the answer in the store all processes share, if it is under the limits there.
+
+        The tolerance across processes (SHARED_TOLERANCE) is the store's; while the store
+        cannot be reached, each process limits on its own.
+        """
+        limiter = self.limiter
+        assert limiter is not None  # check() said SHARED
+        user_limit, chat_limit = limiter.limits(chat)
+        allowed = await self.store.count_cooldown(
+            message.platform, message.chat_id, message.user_id, user_limit, chat_limit,
+            limiter.window)
+        if allowed is False:
+            return limiter.refuse(message)
+        limiter.count(message)
+        return Verdict.ANSWER
 
     def describe(self, settings: ChatSettings) -> str:
         defaults = self.limiter.settings if self.limiter is not None else None

@@ -163,6 +163,19 @@ class BaseStore(ABC):
                            chat_per_minute: int | None) -> ChatSettings:
         """Override the bot-wide cooldown for this chat (None: use the default)."""
 
+    # True where several processes share the store and count cooldown hits in it.
+    shares_cooldowns = False
+
+    async def count_cooldown(self, platform: str, chat_id: str, user_id: str, user_limit: int,
+                             chat_limit: int, window: float) -> bool | None:
+        """Count one answer to ``user_id`` in the chat if both are under their limits (0: none)
+        over the last ``window`` seconds, counted across every process sharing the store.
+
+        Returns True (counted: answer), False (over a limit: do not answer) or None (the
+        store cannot say now: the caller limits on its own). None by default: one process.
+        """
+        return None  # a store of one process: the in-process limiter is the whole truth
+
     @abstractmethod
     async def daily_chats(self, platform: str) -> list[tuple[str, ChatSettings]]:
         """Every chat of ``platform`` subscribed to the daily fact."""

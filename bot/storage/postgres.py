@@ -95,12 +95,60 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (platform, chat_id, topic))""",
         "CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL)",
     ),
+    (
+        # Cooldown hits shared by every process: per (chat, user) and per chat (user_id ''),
+        # the answers' times within the window, by the server's clock.
+        """CREATE TABLE cooldown_hits (
+            platform text NOT NULL, chat_id text NOT NULL, user_id text NOT NULL,
+            hits timestamptz[] NOT NULL,
+            PRIMARY KEY (platform, chat_id, user_id))""",
+        # One round trip, atomic: both rows locked (the user's first, the chat's last, so two
+        # callers never wait on each other in a cycle), the answer counted in both or neither.
+        """CREATE FUNCTION factbot_cooldown(p text, c text, u text, ulim integer,
+                                            clim integer, win float8) RETURNS boolean
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            since timestamptz := now() - win * interval '1 second';
+            kept timestamptz[];
+        BEGIN
+            IF ulim > 0 THEN
+                INSERT INTO cooldown_hits AS k VALUES (p, c, u, '{}')
+                ON CONFLICT (platform, chat_id, user_id) DO UPDATE
+                SET hits = ARRAY(SELECT h FROM unnest(k.hits) AS h WHERE h > since ORDER BY h)
+                RETURNING k.hits INTO kept;
+                IF cardinality(kept) >= ulim THEN RETURN false; END IF;
+            END IF;
+            IF clim > 0 THEN
+                INSERT INTO cooldown_hits AS k VALUES (p, c, '', '{}')
+                ON CONFLICT (platform, chat_id, user_id) DO UPDATE
+                SET hits = ARRAY(SELECT h FROM unnest(k.hits) AS h WHERE h > since ORDER BY h)
+                RETURNING k.hits INTO kept;
+                IF cardinality(kept) >= clim THEN RETURN false; END IF;
+            END IF;
+            UPDATE cooldown_hits AS k SET hits = k.hits || now()
+            WHERE k.platform = p AND k.chat_id = c
+              AND ((ulim > 0 AND k.user_id = u) OR (clim > 0 AND k.user_id = ''));
+            RETURN true;
+        END $$""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 TABLES = ("rotation", "usage", "unmatched", "chats", "disabled_topics", "meta")
 # Advisory lock keys (per database): migrating, and pruning the unanswered questions.
 _MIGRATE_LOCK = 0x66616374_626F7401  # "factbot" + 1
 _PRUNE_LOCK = 0x66616374_626F7402
+_COOLDOWN_PRUNE_LOCK = 0x66616374_626F7403
+# Cooldown rows idle this long are deleted (every COOLDOWN_PRUNE_EVERY seconds, by one
+# process): far longer than the one-minute window, so no live count is lost.
+COOLDOWN_IDLE = 600.0
+COOLDOWN_PRUNE_EVERY = 60.0
+# What the shared cooldown guarantees, in words (docs/storage.md says the same).
+SHARED_TOLERANCE = (
+    "exact across processes: each answer in a group is counted in one atomic call (both rows "
+    "locked) against a sliding window by the server's clock, so alternating processes get no "
+    "extra answer; a process's own window is also kept (it only ever refuses earlier); the "
+    "'slow down' note can come once from each process; while the server cannot be reached "
+    "each process limits on its own (then up to one limit per process)")
 MAX_PENDING_UNMATCHED = 1_000  # while the database is failing, keep only this many
 OFFLINE_CHATS = 10_000  # rotation positions kept in memory while the server is down
 RETRY_AFTER = 1.0  # seconds: while failing, the hot path asks the server at most this often
@@ -346,10 +394,27 @@ class PostgresStore(BaseStore):
             raise StorageError(f"{self.where}: {self._reason(exc)}") from None
 
     async def _flush_loop(self) -> None:
+        pruned_at = _time.monotonic()
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.flush_interval)
             await self.flush()
+            if _time.monotonic() - pruned_at >= COOLDOWN_PRUNE_EVERY and not self._failing:
+                pruned_at = _time.monotonic()
+                await self._prune_cooldowns()
+
+    async def _prune_cooldowns(self) -> None:
+        """Delete idle cooldown rows; one process at a time, the others skip."""
+        try:
+            async with self._conn().acquire() as conn, conn.transaction():
+                if await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)",
+                                       _COOLDOWN_PRUNE_LOCK):
+                    await conn.execute(
+                        "DELETE FROM cooldown_hits WHERE cardinality(hits) = 0"
+                        " OR hits[cardinality(hits)] < now() - $1 * interval '1 second'",
+                        COOLDOWN_IDLE)
+        except _DB_ERRORS:
+            self._failed("pruning cooldown counts")
 
     def _conn(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -487,6 +552,23 @@ class PostgresStore(BaseStore):
 
     async def record_usage(self, platform: str, topic: str) -> None:
         self._usage[(platform, topic)] += 1
+
+    shares_cooldowns = True
+
+    async def count_cooldown(self, platform: str, chat_id: str, user_id: str, user_limit: int,
+                             chat_limit: int, window: float) -> bool | None:
+        # Tolerance: SHARED_TOLERANCE. None while the server fails: each process on its own.
+        if self._waiting():
+            return None
+        try:
+            allowed = await self._conn().fetchval(
+                "SELECT factbot_cooldown($1, $2, $3, $4, $5, $6)", platform, chat_id,
+                user_id, user_limit, chat_limit, window)
+        except _DB_ERRORS:
+            self._failed("counting a cooldown")
+            return None
+        self._recovered()
+        return bool(allowed)
 
     async def record_unmatched(self, platform: str, text: str, user_hash: str,
                                at: datetime | None = None) -> None:
