@@ -273,3 +273,26 @@ async def test_the_daily_fact_goes_to_each_chat_once_across_two_processes(
     else:
         assert not missed
         assert sorted(sent_a + sent_b) == sorted(chats)
+
+
+@pytest.mark.slow
+async def test_a_sender_alternating_between_two_processes_gets_one_cooldown_limit(
+        workers: list[Worker]) -> None:
+    for worker in workers:
+        await worker.start()
+    group, user = -4242, 4242
+    for n in range(10):  # the default limit is 6 answers a minute per person
+        worker = workers[n % 2]
+        await worker.post({"update_id": next(_update_ids),
+                           **worker.api.message("/hallyu", chat_id=group, user_id=user,
+                                                chat_type="supergroup")})
+        # A positive signal before counting: a private message to the same worker answered.
+        await worker.post({"update_id": next(_update_ids),
+                           **worker.api.message("/help", chat_id=7000 + n, user_id=7000 + n)})
+        await _until(lambda w=worker, c=7000 + n: any(  # type: ignore[misc]
+            p["chat_id"] == c for p in w.api.sent()), "the /help reply")
+    texts = [str(p["text"]) for w in workers for p in w.api.sent() if p["chat_id"] == group]
+    facts = [t for t in texts if "Slow down" not in t]
+    slow = [t for t in texts if "Slow down" in t]
+    assert len(facts) == 6, texts
+    assert 1 <= len(slow) <= 2, texts  # once from each process at most
