@@ -437,6 +437,10 @@ class BrokenStore(MemoryStore):
     async def daily_chats(self, platform: str) -> list[tuple[str, ChatSettings]]:
         raise OSError("disk I/O error")
 
+    async def claim_daily(self, platform: str, now: datetime,
+                          limit: int = 100) -> list[tuple[str, ChatSettings]]:
+        raise OSError("disk I/O error")
+
 
 async def test_a_failing_daily_round_is_logged_once_not_every_tick(
         packs: tuple[FactPack, ...], caplog: pytest.LogCaptureFixture) -> None:

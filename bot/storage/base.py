@@ -73,6 +73,34 @@ def due_at(settings: ChatSettings, now: datetime) -> datetime:
     return slot.astimezone(UTC)
 
 
+def next_slot(daily_time: time, tz: str, after: datetime | None) -> datetime:
+    """The first scheduled time strictly after ``after`` (UTC), in the zone ``tz``.
+
+    None (never sent) gives the earliest time there is: due at once, as ``is_due`` says.
+    """
+    if after is None:
+        return datetime.min.replace(tzinfo=UTC)
+    zone = zoneinfo.ZoneInfo(tz)
+    day = after.astimezone(zone).date()
+    # Compared in UTC: aware times in one zone compare by wall clock, wrong across a DST fold.
+    for offset in range(-1, 3):
+        slot = datetime.combine(day + timedelta(days=offset), daily_time,
+                                tzinfo=zone).astimezone(UTC)
+        if slot > after:
+            return slot
+    raise AssertionError("a daily slot falls within any three days")  # pragma: no cover
+
+
+def next_daily(settings: ChatSettings) -> datetime | None:
+    """When the chat's daily fact is next due (UTC; None when off): the stores index it.
+
+    Due at ``now`` exactly when ``next_daily(settings) <= now`` and ``is_due`` agree.
+    """
+    if not settings.daily:
+        return None
+    return next_slot(settings.daily_time, settings.tz, settings.last_daily)
+
+
 def is_due(settings: ChatSettings, now: datetime) -> bool:
     """Whether the chat's daily fact is due at ``now``: on, and not sent since its last slot."""
     return settings.daily and (settings.last_daily is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import secrets
 from collections import Counter
 from datetime import UTC, datetime, time
@@ -15,6 +16,7 @@ from factbot.storage.base import (
     ChatSettings,
     TopicCount,
     UnmatchedCount,
+    next_daily,
     question_key,
 )
 
@@ -52,6 +54,9 @@ class MemoryStore(BaseStore):
         self.max_age = max_age
         self.max_rows = max_rows
         self._salt = secrets.token_hex(16)
+        # (next_daily, platform, chat id) of subscribed chats, the earliest first: the
+        # databases' index. Stale entries (the chat changed since) are skipped when popped.
+        self._due: list[tuple[datetime, str, str]] = []
 
     async def next_rotation(self, chat: ChatKey, topic: str, count: int) -> int:
         position = self.rotation.get((chat, topic), 0) % max(count, 1)
@@ -103,7 +108,29 @@ class MemoryStore(BaseStore):
             self.chats.pop(chat, None)
         else:
             self.chats[chat] = settings
+        due = next_daily(settings)
+        if due is not None:
+            heapq.heappush(self._due, (due, chat.platform, chat.chat_id))
         return settings
+
+    async def claim_daily(self, platform: str, now: datetime,
+                          limit: int = 100) -> list[tuple[str, ChatSettings]]:
+        # Never yields, so it is atomic here; other platforms' due chats wait in a side list.
+        claimed: list[tuple[str, ChatSettings]] = []
+        others: list[tuple[datetime, str, str]] = []
+        while self._due and self._due[0][0] <= now and len(claimed) < limit:
+            entry = heapq.heappop(self._due)
+            due, chat_platform, chat_id = entry
+            chat = ChatKey(chat_platform, chat_id)
+            if next_daily(self.chats.get(chat, _DEFAULTS)) != due:
+                continue  # stale: the chat was changed or claimed since
+            if chat_platform != platform:
+                others.append(entry)
+                continue
+            claimed.append((chat_id, self._update(chat, last_daily=now)))
+        for entry in others:
+            heapq.heappush(self._due, entry)
+        return sorted(claimed, key=lambda item: item[0])
 
     async def set_daily(self, chat: ChatKey, enabled: bool, at: time | None = None,
                         tz: str | None = None, since: datetime | None = None) -> ChatSettings:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import re
 import secrets
@@ -54,8 +55,7 @@ from factbot.storage.base import (
     ChatSettings,
     TopicCount,
     UnmatchedCount,
-    due_at,
-    is_due,
+    next_slot,
     question_key,
 )
 from factbot.storage.memory import rank_topics
@@ -131,6 +131,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             RETURN true;
         END $$""",
     ),
+    (
+        # When each subscribed chat's daily fact is next due, indexed: the daily round finds
+        # due chats without reading every subscriber. NULL: not worked out yet (claim_daily
+        # fills it in, a batch at a time, with Python's zoneinfo, before it claims).
+        "ALTER TABLE chats ADD COLUMN next_daily timestamptz",
+        "CREATE INDEX chats_next_daily ON chats (platform, next_daily) WHERE daily",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 TABLES = ("rotation", "usage", "unmatched", "chats", "disabled_topics", "meta")
@@ -177,21 +184,21 @@ _ROTATE = (
     " RETURNING position - 1")
 _ENSURE = ("INSERT INTO chats (platform, chat_id) VALUES ($1, $2)"
            " ON CONFLICT (platform, chat_id) DO NOTHING")
-# Due chats, as the caller computed them (chat id, the slot it is due for), locked in chat id
-# order, skipping those another process is claiming right now; each row is checked again
-# once locked, so a chat claimed and committed meanwhile is no longer "before its slot".
+# Due chats, the earliest first, on the chats_next_daily index, skipping those another
+# process is claiming right now; a row claimed and committed meanwhile is checked again once
+# locked, and is no longer due.
 _CLAIM = (
-    "UPDATE chats AS c SET last_daily = $2 FROM ("
-    "  SELECT c2.platform, c2.chat_id FROM chats AS c2"
-    "  JOIN unnest($3::text[], $4::timestamptz[]) AS due(chat_id, slot)"
-    "    ON c2.chat_id = due.chat_id"
-    "  WHERE c2.platform = $1 AND c2.daily"
-    "    AND (c2.last_daily IS NULL OR c2.last_daily < due.slot)"
-    "  ORDER BY c2.chat_id LIMIT $5 FOR UPDATE OF c2 SKIP LOCKED) AS claim"
-    " WHERE c.platform = claim.platform AND c.chat_id = claim.chat_id"
-    f" RETURNING c.chat_id, {', '.join('c.' + c for c in _CHAT_COLUMNS.split(', '))},"
+    f"SELECT c.chat_id, {', '.join('c.' + c for c in _CHAT_COLUMNS.split(', '))},"
     " ARRAY(SELECT topic FROM disabled_topics AS d"
-    "       WHERE d.platform = c.platform AND d.chat_id = c.chat_id) AS disabled")
+    "       WHERE d.platform = c.platform AND d.chat_id = c.chat_id) AS disabled"
+    " FROM chats AS c WHERE c.platform = $1 AND c.daily AND c.next_daily <= $2"
+    " ORDER BY c.next_daily LIMIT $3 FOR UPDATE OF c SKIP LOCKED")
+_UNSET = ("SELECT chat_id, daily_time, tz, last_daily FROM chats"
+          " WHERE platform = $1 AND daily AND next_daily IS NULL LIMIT $2")
+_SET_NEXT = ("UPDATE chats AS c SET last_daily = coalesce($2, c.last_daily), next_daily = n.at"
+             " FROM unnest($3::text[], $4::timestamptz[]) AS n(chat_id, at)"
+             " WHERE c.platform = $1 AND c.chat_id = n.chat_id")
+FILL_BATCH = 500  # next_daily worked out for this many chats a transaction
 
 
 def redact_url(url: str) -> str:
@@ -625,7 +632,7 @@ class PostgresStore(BaseStore):
             " VALUES ($1, $2, $3, coalesce($4, $7::time), coalesce($5, $8::text), $6)"
             " ON CONFLICT (platform, chat_id) DO UPDATE SET daily = $3,"
             " daily_time = coalesce($4, c.daily_time), tz = coalesce($5, c.tz),"
-            " last_daily = coalesce($6, c.last_daily)",
+            " last_daily = coalesce($6, c.last_daily), next_daily = NULL",
             chat.platform, chat.chat_id, enabled, _minute(at) if at else None, tz or None,
             since, DEFAULT_DAILY_TIME, DEFAULT_TZ)
         return await self._read_settings(chat)
@@ -663,23 +670,35 @@ class PostgresStore(BaseStore):
     async def mark_daily_sent(self, chat: ChatKey, when: datetime) -> None:
         await self._write_now(
             "INSERT INTO chats AS c (platform, chat_id, last_daily) VALUES ($1, $2, $3)"
-            " ON CONFLICT (platform, chat_id) DO UPDATE SET last_daily = $3",
+            " ON CONFLICT (platform, chat_id) DO UPDATE SET last_daily = $3, next_daily = NULL",
             chat.platform, chat.chat_id, when)
 
     async def claim_daily(self, platform: str, now: datetime,
                           limit: int = 100) -> list[tuple[str, ChatSettings]]:
-        # Which chats are due is worked out here, with the same time zone rules as the
-        # daily loop (Python's zoneinfo, not the server's copy of the zone database); the
-        # server then claims them in one statement, checking each row again under its lock.
-        due = [(chat_id, due_at(settings, now))
-               for chat_id, settings in await self.daily_chats(platform)
-               if is_due(settings, now)]
-        if not due or limit <= 0:
+        # Due chats come off the next_daily index, so a round reads only what it sends;
+        # next_daily is worked out here, with the same time zone rules as the daily loop
+        # (Python's zoneinfo, not the server's copy of the zone database).
+        while await self._fill_next_daily(platform):  # chats (re)set since the last round
+            pass
+        if limit <= 0:
             return []
         async with self._durably() as conn:
-            rows = await conn.fetch(_CLAIM, platform, now, [c for c, _ in due],
-                                    [slot for _, slot in due], limit)
-        return sorted((row[0], _settings(row[1:])) for row in rows)
+            rows = await conn.fetch(_CLAIM, platform, now, limit)
+            claimed = sorted((row[0], dataclasses.replace(_settings(row[1:]), last_daily=now))
+                             for row in rows)
+            await conn.execute(_SET_NEXT, platform, now, [c for c, _ in claimed],
+                               [next_slot(s.daily_time, s.tz, now) for _, s in claimed])
+        return claimed
+
+    async def _fill_next_daily(self, platform: str) -> bool:
+        """Work out next_daily for some chats that have none; True if more may be left."""
+        if not await self._conn().fetch(_UNSET, platform, 1):
+            return False  # the usual case: one indexed read
+        async with self._durably() as conn:
+            rows = await conn.fetch(_UNSET + " FOR UPDATE SKIP LOCKED", platform, FILL_BATCH)
+            await conn.execute(_SET_NEXT, platform, None, [r[0] for r in rows],
+                               [next_slot(r[1], r[2], r[3]) for r in rows])
+        return len(rows) == FILL_BATCH
 
     # --- chat lifecycle ----------------------------------------------------------------
 
@@ -728,7 +747,7 @@ class PostgresStore(BaseStore):
                 " tz, last_daily, user_per_minute, chat_per_minute FROM chats"
                 " WHERE platform = $1 AND chat_id = $2 ON CONFLICT (platform, chat_id)"
                 " DO UPDATE SET daily = excluded.daily, daily_time = excluded.daily_time,"
-                " tz = excluded.tz, last_daily = excluded.last_daily,"
+                " tz = excluded.tz, last_daily = excluded.last_daily, next_daily = NULL,"
                 " user_per_minute = excluded.user_per_minute,"
                 " chat_per_minute = excluded.chat_per_minute", platform, old_id, new_id)
             await conn.execute("DELETE FROM chats WHERE platform = $1 AND chat_id = $2",

@@ -54,7 +54,7 @@ from factbot.storage.base import (
     ChatSettings,
     TopicCount,
     UnmatchedCount,
-    is_due,
+    next_slot,
     question_key,
 )
 from factbot.storage.memory import rank_topics
@@ -102,6 +102,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 4: when the bot was blocked or removed from a chat, for deleting its state later
     (
         "ALTER TABLE chats ADD COLUMN left_at REAL",
+    ),
+    # 5: when each subscribed chat's daily fact is next due, indexed: the daily round finds
+    # due chats without reading every subscriber. NULL: not worked out yet (claim_daily
+    # fills it in, a batch at a time, before it claims).
+    (
+        "ALTER TABLE chats ADD COLUMN next_daily REAL",
+        "CREATE INDEX chats_next_daily ON chats (platform, next_daily) WHERE daily = 1",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -241,6 +248,30 @@ async def _daily_chats(db: aiosqlite.Connection,
             disabled.setdefault(chat_id, []).append(topic)
     return [(chat_id, _settings(found[chat_id], disabled.get(chat_id, ())))
             for chat_id in sorted(found)]
+
+
+# Due chats, the earliest first, on the chats_next_daily index (named: for IS NULL the
+# planner would rather walk the primary key over every chat of the platform).
+_CLAIM = ("SELECT chat_id, daily, daily_time, tz, last_daily, user_per_minute, chat_per_minute,"
+          " left_at FROM chats INDEXED BY chats_next_daily"
+          " WHERE platform = ? AND daily = 1 AND next_daily <= ?"
+          " ORDER BY next_daily LIMIT ?")
+_UNSET = ("SELECT chat_id, daily_time, tz, last_daily FROM chats INDEXED BY chats_next_daily"
+          " WHERE platform = ? AND daily = 1 AND next_daily IS NULL LIMIT ?")
+FILL_BATCH = 500  # next_daily worked out for this many chats a transaction (a short block)
+
+
+async def _fill_next_daily(db: aiosqlite.Connection, platform: str) -> bool:
+    """Work out next_daily for some chats that have none; True if more may be left."""
+    if not await db.execute_fetchall(_UNSET, (platform, 1)):
+        return False  # the usual case: a read, no write lock
+    async with _writing(db):
+        rows = list(await db.execute_fetchall(_UNSET, (platform, FILL_BATCH)))
+        await db.executemany(
+            "UPDATE chats SET next_daily = ? WHERE platform = ? AND chat_id = ?",
+            [(_ts(next_slot(_parse_time(daily_time), tz, _dt(last))), platform, chat_id)
+             for chat_id, daily_time, tz, last in rows])
+    return len(rows) == FILL_BATCH
 
 
 async def _scalar(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> Any:
@@ -718,8 +749,8 @@ class SqliteStore(BaseStore):
         self._forget(chat)
         await self._run([
             (self._ENSURE, key),
-            ("UPDATE chats SET daily = ?, daily_time = ?, tz = ?, last_daily = ?"
-             " WHERE platform = ? AND chat_id = ?",
+            ("UPDATE chats SET daily = ?, daily_time = ?, tz = ?, last_daily = ?,"
+             " next_daily = NULL WHERE platform = ? AND chat_id = ?",
              (int(enabled), f"{at.hour:02d}:{at.minute:02d}", tz or current.tz,
               None if last is None else _ts(last), *key)),
         ])
@@ -761,16 +792,30 @@ class SqliteStore(BaseStore):
                           limit: int = 100) -> list[tuple[str, ChatSettings]]:
         # One write transaction: BEGIN IMMEDIATE takes the file's write lock before the
         # read, so another process claiming at the same time waits and then sees the sends.
+        # Due chats come off the next_daily index, so a round reads only what it sends.
         async with self._lock:
             await self._follow_file()
             db = self._conn()
+            while await _fill_next_daily(db, platform):  # chats (re)set since the last round
+                pass
             async with _writing(db):
-                claimed = [(chat_id, dataclasses.replace(settings, last_daily=now))
-                           for chat_id, settings in await _daily_chats(db, platform)
-                           if is_due(settings, now)][:max(limit, 0)]
+                rows = list(await db.execute_fetchall(_CLAIM, (platform, _ts(now),
+                                                               max(limit, 0))))
+                disabled: dict[str, list[str]] = {}
+                if rows:
+                    marks = ", ".join("?" * len(rows))
+                    for chat_id, topic in await db.execute_fetchall(
+                            "SELECT chat_id, topic FROM disabled_topics WHERE platform = ?"
+                            f" AND chat_id IN ({marks})", (platform, *(r[0] for r in rows))):
+                        disabled.setdefault(chat_id, []).append(topic)
+                claimed = sorted((row[0], dataclasses.replace(
+                    _settings(row[1:], disabled.get(row[0], ())), last_daily=now))
+                    for row in rows)
                 await db.executemany(
-                    "UPDATE chats SET last_daily = ? WHERE platform = ? AND chat_id = ?",
-                    [(_ts(now), platform, chat_id) for chat_id, _ in claimed])
+                    "UPDATE chats SET last_daily = ?, next_daily = ?"
+                    " WHERE platform = ? AND chat_id = ?",
+                    [(_ts(now), _ts(next_slot(settings.daily_time, settings.tz, now)),
+                      platform, chat_id) for chat_id, settings in claimed])
             for chat_id, _ in claimed:
                 self._forget(ChatKey(platform, chat_id))
         return claimed
@@ -780,8 +825,8 @@ class SqliteStore(BaseStore):
         self._forget(chat)
         await self._run([
             (self._ENSURE, key),
-            ("UPDATE chats SET last_daily = ? WHERE platform = ? AND chat_id = ?",
-             (_ts(when), *key)),
+            ("UPDATE chats SET last_daily = ?, next_daily = NULL"
+             " WHERE platform = ? AND chat_id = ?", (_ts(when), *key)),
         ])
         self._forget(chat)
 
@@ -836,7 +881,7 @@ class SqliteStore(BaseStore):
                      " WHERE platform = ? AND chat_id = ? ON CONFLICT (platform, chat_id)"
                      " DO UPDATE SET daily = excluded.daily, daily_time = excluded.daily_time,"
                      " tz = excluded.tz, last_daily = excluded.last_daily,"
-                     " user_per_minute = excluded.user_per_minute,"
+                     " next_daily = NULL, user_per_minute = excluded.user_per_minute,"
                      " chat_per_minute = excluded.chat_per_minute", (new_id, *old_row)),
                     ("DELETE FROM chats WHERE platform = ? AND chat_id = ?", old_row),
                     ("INSERT INTO rotation (platform, chat_id, topic, position)"
