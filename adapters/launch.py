@@ -268,7 +268,7 @@ async def _run_with_store(settings: Settings, args: argparse.Namespace,
     packs = load_packs(settings.facts)  # before the database: a broken pack is one line
     log.info("packs from %s: %s", settings.facts, _describe_packs(packs))
     where = db_location(getattr(args, "db", None), settings)  # a SQLite file or a URL
-    async with make_store(where, settings) as store:
+    async with make_store(where, settings, exclusive=True) as store:  # one bot per SQLite file
         log.info("database %s", describe_location(where))
         bot = build_bot(settings, store, packs=packs)
         bot.facts_dir = settings.facts

@@ -128,10 +128,11 @@ def _bot(settings: Settings, store: BaseStore | None = None, *, cooldown: bool =
 
 def _store(args: argparse.Namespace, settings: Settings) -> BaseStore:
     """The state database from --db, FACTBOT_DB, the config's ``db`` or the default path:
-    PostgreSQL for a postgresql:// URL, else a SQLite file."""
+    PostgreSQL for a postgresql:// URL, else a SQLite file. For chat and ask, which write:
+    a SQLite file another factbot process uses is refused (stats and db backup only read)."""
     from factbot.storage import make_store
 
-    return make_store(getattr(args, "db", None), settings)
+    return make_store(getattr(args, "db", None), settings, exclusive=True)
 
 
 def _db_secrets(args: argparse.Namespace, settings: Settings) -> tuple[str, ...]:

@@ -38,11 +38,13 @@ def db_location(db: str | os.PathLike[str] | None, settings: Settings) -> str | 
 
 
 def make_store(db: str | os.PathLike[str] | None, settings: Settings, *,
-               create: bool = True) -> BaseStore:
+               create: bool = True, exclusive: bool = False) -> BaseStore:
     """The store for ``db`` (see db_location), not yet open: ``async with make_store(…)``.
 
     PostgreSQL for a ``postgresql://`` URL, SQLite otherwise (the default: no server).
     ``create=False``: a SQLite file that does not exist is an error, not a new database.
+    ``exclusive=True`` (the bot: run, chat, ask with a database): a SQLite file another
+    process holds so is refused in one line; PostgreSQL needs no such lock.
     """
     where = db_location(db, settings)
     if isinstance(where, str):
@@ -51,7 +53,7 @@ def make_store(db: str | os.PathLike[str] | None, settings: Settings, *,
         return PostgresStore(where)
     from factbot.storage.sqlite import SqliteStore
 
-    return SqliteStore(where, create=create)
+    return SqliteStore(where, create=create, exclusive=exclusive)
 
 
 def describe_location(where: str | Path) -> str:

@@ -163,6 +163,43 @@ def _reason(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+LOCK_SUFFIX = ".lock"  # factbot.db -> factbot.db.lock, holding the pid of the process using it
+
+
+def _take_lock(path: Path) -> int | None:
+    """Hold an exclusive flock on ``path``'s lock file; its descriptor, or None on Windows.
+
+    SQLite's own locks allow several writers, each with its own cache and daily loop: two
+    bots on one file would each send the daily fact and flush over each other's positions.
+    The OS drops an flock when its process dies, so a ``kill -9`` leaves no stale lock.
+    """
+    if sys.platform == "win32":  # no fcntl; a second process there is not refused
+        return None
+    import fcntl
+
+    lock = path.with_name(path.name + LOCK_SUFFIX)
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)  # not inherited by children
+    except OSError as exc:
+        raise StorageError(f"{lock}: cannot open the lock file ({exc.strerror})") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        finally:
+            os.close(fd)
+        who = f" (pid {text})" if text.isdigit() else ""
+        raise StorageError(f"another factbot process{who} is using {path}; for several "
+                           "processes, use PostgreSQL (FACTBOT_DB=postgresql://…)") from None
+    except OSError as exc:  # a file system without flock (some network mounts)
+        os.close(fd)
+        raise StorageError(f"{lock}: cannot lock it ({exc.strerror})") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
 def _probe_open(path: Path, timeout: float) -> None:
     sqlite3.connect(path, timeout=timeout).close()
 
@@ -312,8 +349,12 @@ class SqliteStore(BaseStore):
                  flush_interval: float = 0.5, create: bool = True,
                  max_age: float = UNMATCHED_MAX_AGE.total_seconds(),
                  max_rows: int = UNMATCHED_MAX_ROWS,
-                 chat_cache: int = CHAT_CACHE_SIZE) -> None:
+                 chat_cache: int = CHAT_CACHE_SIZE, exclusive: bool = False) -> None:
         self.path = Path(path)
+        # exclusive: hold LOCK_SUFFIX's flock while open, refusing a second writer (the bot's
+        # commands); readers (stats, backup, migrate's source) leave it off.
+        self.exclusive = exclusive
+        self._lock_fd: int | None = None
         self.busy_timeout = busy_timeout
         self.flush_interval = flush_interval
         self.create = create
@@ -354,7 +395,13 @@ class SqliteStore(BaseStore):
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StorageError(f"{path}: cannot create its folder ({exc.strerror})") from None
-        self.opened_version = await self._connect()
+        if self.exclusive:
+            self._lock_fd = _take_lock(path)
+        try:
+            self.opened_version = await self._connect()
+        except BaseException:
+            self._release_lock()
+            raise
         self._opened = True
         await self._prune()
         self._stop = asyncio.Event()
@@ -457,12 +504,23 @@ class SqliteStore(BaseStore):
                         self.path, self.pending, self._dropping)
         self._opened = False
         db, self._db = self._db, None
-        if db is None:
-            return
         try:
-            await db.close()
+            if db is not None:
+                await db.close()
         except sqlite3.Error:
             log.exception("%s: closing the database failed", self.path)
+        finally:
+            self._release_lock()  # after the last write: the next process starts on it all
+
+    def _release_lock(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is None:
+            return
+        # The file stays: unlinking it would let a process that opened it just before lock
+        # the old inode while another locks a new file at the path, both "alone".
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+        os.close(fd)  # closing the last descriptor releases the flock
 
     async def ping(self) -> None:
         """Raise StorageError unless the file answers a query and writes are getting through.
