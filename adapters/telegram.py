@@ -731,6 +731,91 @@ async def _stop_updater(updater: Any, polling: asyncio.Task[Any] | None) -> None
         log.debug("telegram: polling had ended on a rejected token")
 
 
+def _check_worker(register: bool, webhook_url: str | None, secret: Secret) -> None:
+    """Refuse a worker (register_webhook false) that could not share the one webhook."""
+    if register:
+        return
+    if not webhook_url:  # polling deletes the webhook the other workers serve
+        raise ConfigError("telegram.register_webhook is false, which is for webhook workers: "
+                          "set telegram.webhook_url (FACTBOT_TELEGRAM_WEBHOOK_URL) too")
+    if not secret:  # a random one per worker: Telegram knows none of them, every POST a 403
+        raise ConfigError("telegram.register_webhook is false but telegram.webhook_secret "
+                          "(FACTBOT_TELEGRAM_WEBHOOK_SECRET) is not set: every worker needs "
+                          "the secret `factbot telegram set-webhook` registered")
+
+
+def _worker_updater(application: Application[Any, Any, Any, Any, Any, Any]) -> Any:
+    """An Updater whose start_webhook serves without calling setWebhook.
+
+    PTB's start_webhook always registers the webhook (its ``_bootstrap``), and N workers
+    would each register it again; here `factbot telegram set-webhook` registers it once.
+    Only the bootstrap is left out: the server and its secret check are PTB's own.
+    """
+    from telegram.ext import Updater
+
+    class WorkerUpdater(Updater):
+        __slots__ = ()
+
+        async def _bootstrap(self, *args: Any, **kwargs: Any) -> None:
+            log.debug("telegram: webhook registered elsewhere (register_webhook: false)")
+
+    return WorkerUpdater(bot=application.bot, update_queue=application.update_queue)
+
+
+async def set_webhook(settings: Settings, webhook_url: str | None = None) -> str:
+    """Register the webhook URL and secret with Telegram once; the line to print."""
+    from telegram import Bot
+    from telegram.error import BadRequest, InvalidToken, TelegramError
+
+    config = settings.telegram
+    token = config.token
+    if not token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set (nor telegram.token in the config file)")
+    url = webhook_url or config.webhook_url
+    if not url:
+        raise ConfigError("set-webhook needs --webhook-url or telegram.webhook_url "
+                          "(FACTBOT_TELEGRAM_WEBHOOK_URL)")
+    if urlsplit(url).scheme != "https":
+        raise ConfigError(f"--webhook-url {url!r} must be an https:// URL")
+    if not config.webhook_secret:  # workers check the secret: they must know it beforehand
+        raise ConfigError("set-webhook needs telegram.webhook_secret "
+                          "(FACTBOT_TELEGRAM_WEBHOOK_SECRET), the one every worker is given")
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    undo_filter = protect_token(token.reveal())
+    kwargs: dict[str, Any] = {"base_url": config.api_base_url} if config.api_base_url else {}
+    tbot = Bot(token.reveal(), request=_make_request(1), **kwargs)
+    try:
+        try:
+            await tbot.initialize()  # getMe: a rejected token is told apart from an outage
+            await tbot.set_webhook(url=url, secret_token=config.webhook_secret.reveal(),
+                                   allowed_updates=ALLOWED_UPDATES)
+        except BadRequest as exc:  # Telegram refused the URL (not https, a bad port ...)
+            if isinstance(exc, InvalidToken):
+                raise _start_up_error(exc, config.api_base_url, token) from None
+            raise ConfigError(f"Telegram refused the webhook {url}: "
+                              f"{_api_error(exc, token.reveal())}") from None
+        except (TelegramError, ValueError, KeyError) as exc:
+            raise _start_up_error(exc, config.api_base_url, token) from None
+        finally:
+            await _close_requests_of(tbot)
+    finally:
+        undo_filter()
+    return (f"telegram: webhook set to {url} with the secret from telegram.webhook_secret; "
+            f"start the workers with register_webhook: false")
+
+
+async def _close_requests_of(tbot: Any) -> None:
+    with contextlib.suppress(Exception):  # closing after a failure: the failure is reported
+        await tbot.shutdown()
+    await tbot.request.shutdown()
+
+
+def set_webhook_main(args: argparse.Namespace, settings: Settings) -> int:
+    """``factbot telegram set-webhook``: one line out, exit 2 or 75 on failure."""
+    print(asyncio.run(set_webhook(settings, getattr(args, "webhook_url", None))))
+    return 0
+
+
 def _listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -756,11 +841,14 @@ async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
         raise ConfigError("--listen needs --webhook-url (the public URL Telegram posts to)")
     if webhook_url and urlsplit(webhook_url).scheme != "https":
         raise ConfigError(f"--webhook-url {webhook_url!r} must be an https:// URL")
+    _check_worker(config.register_webhook, webhook_url, config.webhook_secret)
     host, port = _listen(listen or DEFAULT_LISTEN)
 
     undo_filter = protect_token(token.reveal())
     application, adapter = build_application(bot, token, base_url=config.api_base_url,
                                               concurrent_updates=config.concurrent_updates)
+    if not config.register_webhook:
+        application.updater = _worker_updater(application)
     daily: asyncio.Task[None] | None = None
     try:
         try:

@@ -89,6 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
                       help="remove the commands instead: the guild's with --guild, else the "
                            "global set")
 
+    telegram = sub.add_parser("telegram", parents=[common], help="Telegram administration")
+    telegram_sub = telegram.add_subparsers(dest="telegram_command", required=True,
+                                           parser_class=_Parser)
+    hook = telegram_sub.add_parser(
+        "set-webhook", parents=[common],
+        help="register the webhook URL and secret once, for workers with register_webhook: "
+             "false")
+    hook.add_argument("--webhook-url", help="the public https:// URL (default: "
+                                            "telegram.webhook_url)")
+
     stats = sub.add_parser("stats", parents=[common], help="top topics and unanswered questions")
     stats.add_argument("--json", action="store_true", help="print JSON")
     stats.add_argument("--db", help="state database (or FACTBOT_DB)")
@@ -337,6 +347,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from factbot.adapters.discord import sync_main
 
             return sync_main(args, settings)
+        if args.command == "telegram":
+            from factbot.adapters.telegram import set_webhook_main
+
+            return set_webhook_main(args, settings)
         if args.command == "stats":
             return asyncio.run(_stats(args, settings))
         if args.command == "db" and args.db_command == "migrate":

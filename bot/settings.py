@@ -200,6 +200,9 @@ class TelegramSettings:
     webhook_secret: Secret = setting(Secret(""), "the secret Telegram sends with each "
                                      "webhook POST", shown="a fresh random one each start",
                                      form="webhook-secret")
+    register_webhook: bool = setting(True, "call setWebhook at start-up (one process); false: "
+                                     "a worker behind a proxy, which needs webhook_secret "
+                                     "and `factbot telegram set-webhook` run once")
     concurrent_updates: int = setting(8, "updates handled at once", minimum=1, maximum=256)
 
 

@@ -244,12 +244,14 @@ def _error(tmp_path: Path, text: str, environ: dict[str, str] | None = None) -> 
      "factbot.yaml:2: telegram.webhook_url is 'http://bot.example.org/tg': expected a URL "
      "starting with https://"),
     ("telegram: yes\n", "factbot.yaml:1: telegram is true: expected a mapping of its keys "
-     "(token, api_base_url, webhook_url, listen, webhook_secret, concurrent_updates)"),
+     "(token, api_base_url, webhook_url, listen, webhook_secret, register_webhook, "
+     "concurrent_updates)"),
     ("colour: blue\n", "factbot.yaml:1: unknown key 'colour' (known: cooldown, db, discord, "
      "facts, log_format, log_level, metrics, operators, salt, telegram, threshold)"),
     ("telegram:\n  webhok_url: https://x.org/t\n",
      "factbot.yaml:2: unknown key 'telegram.webhok_url'; did you mean 'telegram.webhook_url'? "
-     "(known: api_base_url, concurrent_updates, listen, token, webhook_secret, webhook_url)"),
+     "(known: api_base_url, concurrent_updates, listen, register_webhook, token, "
+     "webhook_secret, webhook_url)"),
     ("token: abc\n", "factbot.yaml:1: unknown key 'token'; did you mean 'telegram.token'? "
      "(known: cooldown, db, discord, facts, log_format, log_level, metrics, operators, salt, "
      "telegram, threshold)"),
