@@ -37,7 +37,7 @@ from factbot.adapters.telegram_render import (
 from factbot.core import FactBot
 from factbot.errors import ConfigError, FactbotError, UnreachableError
 from factbot.features.cooldown import Verdict
-from factbot.features.daily import ChatGone
+from factbot.features.daily import DAILY_IN_FLIGHT, ChatGone, SendThrottle
 from factbot.messages import IncomingMessage, Reply, ReplyKind
 from factbot.render import render_fact, render_slow_down
 from factbot.settings import Secret, Settings, mask_log_records, mask_secrets, token_forms
@@ -92,12 +92,18 @@ def retry_seconds(value: int | float | dtm.timedelta) -> float:
     return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
 
 
-def _make_rate_limiter(max_retries: int) -> Any:
+# Bot API methods that post a message, counted against the bot token's sending limits.
+_COUNTED = frozenset({"sendMessage", "editMessageText"})
+BULK = "bulk"  # rate_limit_args of a broadcast send (the daily fact): replies go first
+
+
+def _make_rate_limiter(max_retries: int, throttle: SendThrottle | None = None) -> Any:
     from telegram.error import RetryAfter
     from telegram.ext import BaseRateLimiter
 
-    class RetryAfterLimiter(BaseRateLimiter[None]):
-        """Send at once; on a 429, hold every request for retry_after, then retry."""
+    class RetryAfterLimiter(BaseRateLimiter[str]):
+        """Keep messages within ``throttle`` (replies first, broadcasts with what is left);
+        on a 429, hold every request for retry_after, then retry."""
 
         def __init__(self) -> None:
             self._resume_at = 0.0
@@ -113,13 +119,18 @@ def _make_rate_limiter(max_retries: int) -> Any:
             callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any]
                                               | list[dict[str, Any]]]],
             args: Any, kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
-            rate_limit_args: None,
+            rate_limit_args: str | None,
         ) -> bool | dict[str, Any] | list[dict[str, Any]]:
             attempt = 0
             while True:
                 wait = self._resume_at - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
+                if throttle is not None and endpoint in _COUNTED:
+                    chat = str(data.get("chat_id") or data.get("inline_message_id") or "")
+                    # Telegram's group and channel ids are negative; 20 a minute applies there.
+                    await throttle.wait(chat, bulk=rate_limit_args == BULK,
+                                        group=chat.startswith(("-", "@")))
                 try:
                     return await callback(*args, **kwargs)
                 except RetryAfter as exc:
@@ -147,6 +158,9 @@ class TelegramAdapter:
         self._username_re: re.Pattern[str] | None = None
         self._keyboards: dict[str, InlineKeyboardMarkup] = {}
         self.api_watch: _ApiWatch | None = None  # build_application's, for the metrics
+        # The bot token's sending limits, in the send path of replies and the daily round
+        # alike (build_application's); the daily loop uses it rather than one of its own.
+        self.throttle: SendThrottle | None = None
 
     # --- wiring ----------------------------------------------------------------
 
@@ -226,7 +240,7 @@ class TelegramAdapter:
 
     async def send(self, chat_id: str, reply: Reply) -> None:
         """Post a reply unprompted (the daily fact)."""
-        if not await self._send(_chat_ref(chat_id), reply):
+        if not await self._send(_chat_ref(chat_id), reply, bulk=True):
             raise ChatGone(chat_id)
 
     # --- handlers --------------------------------------------------------------
@@ -493,7 +507,7 @@ class TelegramAdapter:
                         old, new, exc)
 
     async def _send(self, chat_id: int | str, reply: Reply, reply_to: int | None = None,
-                    thread_id: int | None = None) -> bool:
+                    thread_id: int | None = None, *, bulk: bool = False) -> bool:
         """Post ``reply``; False when the chat no longer takes the bot's messages.
 
         A 403 (blocked, removed) stops the chat's daily fact, in one log line. A group
@@ -503,12 +517,12 @@ class TelegramAdapter:
 
         try:
             try:
-                await self._post(chat_id, reply, reply_to, thread_id)
+                await self._post(chat_id, reply, reply_to, thread_id, bulk=bulk)
             except ChatMigrated as exc:
                 old, chat_id = chat_id, exc.new_chat_id
                 await self._migrate(str(old), str(chat_id))
                 # Once, to the new id: the message replied to and its topic were the old chat's.
-                await self._post(chat_id, reply, None, None)
+                await self._post(chat_id, reply, None, None, bulk=bulk)
         except Forbidden as exc:
             log.info("telegram: chat %s refused the bot's message (%s); no more daily facts "
                      "there", chat_id, exc.message)
@@ -517,7 +531,7 @@ class TelegramAdapter:
         return True
 
     async def _post(self, chat_id: int | str, reply: Reply, reply_to: int | None,
-                    thread_id: int | None) -> None:
+                    thread_id: int | None, *, bulk: bool = False) -> None:
         from telegram import ReplyParameters
         from telegram.constants import ParseMode
 
@@ -526,7 +540,7 @@ class TelegramAdapter:
         await self.application.bot.send_message(
             chat_id, render_html(reply), parse_mode=ParseMode.HTML,
             reply_markup=self._keyboard(reply), reply_parameters=parameters,
-            message_thread_id=thread_id)
+            message_thread_id=thread_id, rate_limit_args=BULK if bulk else None)
 
 
 def _thread_id(message: object) -> int | None:
@@ -626,14 +640,16 @@ def build_application(bot: FactBot, token: str | Secret, *, base_url: str = "",
     secret = token.reveal() if isinstance(token, Secret) else token
     workers = max(1, concurrent_updates)
     watch = _ApiWatch(bot)
+    throttle = SendThrottle()
     builder = (Application.builder().token(secret)
                .concurrent_updates(workers if workers > 1 else False)
-               .request(_make_request(pool_size or max(4, POOL_PER_UPDATE * workers),
+               .request(_make_request(pool_size or max(4, POOL_PER_UPDATE * workers)
+                                      + DAILY_IN_FLIGHT,
                                       functools.partial(watch.answered, polled=False)))
                # PTB's default for long polling
                .get_updates_request(_make_request(1, functools.partial(watch.answered,
                                                                        polled=True)))
-               .rate_limiter(_make_rate_limiter(max_retries)))
+               .rate_limiter(_make_rate_limiter(max_retries, throttle)))
     if base_url:
         builder = builder.base_url(base_url)
         if base_url.rstrip("/").endswith("/bot"):
@@ -641,6 +657,7 @@ def build_application(bot: FactBot, token: str | Secret, *, base_url: str = "",
     application = builder.build()
     adapter = TelegramAdapter(bot, application)
     adapter.api_watch = watch
+    adapter.throttle = throttle
     adapter.install()
     return application, adapter
 

@@ -3,19 +3,27 @@ next due, sends pipelined under one throttle that replies share and go first in.
 
 from __future__ import annotations
 
+import asyncio
+import bisect
+import heapq
 import sqlite3
 import zoneinfo
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
+from factbot.core import FactBot
+from factbot.features.daily import SendThrottle
+from factbot.packs import FactPack
 from factbot.storage import ChatKey, MemoryStore
 from factbot.storage.base import BaseStore, ChatSettings, is_due, next_daily
 from factbot.storage.postgres import PostgresStore
 from factbot.storage.sqlite import SqliteStore
 
+T = TypeVar("T")
 ZONES = ["UTC", "America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata",
          "Pacific/Chatham", "America/Santiago"]
 # 02:30 falls in New York's spring gap and 01:30 in its autumn fold; 00:00 in Santiago's gap.
@@ -189,3 +197,232 @@ async def test_a_migrated_sqlite_file_works_out_next_daily_in_the_first_claim(
         while batch := await store.claim_daily("telegram", day, limit=100):
             due += [c for c, _ in batch]
     assert sorted(due, key=int) == [str(n) for n in range(module.FILL_BATCH * 2 + 7) if n % 2]
+
+
+# --- the pipelined round under one throttle, on simulated time ----------------------------
+
+class VirtualTime:
+    """A clock and a sleep for many tasks: time jumps to the next wake-up once every task
+    is waiting, so a minute of sends runs in milliseconds and nothing reads the wall clock."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = 0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._seq += 1
+        heapq.heappush(self._timers, (self.now + max(delay, 0.0), self._seq, future))
+        await future
+
+    async def run(self, main: Awaitable[T]) -> T:
+        task = asyncio.ensure_future(main)
+        while not task.done():
+            for _ in range(50):  # let every runnable task run until it waits again
+                await asyncio.sleep(0)
+            if task.done() or not self._timers:
+                continue
+            at = self._timers[0][0]
+            self.now = max(self.now, at)
+            while self._timers and self._timers[0][0] <= at:
+                _, _, future = heapq.heappop(self._timers)
+                if not future.done():
+                    future.set_result(None)
+        return task.result()
+
+
+class SlowPlatform:
+    """Takes each message after a simulated round trip; notes when each one arrived."""
+
+    name = "telegram"
+
+    def __init__(self, time: VirtualTime, round_trip: float) -> None:
+        self.time = time
+        self.round_trip = round_trip
+        self.arrived: list[tuple[float, str]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def send(self, chat_id: str, reply: object) -> None:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await self.time.sleep(self.round_trip / 2)
+            self.arrived.append((self.time.now, chat_id))
+            await self.time.sleep(self.round_trip / 2)
+        finally:
+            self.in_flight -= 1
+
+
+def most_in_any(stamps: list[float], window: float) -> int:
+    stamps = sorted(stamps)
+    return max((bisect.bisect_left(stamps, at + window) - n for n, at in enumerate(stamps)),
+               default=0)
+
+
+async def subscribed(count: int, day: datetime) -> MemoryStore:
+    store = MemoryStore()
+    for n in range(count):
+        await store.set_daily(ChatKey("telegram", str(n)), True, time(9, 0), "UTC",
+                              since=day - timedelta(days=1))
+    return store
+
+
+@pytest.mark.parametrize("round_trip", [0.0, 0.1, 0.3])
+async def test_the_pipelined_round_keeps_to_the_bucket_and_near_its_rate(
+        packs: tuple[FactPack, ...], round_trip: float) -> None:
+    """600 chats at a 100 ms round trip: never over 30 in any second (counted on arrival),
+    done within 1.2 x 600/30 simulated seconds, which one send at a time could not do."""
+    day = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    vt = VirtualTime()
+    platform = SlowPlatform(vt, round_trip)
+    bot = FactBot(packs, await subscribed(600, day))
+    throttle = SendThrottle(clock=vt.clock, sleep=vt.sleep)
+    sent = await vt.run(bot.daily.send_due(platform, day, throttle))  # type: ignore[arg-type]
+    assert sent == 600 and len({chat for _, chat in platform.arrived}) == 600
+    stamps = [at for at, _ in platform.arrived]
+    assert most_in_any(stamps, 1.0) <= 30
+    assert max(stamps) <= 1.2 * 600 / 30
+    if round_trip:
+        assert platform.most_in_flight > 1
+
+
+async def test_one_send_at_a_time_would_miss_the_rate_at_a_100_ms_round_trip(
+        packs: tuple[FactPack, ...]) -> None:
+    """The measure above can fail: with nothing in flight but one, 600 sends take 60 s."""
+    day = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    vt = VirtualTime()
+    platform = SlowPlatform(vt, 0.1)
+    bot = FactBot(packs, await subscribed(600, day))
+    throttle = SendThrottle(clock=vt.clock, sleep=vt.sleep)
+    await vt.run(bot.daily.send_due(platform, day, throttle, in_flight=1))  # type: ignore[arg-type]
+    assert max(at for at, _ in platform.arrived) > 1.2 * 600 / 30
+
+
+async def test_replies_get_the_next_slots_ahead_of_a_broadcast(
+        packs: tuple[FactPack, ...]) -> None:
+    """Ten replies asked for at once, mid-broadcast, all go before the broadcast's next
+    send; each waits at most a few slots; the bucket still holds across both."""
+    day = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    vt = VirtualTime()
+    platform = SlowPlatform(vt, 0.1)
+    bot = FactBot(packs, await subscribed(300, day))
+    throttle = SendThrottle(clock=vt.clock, sleep=vt.sleep)
+    granted: list[tuple[float, str]] = []
+    asked_at: list[float] = []
+
+    async def reply(n: int) -> None:
+        await throttle.wait(f"user{n}", bulk=False, group=False)
+        granted.append((vt.now, f"user{n}"))
+
+    async def broadcast_and_replies() -> int:
+        round_ = asyncio.create_task(bot.daily.send_due(platform, day, throttle))  # type: ignore[arg-type]
+        await vt.sleep(3.0)
+        asked_at.append(vt.now)
+        await asyncio.gather(*(reply(n) for n in range(10)))
+        return await round_
+
+    assert await vt.run(broadcast_and_replies()) == 300
+    [asked] = asked_at
+    last_reply = max(at for at, _ in granted)
+    bulk_between = [at for at, _ in platform.arrived if asked < at - 0.05 < last_reply]
+    assert bulk_between == []  # sent (arrived half a round trip later) while replies waited
+    assert last_reply - asked <= 10 * throttle.window / throttle.overall + 0.05
+    stamps = [at for at, _ in platform.arrived] + [at + 0.05 for at, _ in granted]
+    assert most_in_any(stamps, 1.0) <= 30
+
+
+async def test_a_reply_takes_the_freed_slot_before_a_broadcast_send_waiting_longer() -> None:
+    """Two a second: two broadcast sends fill the bucket, a third has waited since 0.5 s and
+    a reply since 0.6 s: when a slot frees at 1.0 s the reply has it."""
+    vt = VirtualTime()
+    throttle = SendThrottle(overall=2, window=1.0, clock=vt.clock, sleep=vt.sleep)
+    order: list[tuple[str, float]] = []
+
+    async def bulk(name: str, at: float) -> None:
+        await vt.sleep(at)
+        await throttle.wait(name, group=False)
+        order.append((name, vt.now))
+
+    async def reply(at: float) -> None:
+        await vt.sleep(at)
+        await throttle.wait("user", bulk=False, group=False)
+        order.append(("reply", vt.now))
+
+    await vt.run(asyncio.gather(bulk("a", 0.0), bulk("b", 0.0), bulk("c", 0.5), reply(0.6)))
+    # Two broadcast sends fill the bucket (0 and 0.5 s), then the reply, then the third.
+    assert [name for name, _ in order].index("reply") == 2
+    assert dict(order)["reply"] == 1.0
+
+
+async def test_a_group_at_its_own_limit_holds_back_only_itself() -> None:
+    """25 replies to one group: 20 in its minute, the rest after; broadcast sends meanwhile
+    go on at the overall rate."""
+    vt = VirtualTime()
+    throttle = SendThrottle(clock=vt.clock, sleep=vt.sleep)
+    group: list[float] = []
+    bulk: list[float] = []
+
+    async def to_group() -> None:
+        await throttle.wait("-100", bulk=False, group=True)
+        group.append(vt.now)
+
+    async def broadcast() -> None:
+        for n in range(300):
+            await throttle.wait(str(n), group=False)
+            bulk.append(vt.now)
+
+    async def both() -> None:
+        await asyncio.gather(broadcast(), *(to_group() for _ in range(25)))
+
+    await vt.run(both())
+    assert sorted(group)[19] < 1.0 and sorted(group)[20] >= 60.0
+    assert most_in_any(group, 60.0) <= 20
+    assert max(bulk) < 300 / 25  # not held for the group's minute
+    assert most_in_any(group + bulk, 1.0) <= 30
+
+
+# --- the Telegram adapter: one throttle for its replies and its daily round ---------------
+
+async def test_telegram_replies_and_daily_sends_share_the_adapters_throttle(
+        packs: tuple[FactPack, ...], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each message the bot posts is counted once, in the adapter's throttle: an answer as a
+    reply (first in line), the daily fact as a broadcast send, group chats by their id."""
+    from factbot.adapters.telegram import ALLOWED_UPDATES, build_application
+    from tests.fakes.telegram_api import FakeBotAPI
+
+    async with FakeBotAPI("424242:TEST-throttle") as api:
+        bot = FactBot(packs, MemoryStore())
+        app, adapter = build_application(bot, api.token, base_url=api.base_url)
+        throttle = adapter.throttle
+        assert throttle is not None
+        waits: list[tuple[str, bool, bool]] = []
+        real_wait = throttle.wait
+
+        async def counted(chat_id: str, *, bulk: bool = True, group: bool = True) -> None:
+            waits.append((chat_id, bulk, group))
+            await real_wait(chat_id, bulk=bulk, group=group)
+
+        monkeypatch.setattr(throttle, "wait", counted)
+        await app.initialize()
+        assert app.updater is not None
+        await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        await app.start()
+        try:
+            await api.push(api.message("/hallyu", chat_id=501, user_id=501))
+            await api.wait_for(lambda: len(api.sent()) == 1)
+            day = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+            await bot.store.set_daily(ChatKey("telegram", "-100123"), True, time(9, 0), "UTC",
+                                      since=day - timedelta(days=1))
+            # As the loop does: the platform's own throttle, so the round does not count too.
+            assert await bot.daily.send_due(adapter, day, throttle) == 1
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.shutdown()
+    assert [c["chat_id"] for c in api.sent()] == [501, -100123]
+    assert waits == [("501", False, False), ("-100123", True, True)]

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 DAILY_USAGE = ("Usage: /daily on [HH:MM] [Area/City] or /daily off, "
                "e.g. /daily on 08:30 Asia/Kuala_Lumpur")
 DAILY_BATCH = 10  # chats claimed at a time by one process's daily round
+# Daily sends waiting on the platform at once: at a 100 ms round trip, one at a time would
+# reach 10 a second; 16 keep a 30-a-second throttle busy up to a round trip of about 0.5 s.
+DAILY_IN_FLIGHT = 16
 DAILY_TOPIC = "daily"  # rotation key for the daily fact; a built-in, so never a topic name
 _TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?$")
 _ZONE = re.compile(r"^[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+){0,2}$")
@@ -108,43 +111,91 @@ def describe_daily(settings: ChatSettings) -> str:
 
 
 class SendThrottle:
-    """Space unprompted sends: at most ``per_chat`` a minute per chat, ``overall`` a second.
+    """One bot token's sending limits, shared by its replies and its daily round.
 
-    The defaults keep under Telegram's limits (about 20 a minute in a group,
-    30 a second in all).
+    At most ``overall`` sends in any ``window`` (a second, and a little: the platform counts
+    them on arrival, after a round trip that varies) and ``per_chat`` a minute in a group.
+    Replies go first: a broadcast send (``bulk``) waits while any reply waits for the overall
+    limit, and broadcast sends are spaced a ``window / overall`` apart, never in a burst, so
+    a reply finds a free slot within one spacing. The defaults keep under Telegram's limits
+    (about 30 a second in all, 20 a minute in a group).
     """
 
-    def __init__(self, *, per_chat: int = 20, overall: int = 30,
+    def __init__(self, *, per_chat: int = 20, overall: int = 30, window: float = 1.05,
                  clock: Callable[[], float] = _time.monotonic,
                  sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
         self.per_chat = per_chat
         self.overall = overall
+        self.window = window
         self.clock = clock
         self.sleep = sleep
         self._all: deque[float] = deque()
         self._chats: dict[str, deque[float]] = {}
+        self._pruned_size = 0
+        self._next_bulk = float("-inf")
+        self._replies = 0  # replies waiting for a slot in the overall limit
+        self._no_replies = asyncio.Event()
+        self._no_replies.set()
 
-    def _delay(self, chat_id: str, now: float) -> float:
-        for hits, window in ((self._all, 1.0), (self._chats.get(chat_id, deque()), 60.0)):
-            while hits and hits[0] <= now - window:
-                hits.popleft()
-        delay = 0.0
-        if len(self._all) >= self.overall:
-            delay = max(delay, self._all[0] + 1.0 - now)
-        chat = self._chats.get(chat_id)
-        if chat and len(chat) >= self.per_chat:
-            delay = max(delay, chat[0] + 60.0 - now)
-        return delay
+    def _chat_delay(self, chat_id: str, group: bool, now: float) -> float:
+        hits = self._chats.get(chat_id) if group else None
+        if not hits:
+            return 0.0
+        while hits and hits[0] <= now - 60.0:
+            hits.popleft()
+        return hits[0] + 60.0 - now if len(hits) >= self.per_chat else 0.0
 
-    async def wait(self, chat_id: str) -> None:
-        """Return when one more send to ``chat_id`` stays within the limits, and count it."""
-        while (delay := self._delay(chat_id, self.clock())) > 0:
-            await self.sleep(delay)
+    def _delay(self, chat_id: str, group: bool, now: float) -> float:
+        hits = self._all
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        delay = hits[0] + self.window - now if len(hits) >= self.overall else 0.0
+        return max(delay, self._chat_delay(chat_id, group, now))
+
+    async def wait(self, chat_id: str, *, bulk: bool = True, group: bool = True) -> None:
+        """Return when one more send to ``chat_id`` stays within the limits, and count it.
+
+        ``bulk``: a broadcast send, which takes only what replies leave. ``group``: the
+        chat has more than one member (the per-chat limit applies).
+        """
+        if bulk:
+            await self._wait_bulk(chat_id, group)
+        else:
+            await self._wait_reply(chat_id, group)
         now = self.clock()
         self._all.append(now)
-        self._chats.setdefault(chat_id, deque()).append(now)
-        for key in [k for k, hits in self._chats.items() if hits and hits[-1] <= now - 60.0]:
-            del self._chats[key]
+        if group:
+            self._chats.setdefault(chat_id, deque()).append(now)
+            if len(self._chats) > 2 * self._pruned_size + 64:  # amortised: not every send
+                for key in [k for k, hits in self._chats.items() if hits[-1] <= now - 60.0]:
+                    del self._chats[key]
+                self._pruned_size = len(self._chats)
+
+    async def _wait_reply(self, chat_id: str, group: bool) -> None:
+        # A group at its own limit holds back only itself, not the broadcast.
+        while (delay := self._chat_delay(chat_id, group, self.clock())) > 0:
+            await self.sleep(delay)
+        self._replies += 1
+        self._no_replies.clear()
+        try:
+            while (delay := self._delay(chat_id, group, self.clock())) > 0:
+                await self.sleep(delay)
+        finally:
+            self._replies -= 1
+            if not self._replies:
+                self._no_replies.set()
+
+    async def _wait_bulk(self, chat_id: str, group: bool) -> None:
+        while True:
+            if self._replies:
+                await self._no_replies.wait()
+                continue
+            now = self.clock()
+            delay = max(self._delay(chat_id, group, now), self._next_bulk - now)
+            if delay <= 0:
+                break
+            await self.sleep(delay)
+        self._next_bulk = self.clock() + self.window / self.overall
 
 
 class DailyFacts:
@@ -197,43 +248,71 @@ class DailyFacts:
         return dataclasses.replace(reply, heading="Fact of the day",
                                    text=f"Fact of the day:\n{reply.text}")
 
-    async def send_due(self, platform: Platform, now: datetime, throttle: SendThrottle) -> int:
+    async def send_due(self, platform: Platform, now: datetime, throttle: SendThrottle, *,
+                       in_flight: int = DAILY_IN_FLIGHT) -> int:
         """Send every daily fact due on ``platform`` at ``now``; return how many went out.
 
         Chats are claimed from the store a few at a time: a claimed chat is marked sent
         before it is sent to, so that no other process sends it too, and after a crash a
-        chat misses one day rather than getting the same fact twice; small batches leave
-        the rest to the other processes.
+        chat misses one day rather than getting the same fact twice (at most ``in_flight``
+        and one batch are claimed and not yet sent); small batches leave the rest to the
+        other processes. Up to ``in_flight`` sends wait on the platform at once, so the
+        rate is the throttle's, not one round trip's.
+
+        ``throttle`` counts each send here, unless it is the platform's own ``throttle``:
+        then the platform's send path counts it (with the replies it shares the limit with).
         """
+        counted_by_platform = throttle is getattr(platform, "throttle", None)
         sent = 0
-        while batch := await self.store.claim_daily(platform.name, now, limit=DAILY_BATCH):
-            sent += await self._send_batch(platform, batch, throttle)
+        pending: set[asyncio.Task[bool]] = set()
+
+        def collect(done: set[asyncio.Task[bool]]) -> None:
+            nonlocal sent
+            sent += sum(task.result() for task in done)
+
+        try:
+            while batch := await self.store.claim_daily(platform.name, now, limit=DAILY_BATCH):
+                for chat_id, settings in batch:
+                    while len(pending) >= max(in_flight, 1):
+                        done, pending = await asyncio.wait(
+                            pending, return_when=asyncio.FIRST_COMPLETED)
+                        collect(done)
+                    pending.add(asyncio.create_task(self._send_one(
+                        platform, chat_id, settings, None if counted_by_platform else throttle)))
+            if pending:
+                done, pending = await asyncio.wait(pending)
+                collect(done)
+        finally:
+            for task in pending:  # cancelled, or the store failed: stop the sends under way
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
         return sent
 
-    async def _send_batch(self, platform: Platform, batch: list[tuple[str, ChatSettings]],
-                          throttle: SendThrottle) -> int:
-        sent = 0
-        for chat_id, settings in batch:
-            chat = ChatKey(platform.name, chat_id)
-            try:
-                reply = await self.reply(chat, settings)
-                if reply is None:
-                    continue
+    async def _send_one(self, platform: Platform, chat_id: str, settings: ChatSettings,
+                        throttle: SendThrottle | None) -> bool:
+        chat = ChatKey(platform.name, chat_id)
+        try:
+            reply = await self.reply(chat, settings)
+            if reply is None:
+                return False
+            if throttle is not None:
                 await throttle.wait(chat_id)
-                await platform.send(chat_id, reply)
-                sent += 1
-                if self.metrics is not None:
-                    self.metrics.daily(platform.name, sent=True)
-            except asyncio.CancelledError:
-                raise
-            except ChatGone:  # logged and unsubscribed by the adapter: no traceback
-                if self.metrics is not None:
-                    self.metrics.daily(platform.name, sent=False)
-            except Exception:
-                log.exception("%s: daily fact for chat %s failed", platform.name, chat_id)
-                if self.metrics is not None:
-                    self.metrics.daily(platform.name, sent=False)
-        return sent
+            await platform.send(chat_id, reply)
+        except asyncio.CancelledError:
+            raise
+        except ChatGone:  # logged and unsubscribed by the adapter: no traceback
+            if self.metrics is not None:
+                self.metrics.daily(platform.name, sent=False)
+            return False
+        except Exception:
+            log.exception("%s: daily fact for chat %s failed", platform.name, chat_id)
+            if self.metrics is not None:
+                self.metrics.daily(platform.name, sent=False)
+            return False
+        if self.metrics is not None:
+            self.metrics.daily(platform.name, sent=True)
+        return True
 
     async def forget_left_chats(self, platform: str, now: datetime) -> int:
         """Delete the state of chats the bot left more than LEFT_CHAT_MAX_AGE before ``now``."""
@@ -254,7 +333,8 @@ class DailyFacts:
                    tick: float = 30.0, throttle: SendThrottle | None = None) -> None:
         """Post each subscribed chat's daily fact at its hour; run until cancelled."""
         clock = now or (lambda: datetime.now(UTC))
-        throttle = throttle or SendThrottle()
+        # The platform's own throttle where it has one: its replies share the limit.
+        throttle = throttle or getattr(platform, "throttle", None) or SendThrottle()
         failing = False  # log a failing round once, not every tick (a database that is down)
         cleaned: datetime | None = None  # when chats long left were last forgotten
         while True:

@@ -16,6 +16,7 @@ the texts it sent, edited or was told about with ``chose_inline``). Point the bo
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import json
@@ -150,6 +151,14 @@ class FakeBotAPI:
         self._closing = False
         self._released = asyncio.Event()  # ends every hanging call, when the fake closes
         self._runner: web.AppRunner | None = None
+        # Flood control as Telegram applies it, off unless set: messages (sendMessage,
+        # editMessageText) over ``per_second`` in any second, or over ``per_group_minute`` in
+        # a minute to one group, are answered 429 with retry_after 1 (counted on arrival).
+        self.per_second: int | None = None
+        self.per_group_minute: int | None = None
+        self._posted: collections.deque[float] = collections.deque()
+        self._posted_in: dict[int, collections.deque[float]] = {}
+        self.flooded = 0  # messages answered 429 by that flood control
         self.port = port
         self.control = control  # /_fake/* routes, for driving the fake from another process
 
@@ -455,6 +464,10 @@ class FakeBotAPI:
                                               f"{failure.retry_after}",
                               {"retry_after": failure.retry_after})
             return _error(failure.status, failure.description or "Internal Server Error")
+        if method in ("sendMessage", "editMessageText") and self._flooding(call):
+            call.status = 429
+            self.flooded += 1
+            return _error(429, "Too Many Requests: retry after 1", {"retry_after": 1})
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return _error(404, f"Not Found: method {method} is not faked")
@@ -465,6 +478,24 @@ class FakeBotAPI:
             return _error(exc.status, exc.description, exc.parameters)
         self.ok_counts[method] = self.ok_counts.get(method, 0) + 1
         return web.json_response({"ok": True, "result": result})
+
+    def _flooding(self, call: Call) -> bool:
+        """Whether this message is over the flood limits; counts it when it is not."""
+        now, chat = call.at, call.params.get("chat_id")
+        while self._posted and self._posted[0] <= now - 1.0:
+            self._posted.popleft()
+        if self.per_second is not None and len(self._posted) >= self.per_second:
+            return True
+        group = self._posted_in.setdefault(chat, collections.deque()) \
+            if isinstance(chat, int) and chat < 0 else None
+        if group is not None:
+            while group and group[0] <= now - 60.0:
+                group.popleft()
+            if self.per_group_minute is not None and len(group) >= self.per_group_minute:
+                return True
+            group.append(now)
+        self._posted.append(now)
+        return False
 
     def _echo(self, request: web.Request, failure: Failure) -> web.Response:
         path = request.raw_path  # as it came over the wire, token and all
