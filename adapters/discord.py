@@ -207,17 +207,31 @@ class ShardedFactClient(_AdapterClient, discord.AutoShardedClient):
 # --- the adapter --------------------------------------------------------------------------
 
 
+def syncs_commands(settings: DiscordSettings) -> bool:
+    """Whether this process syncs the slash commands at start-up and on reload.
+
+    ``auto``: one process per bot does, the one running shard 0 (or every shard, or no
+    shards); the other shard groups never do, so N groups starting together send one bulk
+    overwrite and not N. ``never``: only ``factbot discord sync`` does.
+    """
+    if settings.sync_commands == "never":
+        return False
+    return not settings.shard_ids or 0 in settings.shard_ids
+
+
 class DiscordAdapter:
     """The Discord side of factbot: a discord.py client and command tree around a FactBot."""
 
     name = "discord"
 
     def __init__(self, bot: FactBot, settings: DiscordSettings, *, sync_state: Path,
-                 guild_ready_timeout: float = 2.0, sync_on_start: bool = True) -> None:
+                 guild_ready_timeout: float = 2.0, sync_on_start: bool | None = None) -> None:
         self.bot = bot
         self.settings = settings
         self.sync_state = SyncState(sync_state)
-        self.sync_on_start = sync_on_start
+        # None: as discord.sync_commands says (syncs_commands); also decides reload syncs.
+        self.sync_on_start = syncs_commands(settings) if sync_on_start is None \
+            else sync_on_start
         self._admins: OrderedDict[tuple[str, str], bool] = OrderedDict()
         # The interaction being answered, so is_admin reads its permissions only when asked.
         self._current: contextvars.ContextVar[discord.Interaction[Any] | None] = \
@@ -439,11 +453,20 @@ class DiscordAdapter:
         if self.sync_on_start:
             with startup_errors("syncing the slash commands"):
                 await self.sync()
+        elif self.settings.sync_commands == "never" or self.settings.shard_ids:
+            why = ("discord.sync_commands is never" if self.settings.sync_commands == "never"
+                   else "the process running shard 0 does")
+            log.info("not syncing the Discord commands here (%s; or run `factbot discord "
+                     "sync`)", why)
 
     async def on_reload(self) -> None:
-        """Packs were reloaded: re-declare the commands and sync if the set changed."""
+        """Packs were reloaded: re-declare the commands and sync if the set changed.
+
+        Only in the process that syncs at start-up: every shard group reloads on its own.
+        """
         self.build_commands()
-        if self.client.application_id is not None and not self.client.is_closed():
+        if self.sync_on_start and self.client.application_id is not None \
+                and not self.client.is_closed():
             await self.sync()
 
     # --- answering --------------------------------------------------------------------

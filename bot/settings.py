@@ -223,6 +223,9 @@ class DiscordSettings:
                                          shown="all", minimum=0)
     guild_id: int = setting(0, "sync the slash commands to this guild only (instant, for "
                             "testing); 0: globally", minimum=0)
+    sync_commands: str = setting("auto", "sync the slash commands at start-up: auto (only the "
+                                 "process running shard 0) or never (`factbot discord sync`)",
+                                 choices=("auto", "never"))
 
 
 @dataclass(frozen=True, slots=True)
