@@ -5,8 +5,10 @@ process must see is decided in the database, in one statement or one transaction
 
 * a rotation step is one ``INSERT … ON CONFLICT … DO UPDATE … RETURNING``: two processes
   answering the same chat never hand out the same position twice in a round;
-* settings are read from the database on every call (one indexed query, no cache that could
-  go stale) and written at once;
+* settings are written at once, with a NOTIFY that drops them from every process's cache
+  (each keeps one, used only while its LISTEN connection is alive: a change made anywhere is
+  read everywhere within a second, in practice milliseconds);
+* rotation steps of messages in flight together go to the server in one statement;
 * the daily fact is claimed (``claim_daily``): due chats are marked sent in one ``UPDATE``
   over rows locked ``FOR UPDATE SKIP LOCKED``, so each chat goes to exactly one process.
 
@@ -28,6 +30,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
 import re
 import secrets
@@ -149,6 +152,15 @@ _COOLDOWN_PRUNE_LOCK = 0x66616374_626F7403
 # process): far longer than the one-minute window, so no live count is lost.
 COOLDOWN_IDLE = 600.0
 COOLDOWN_PRUNE_EVERY = 60.0
+# Chat settings are cached per process and dropped on a NOTIFY on this channel, sent in the
+# transaction that changes them (payload: a JSON list of [platform, chat id], or "*": all).
+SETTINGS_CHANNEL = "factbot_settings"
+SETTINGS_CACHE = 10_000  # chats whose settings a process keeps
+# The cache is used only while its listening connection answered a heartbeat (one every
+# flush_interval) this recently: a lost or stalled listener cannot leave settings stale
+# for longer than about this.
+CACHE_FRESH = 1.0
+_EVERY_CHAT = "*"
 # What the shared cooldown guarantees, in words (docs/storage.md says the same).
 SHARED_TOLERANCE = (
     "exact across processes: each answer in a group is counted in one atomic call (both rows "
@@ -182,6 +194,19 @@ _ROTATE = (
     "INSERT INTO rotation AS r (platform, chat_id, topic, position) VALUES ($1, $2, $3, 1)"
     " ON CONFLICT (platform, chat_id, topic) DO UPDATE SET position = r.position % $4 + 1"
     " RETURNING position - 1")
+# Many rotation steps in one statement: the steps asked for while the last statement was out
+# (u.k steps of a chat's topic of u.n facts), rows locked in key order so two processes'
+# statements never wait on each other in a cycle. RETURNING the new position p: the k
+# positions handed out are (p - k) mod n onwards.
+_ROTATE_MANY = (
+    "WITH u (p, c, t, k, n) AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[],"
+    "                                                $4::int[], $5::int[]))"
+    " INSERT INTO rotation AS r (platform, chat_id, topic, position)"
+    " SELECT p, c, t, (k - 1) % n + 1 FROM u ORDER BY p, c, t"
+    " ON CONFLICT (platform, chat_id, topic) DO UPDATE SET position = ("
+    "   SELECT (r.position % u.n + u.k - 1) % u.n + 1 FROM u"
+    "   WHERE u.p = excluded.platform AND u.c = excluded.chat_id AND u.t = excluded.topic)"
+    " RETURNING platform, chat_id, topic, position")
 _ENSURE = ("INSERT INTO chats (platform, chat_id) VALUES ($1, $2)"
            " ON CONFLICT (platform, chat_id) DO NOTHING")
 # Due chats, the earliest first, on the chats_next_daily index, skipping those another
@@ -268,7 +293,7 @@ class PostgresStore(BaseStore):
                  max_age: float = UNMATCHED_MAX_AGE.total_seconds(),
                  max_rows: int = UNMATCHED_MAX_ROWS, pool_size: int = 10,
                  connect_timeout: float = 5.0, command_timeout: float = 30.0,
-                 retry_after: float = RETRY_AFTER) -> None:
+                 retry_after: float = RETRY_AFTER, settings_cache: int = SETTINGS_CACHE) -> None:
         self.url = url
         self.where = redact_url(url)  # what messages show: never the password
         self.flush_interval = flush_interval
@@ -292,6 +317,14 @@ class PostgresStore(BaseStore):
         self._secrets = url_password(url)
         self.dropped_unmatched = 0  # unanswered questions dropped while the database failed
         self._dropping = 0  # ... since it last worked
+        self.settings_cache = settings_cache  # 0: read every chat's settings every time
+        self._cache: LRU[tuple[str, str], ChatSettings] = LRU(max(settings_cache, 1))
+        self._generation = 0  # bumped by every invalidation: a read that spans one is not kept
+        self._listener: asyncpg.Connection | None = None
+        self._heard_at = float("-inf")  # monotonic time the listener last answered
+        # Rotation steps waiting for the statement under way to come back: sent as one.
+        self._steps: list[tuple[tuple[str, str, str], int, asyncio.Future[int | None]]] = []
+        self._stepper: asyncio.Task[None] | None = None
 
     # --- life cycle ------------------------------------------------------------------
 
@@ -330,6 +363,7 @@ class PostgresStore(BaseStore):
             raise
         self._pool = pool
         self._stop = asyncio.Event()
+        await self._listen()
         self._flusher = asyncio.create_task(self._flush_loop(), name="flush postgres")
 
     async def _migrate(self, pool: asyncpg.Pool) -> int:
@@ -384,6 +418,13 @@ class PostgresStore(BaseStore):
             log.warning("%s: closing with %d writes the database never took (and %d "
                         "unanswered questions dropped while it failed): they are lost",
                         self.where, self.pending, self._dropping)
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            self._forget(None)
+            with contextlib.suppress(TimeoutError, *_DB_ERRORS):
+                await asyncio.wait_for(listener.close(), timeout=self.connect_timeout)
+            if not listener.is_closed():
+                listener.terminate()
         pool, self._pool = self._pool, None
         try:
             await asyncio.wait_for(pool.close(), timeout=self.connect_timeout)
@@ -400,12 +441,73 @@ class PostgresStore(BaseStore):
         except _DB_ERRORS as exc:
             raise StorageError(f"{self.where}: {self._reason(exc)}") from None
 
+    # --- the settings cache: LISTEN/NOTIFY ---------------------------------------------
+
+    async def _listen(self) -> None:
+        """Open the connection that hears settings change; without it, no cache is used."""
+        if not self.settings_cache or self._listener is not None:
+            return
+        try:
+            conn = await asyncpg.connect(self.url, timeout=self.connect_timeout,
+                                         command_timeout=self.command_timeout)
+        except _DB_ERRORS:
+            return  # no cache until the heartbeat manages to connect; reads go to the server
+        try:
+            await conn.add_listener(SETTINGS_CHANNEL, self._notified)
+        except _DB_ERRORS:
+            conn.terminate()
+            return
+        conn.add_termination_listener(self._lost)
+        self._forget(None)  # anything may have changed while nobody listened
+        self._listener = conn
+        self._heard_at = _time.monotonic()
+
+    async def _heartbeat(self) -> None:
+        """Keep the listener proven alive (or reconnect it): the cache is trusted only so."""
+        if not self.settings_cache:
+            return
+        listener = self._listener
+        if listener is None:
+            await self._listen()
+            return
+        try:
+            # Answered after any notification committed before it: the server sends those
+            # first. A listener that does not answer in time is given up.
+            await asyncio.wait_for(listener.fetchval("SELECT 1"), CACHE_FRESH)
+        except (TimeoutError, *_DB_ERRORS):
+            self._lost(listener)
+            listener.terminate()
+            return
+        self._heard_at = _time.monotonic()
+
+    def _notified(self, conn: object, pid: int, channel: str, payload: object) -> None:
+        self._forget(None if payload == _EVERY_CHAT
+                     else [ChatKey(p, c) for p, c in json.loads(str(payload))])
+
+    def _forget(self, chats: Iterable[ChatKey] | None) -> None:
+        """Drop these chats' cached settings (None: every chat's)."""
+        self._generation += 1
+        if chats is None:
+            self._cache.clear()
+            return
+        for chat in chats:
+            self._cache.pop((chat.platform, chat.chat_id), None)
+
+    def _lost(self, conn: object) -> None:
+        if self._listener is conn:
+            self._listener = None
+            self._forget(None)
+
+    def _cache_usable(self) -> bool:
+        return self._listener is not None and _time.monotonic() - self._heard_at < CACHE_FRESH
+
     async def _flush_loop(self) -> None:
         pruned_at = _time.monotonic()
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.flush_interval)
             await self.flush()
+            await self._heartbeat()
             if _time.monotonic() - pruned_at >= COOLDOWN_PRUNE_EVERY and not self._failing:
                 pruned_at = _time.monotonic()
                 await self._prune_cooldowns()
@@ -465,19 +567,29 @@ class PostgresStore(BaseStore):
         self.dropped_unmatched += excess
 
     @contextlib.asynccontextmanager
-    async def _durably(self) -> AsyncIterator[PoolConnectionProxy]:
+    async def _durably(self, *chats: ChatKey) -> AsyncIterator[PoolConnectionProxy]:
         """A transaction on disk before it returns: settings, daily sends, moved chats.
 
         The pool's connections commit asynchronously otherwise: a rotation step or a batch
         of counts waits for no disk flush, and a crash of the server loses at most its last
         fraction of a second of them, as a crash of the bot loses SQLite's last batch.
+        When it commits, every process drops its cached settings of ``chats`` (none named:
+        of every chat); this one drops them at once.
         """
-        async with self._conn().acquire() as conn, conn.transaction():
-            await conn.execute("SET LOCAL synchronous_commit = on")
-            yield conn
+        try:
+            async with self._conn().acquire() as conn, conn.transaction():
+                await conn.execute("SET LOCAL synchronous_commit = on")
+                yield conn
+                await conn.execute(
+                    "SELECT pg_notify($1, $2)", SETTINGS_CHANNEL,
+                    json.dumps([[c.platform, c.chat_id] for c in chats]) if chats
+                    else _EVERY_CHAT)
+        finally:  # committed, rolled back or not known: read them again
+            self._forget(chats or None)
 
     async def _write_now(self, sql: str, *args: Any) -> None:
-        async with self._durably() as conn:
+        # Every statement written at once is about one chat: $1 its platform, $2 its id.
+        async with self._durably(ChatKey(args[0], args[1])) as conn:
             await conn.execute(sql, *args)
 
     # --- batched writes: counts and questions, which only add up ----------------------
@@ -543,19 +655,58 @@ class PostgresStore(BaseStore):
     async def next_rotation(self, chat: ChatKey, topic: str, count: int) -> int:
         count = max(count, 1)
         if not self._waiting():
-            try:
-                position = await self._conn().fetchval(_ROTATE, chat.platform, chat.chat_id,
-                                                       topic, count)
-            except _DB_ERRORS:
-                self._failed("advancing a rotation")
-            else:
-                self._recovered()
-                return int(position)
+            # One statement at a time per process: the steps asked for meanwhile go together
+            # in the next, so messages in flight share round trips, not queue for them.
+            step: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+            self._steps.append(((chat.platform, chat.chat_id, topic), count, step))
+            if self._stepper is None or self._stepper.done():
+                self._stepper = asyncio.create_task(self._step_all(), name="rotation steps")
+            position = await step
+            if position is not None:
+                return position
         # The server is down: this process carries on alone until it is back.
         key = (chat.platform, chat.chat_id, topic)
         position = self._offline.get(key, 0) % count
         self._offline[key] = position + 1
         return position
+
+    async def _step_all(self) -> None:
+        """Send the waiting rotation steps, one statement at a time, until none wait."""
+        while self._steps:
+            steps, self._steps = self._steps, []
+            wanted: dict[tuple[str, str, str], tuple[int, int]] = {}  # key: (steps, count)
+            for key, count, _ in steps:
+                k, _n = wanted.get(key, (0, count))
+                wanted[key] = (k + 1, count)
+            try:
+                if len(steps) == 1:
+                    (key, count, _), = steps
+                    first = {key: int(await self._conn().fetchval(_ROTATE, *key, count))}
+                else:
+                    keys = sorted(wanted)
+                    rows = await self._conn().fetch(
+                        _ROTATE_MANY, [k[0] for k in keys], [k[1] for k in keys],
+                        [k[2] for k in keys], [wanted[k][0] for k in keys],
+                        [wanted[k][1] for k in keys])
+                    first = {(r[0], r[1], r[2]): (r[3] - wanted[r[0], r[1], r[2]][0])
+                             % wanted[r[0], r[1], r[2]][1] for r in rows}
+            except _DB_ERRORS:
+                self._failed("advancing a rotation")
+                for _, _, step in steps:
+                    if not step.done():
+                        step.set_result(None)  # each carries on from memory
+                continue
+            except Exception as exc:  # not the server's: each caller raises it (and logs it)
+                for _, _, step in steps:
+                    if not step.done():
+                        step.set_exception(exc)
+                continue
+            self._recovered()
+            for key, count, step in steps:  # in the order asked: the positions in turn
+                position = first[key]
+                first[key] = position + 1
+                if not step.done():  # a caller cancelled meanwhile: its position is skipped
+                    step.set_result(position % count)
 
     async def record_usage(self, platform: str, topic: str) -> None:
         self._usage[(platform, topic)] += 1
@@ -612,9 +763,16 @@ class PostgresStore(BaseStore):
     # --- per-chat settings -----------------------------------------------------------
 
     async def chat_settings(self, chat: ChatKey) -> ChatSettings:
-        # No cache: one indexed query per call, and every process reads the newest settings.
+        # Cached while the listener is alive; a change in any process drops it (NOTIFY).
+        key = (chat.platform, chat.chat_id)
+        caching = self._cache_usable()
+        if caching:
+            cached = self._cache.get(key)
+            if cached is not None:
+                return cached
         if self._waiting():
             return _DEFAULT_SETTINGS
+        generation = self._generation
         try:
             row = await self._conn().fetchrow(_SETTINGS, chat.platform, chat.chat_id)
         except _DB_ERRORS:
@@ -622,7 +780,10 @@ class PostgresStore(BaseStore):
             return _DEFAULT_SETTINGS
         self._recovered()
         assert row is not None  # the query always returns its one row
-        return _settings(row)
+        settings = _settings(row)
+        if caching and generation == self._generation:  # no change heard while reading
+            self._cache[key] = settings
+        return settings
 
     async def set_daily(self, chat: ChatKey, enabled: bool, at: time | None = None,
                         tz: str | None = None, since: datetime | None = None) -> ChatSettings:
@@ -721,7 +882,7 @@ class PostgresStore(BaseStore):
         if old == new:
             return
         platform, old_id, new_id = old.platform, old.chat_id, new.chat_id
-        async with self._durably() as conn:
+        async with self._durably(old, new) as conn:
             # Both chats' rows locked in id order first: a concurrent move or settings write
             # waits, and two moves cannot deadlock.
             await conn.execute(
