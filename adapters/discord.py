@@ -40,6 +40,8 @@ from factbot.core import FactBot
 from factbot.errors import ConfigError, FactbotError, UnreachableError
 from factbot.messages import IncomingMessage, Reply, ReplyKind
 from factbot.settings import DiscordSettings, Settings
+from factbot.storage import ChatKey
+from factbot.storage.base import Shards
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +221,10 @@ def syncs_commands(settings: DiscordSettings) -> bool:
     return not settings.shard_ids or 0 in settings.shard_ids
 
 
+# The command whose channel's guild is stored (claim_daily's shard filter needs it).
+DAILY_COMMAND = "daily"
+
+
 class DiscordAdapter:
     """The Discord side of factbot: a discord.py client and command tree around a FactBot."""
 
@@ -341,6 +347,8 @@ class DiscordAdapter:
         the values are joined back into the text ``/name args`` that the core reads."""
         async def callback(interaction: discord.Interaction[Any], **values: Any) -> None:
             text = f"/{spec.name} {spec.arguments(values)}".rstrip()
+            if spec.name == DAILY_COMMAND:
+                await self._record_guild(interaction)
             await self.answer(interaction, text, ephemeral=spec.private)
 
         # discord.py reads the parameters from the callback's signature.
@@ -468,6 +476,27 @@ class DiscordAdapter:
         if self.sync_on_start and self.client.application_id is not None \
                 and not self.client.is_closed():
             await self.sync()
+
+    async def _record_guild(self, interaction: discord.Interaction[Any]) -> None:
+        """Store the channel's guild, so the shard group running it sends its daily fact."""
+        if interaction.guild_id is None or interaction.channel_id is None:
+            return  # a DM: shard 0's (see storage.base.shard_of)
+        chat = ChatKey(self.name, str(interaction.channel_id))
+        try:
+            await self.bot.store.set_guild(chat, interaction.guild_id)
+        except FactbotError:  # the core's answer reports a failing store; this is a detail
+            log.warning("could not record the guild of Discord channel %s", chat.chat_id,
+                        exc_info=True)
+
+    @property
+    def daily_shards(self) -> Shards | None:
+        """The shards whose guilds' daily facts this process claims (DailyFacts reads it).
+
+        None: every chat (no shards, or every shard in this process).
+        """
+        if not self.settings.shard_count or not self.settings.shard_ids:
+            return None
+        return self.settings.shard_count, frozenset(self.settings.shard_ids)
 
     # --- answering --------------------------------------------------------------------
 

@@ -148,7 +148,9 @@ async def test_the_sqlite_claim_reads_due_chats_off_the_next_daily_index(
     with db:
         db.executemany("INSERT INTO chats (platform, chat_id, daily, next_daily)"
                        " VALUES ('telegram', ?, 1, ?)", ((str(n), n) for n in range(2000)))
-    for sql, params in ((_CLAIM, ("telegram", 10.0, 10)), (_UNSET, ("telegram", 10))):
+    # The claim's parameters: platform, now, shard count and ids (every chat: 1, [0]), limit.
+    for sql, params in ((_CLAIM, ("telegram", 10.0, 1, "[0]", 10)),
+                        (_UNSET, ("telegram", 10))):
         plan = " ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
         assert "USING INDEX chats_next_daily" in plan, plan
         assert "TEMP B-TREE" not in plan, plan  # ordered by the index, not sorted
@@ -168,7 +170,8 @@ async def test_the_postgres_claim_can_use_the_next_daily_index(postgres_url: str
             "INSERT INTO chats (platform, chat_id, daily, next_daily) SELECT 'telegram',"
             " n::text, true, now() + n * interval '1 minute' FROM generate_series(1, 20000) n")
         await conn.execute("ANALYZE chats")
-        sql = _CLAIM.replace("$1", "'telegram'").replace("$2", "now()").replace("$3", "10")
+        sql = (_CLAIM.replace("$1", "'telegram'").replace("$2", "now()").replace("$3", "10")
+               .replace("$4", "2").replace("$5", "ARRAY[1]"))  # shard 1 of 2
         plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {sql}"))
         assert "chats_next_daily" in plan, plan
         assert "Seq Scan on chats" not in plan, plan

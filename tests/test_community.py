@@ -22,7 +22,7 @@ from factbot.messages import IncomingMessage, Reply, ReplyKind
 from factbot.packs import FactPack
 from factbot.settings import CooldownSettings, Settings
 from factbot.storage import ChatKey, MemoryStore
-from factbot.storage.base import ChatSettings, due_at, is_due
+from factbot.storage.base import ChatSettings, Shards, due_at, is_due
 from factbot.storage.sqlite import SqliteStore
 from tests.harness import Harness
 
@@ -437,8 +437,8 @@ class BrokenStore(MemoryStore):
     async def daily_chats(self, platform: str) -> list[tuple[str, ChatSettings]]:
         raise OSError("disk I/O error")
 
-    async def claim_daily(self, platform: str, now: datetime,
-                          limit: int = 100) -> list[tuple[str, ChatSettings]]:
+    async def claim_daily(self, platform: str, now: datetime, limit: int = 100,
+                          shards: Shards | None = None) -> list[tuple[str, ChatSettings]]:
         raise OSError("disk I/O error")
 
 

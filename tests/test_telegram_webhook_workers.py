@@ -54,10 +54,10 @@ def _free_port() -> int:
 
 
 async def _post(port: int, update: dict[str, Any], secret: str) -> int:
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"http://127.0.0.1:{port}/telegram-hook", json=update,
-                                headers={"X-Telegram-Bot-Api-Secret-Token": secret}) as answer:
-            return answer.status
+    async with (aiohttp.ClientSession() as session,
+                session.post(f"http://127.0.0.1:{port}/telegram-hook", json=update,
+                             headers={"X-Telegram-Bot-Api-Secret-Token": secret}) as answer):
+        return answer.status
 
 
 async def test_two_workers_with_one_secret_never_register_and_both_answer_its_posts(

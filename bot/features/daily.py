@@ -271,7 +271,10 @@ class DailyFacts:
             sent += sum(task.result() for task in done)
 
         try:
-            while batch := await self.store.claim_daily(platform.name, now, limit=DAILY_BATCH):
+            # A Discord shard group claims only its own guilds' channels (daily_shards).
+            shards = getattr(platform, "daily_shards", None)
+            while batch := await self.store.claim_daily(platform.name, now, limit=DAILY_BATCH,
+                                                        shards=shards):
                 for chat_id, settings in batch:
                     while len(pending) >= max(in_flight, 1):
                         done, pending = await asyncio.wait(

@@ -57,6 +57,16 @@ class UnmatchedCount:
     last_seen: datetime
 
 
+# A process's share of Discord's shards: (shard_count, the shard ids it runs).
+Shards = tuple[int, frozenset[int]]
+
+
+def shard_of(guild_id: int | None, shard_count: int) -> int:
+    """The Discord shard a guild's events come on; no guild (a DM, or a chat subscribed
+    before guilds were recorded): shard 0, whose process also syncs the commands."""
+    return 0 if guild_id is None else (guild_id >> 22) % shard_count
+
+
 def question_key(text: str) -> str:
     """Group unmatched questions that differ only in case, spacing and punctuation."""
     return " ".join(_WORD.findall(fold(text)))
@@ -212,9 +222,16 @@ class BaseStore(ABC):
     async def mark_daily_sent(self, chat: ChatKey, when: datetime) -> None:
         """Record, durably and before sending, that the daily fact went out at ``when``."""
 
-    async def claim_daily(self, platform: str, now: datetime,
-                          limit: int = 100) -> list[tuple[str, ChatSettings]]:
+    @abstractmethod
+    async def set_guild(self, chat: ChatKey, guild_id: int) -> None:
+        """Record the Discord guild a channel is in, for claim_daily's ``shards``."""
+
+    async def claim_daily(self, platform: str, now: datetime, limit: int = 100,
+                          shards: Shards | None = None) -> list[tuple[str, ChatSettings]]:
         """Claim up to ``limit`` chats of ``platform`` whose daily fact is due at ``now``.
+
+        ``shards``: only chats whose guild (set_guild) is on one of these shards; chats with
+        no guild count as shard 0's (see shard_of). None: every chat.
 
         Each claimed chat is marked sent at ``now`` before it is returned (its settings say
         so), and no other caller, in this process or another, gets it for the same slot.
@@ -222,6 +239,9 @@ class BaseStore(ABC):
         they never yield to another task (MemoryStore); the database stores override it
         with one transaction.
         """
+        if shards is not None:
+            raise NotImplementedError("claim_daily(shards=...) needs a store that records "
+                                      "guilds")
         claimed: list[tuple[str, ChatSettings]] = []
         for chat_id, settings in await self.daily_chats(platform):
             if len(claimed) >= limit:

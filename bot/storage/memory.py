@@ -14,10 +14,12 @@ from factbot.storage.base import (
     BaseStore,
     ChatKey,
     ChatSettings,
+    Shards,
     TopicCount,
     UnmatchedCount,
     next_daily,
     question_key,
+    shard_of,
 )
 
 
@@ -51,6 +53,7 @@ class MemoryStore(BaseStore):
         self.usage: Counter[tuple[str, str]] = Counter()
         self.unmatched: list[tuple[str, str, str, datetime]] = []
         self.chats: dict[ChatKey, ChatSettings] = {}
+        self.guilds: dict[ChatKey, int] = {}  # Discord channels' guilds (set_guild)
         self.max_age = max_age
         self.max_rows = max_rows
         self._salt = secrets.token_hex(16)
@@ -113,8 +116,11 @@ class MemoryStore(BaseStore):
             heapq.heappush(self._due, (due, chat.platform, chat.chat_id))
         return settings
 
-    async def claim_daily(self, platform: str, now: datetime,
-                          limit: int = 100) -> list[tuple[str, ChatSettings]]:
+    async def set_guild(self, chat: ChatKey, guild_id: int) -> None:
+        self.guilds[chat] = guild_id
+
+    async def claim_daily(self, platform: str, now: datetime, limit: int = 100,
+                          shards: Shards | None = None) -> list[tuple[str, ChatSettings]]:
         # Never yields, so it is atomic here; other platforms' due chats wait in a side list.
         claimed: list[tuple[str, ChatSettings]] = []
         others: list[tuple[datetime, str, str]] = []
@@ -124,7 +130,8 @@ class MemoryStore(BaseStore):
             chat = ChatKey(chat_platform, chat_id)
             if next_daily(self.chats.get(chat, _DEFAULTS)) != due:
                 continue  # stale: the chat was changed or claimed since
-            if chat_platform != platform:
+            if chat_platform != platform or (shards is not None and shard_of(
+                    self.guilds.get(chat), shards[0]) not in shards[1]):
                 others.append(entry)
                 continue
             claimed.append((chat_id, self._update(chat, last_daily=now)))
@@ -184,6 +191,7 @@ class MemoryStore(BaseStore):
                 and s.left_at is not None and s.left_at < left_before}
         for chat in gone:
             del self.chats[chat]
+            self.guilds.pop(chat, None)
         for key in [key for key in self.rotation if key[0] in gone]:
             del self.rotation[key]
         return len(gone)

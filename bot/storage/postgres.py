@@ -56,6 +56,7 @@ from factbot.storage.base import (
     BaseStore,
     ChatKey,
     ChatSettings,
+    Shards,
     TopicCount,
     UnmatchedCount,
     next_slot,
@@ -141,6 +142,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE chats ADD COLUMN next_daily timestamptz",
         "CREATE INDEX chats_next_daily ON chats (platform, next_daily) WHERE daily",
     ),
+    (
+        # A Discord channel's guild, so a shard group claims only its guilds' daily facts.
+        "ALTER TABLE chats ADD COLUMN guild_id bigint",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 TABLES = ("rotation", "usage", "unmatched", "chats", "disabled_topics", "meta")
@@ -217,6 +222,8 @@ _CLAIM = (
     " ARRAY(SELECT topic FROM disabled_topics AS d"
     "       WHERE d.platform = c.platform AND d.chat_id = c.chat_id) AS disabled"
     " FROM chats AS c WHERE c.platform = $1 AND c.daily AND c.next_daily <= $2"
+    # The shard filter: no shards is shard count 1, ids {0}, which every chat passes.
+    " AND coalesce(c.guild_id >> 22, 0) % $4 = ANY($5::bigint[])"
     " ORDER BY c.next_daily LIMIT $3 FOR UPDATE OF c SKIP LOCKED")
 _UNSET = ("SELECT chat_id, daily_time, tz, last_daily FROM chats"
           " WHERE platform = $1 AND daily AND next_daily IS NULL LIMIT $2")
@@ -834,8 +841,14 @@ class PostgresStore(BaseStore):
             " ON CONFLICT (platform, chat_id) DO UPDATE SET last_daily = $3, next_daily = NULL",
             chat.platform, chat.chat_id, when)
 
-    async def claim_daily(self, platform: str, now: datetime,
-                          limit: int = 100) -> list[tuple[str, ChatSettings]]:
+    async def set_guild(self, chat: ChatKey, guild_id: int) -> None:
+        await self._write_now(
+            "INSERT INTO chats AS c (platform, chat_id, guild_id) VALUES ($1, $2, $3)"
+            " ON CONFLICT (platform, chat_id) DO UPDATE SET guild_id = $3",
+            chat.platform, chat.chat_id, guild_id)
+
+    async def claim_daily(self, platform: str, now: datetime, limit: int = 100,
+                          shards: Shards | None = None) -> list[tuple[str, ChatSettings]]:
         # Due chats come off the next_daily index, so a round reads only what it sends;
         # next_daily is worked out here, with the same time zone rules as the daily loop
         # (Python's zoneinfo, not the server's copy of the zone database).
@@ -844,7 +857,8 @@ class PostgresStore(BaseStore):
         if limit <= 0:
             return []
         async with self._durably() as conn:
-            rows = await conn.fetch(_CLAIM, platform, now, limit)
+            count, ids = shards or (1, frozenset({0}))
+            rows = await conn.fetch(_CLAIM, platform, now, limit, count, sorted(ids))
             claimed = sorted((row[0], dataclasses.replace(_settings(row[1:]), last_daily=now))
                              for row in rows)
             await conn.execute(_SET_NEXT, platform, now, [c for c, _ in claimed],
@@ -939,7 +953,7 @@ class PostgresStore(BaseStore):
 _COPY_COLUMNS: dict[str, tuple[str, ...]] = {
     "meta": ("key", "value"),
     "chats": ("platform", "chat_id", "daily", "daily_time", "tz", "last_daily",
-              "user_per_minute", "chat_per_minute", "left_at"),
+              "user_per_minute", "chat_per_minute", "left_at", "guild_id"),
     "disabled_topics": ("platform", "chat_id", "topic"),
     "rotation": ("platform", "chat_id", "topic", "position"),
     "usage": ("platform", "topic", "count"),
@@ -961,9 +975,9 @@ def _converted(table: str, rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...
     out: list[tuple[Any, ...]] = []
     for row in rows:
         if table == "chats":
-            platform, chat_id, daily, daily_time, tz, last, upm, cpm, left = row
+            platform, chat_id, daily, daily_time, tz, last, upm, cpm, left, guild = row
             out.append((platform, chat_id, bool(daily), _parse_time(daily_time), tz,
-                        _ts(last), upm, cpm, _ts(left)))
+                        _ts(last), upm, cpm, _ts(left), guild))
         elif table == "unmatched":
             at, platform, text, user_hash, question = row
             out.append((_ts(at), platform, _clean(text), user_hash, _clean(question)))

@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import secrets
@@ -52,6 +53,7 @@ from factbot.storage.base import (
     BaseStore,
     ChatKey,
     ChatSettings,
+    Shards,
     TopicCount,
     UnmatchedCount,
     next_slot,
@@ -109,6 +111,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "ALTER TABLE chats ADD COLUMN next_daily REAL",
         "CREATE INDEX chats_next_daily ON chats (platform, next_daily) WHERE daily = 1",
+    ),
+    # 6: a Discord channel's guild, so a shard group claims only its guilds' daily facts
+    (
+        "ALTER TABLE chats ADD COLUMN guild_id INTEGER",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -289,9 +295,11 @@ async def _daily_chats(db: aiosqlite.Connection,
 
 # Due chats, the earliest first, on the chats_next_daily index (named: for IS NULL the
 # planner would rather walk the primary key over every chat of the platform).
+# The shard filter: no shards is shard count 1, ids [0], which every chat passes.
 _CLAIM = ("SELECT chat_id, daily, daily_time, tz, last_daily, user_per_minute, chat_per_minute,"
           " left_at FROM chats INDEXED BY chats_next_daily"
           " WHERE platform = ? AND daily = 1 AND next_daily <= ?"
+          " AND coalesce(guild_id >> 22, 0) % ? IN (SELECT value FROM json_each(?))"
           " ORDER BY next_daily LIMIT ?")
 _UNSET = ("SELECT chat_id, daily_time, tz, last_daily FROM chats INDEXED BY chats_next_daily"
           " WHERE platform = ? AND daily = 1 AND next_daily IS NULL LIMIT ?")
@@ -846,8 +854,13 @@ class SqliteStore(BaseStore):
         async with self._lock:  # not during a settings write, nor while the file is replaced
             return await _daily_chats(self._conn(), platform)
 
-    async def claim_daily(self, platform: str, now: datetime,
-                          limit: int = 100) -> list[tuple[str, ChatSettings]]:
+    async def set_guild(self, chat: ChatKey, guild_id: int) -> None:
+        await self._run([(self._ENSURE, (chat.platform, chat.chat_id)),
+                         ("UPDATE chats SET guild_id = ? WHERE platform = ? AND chat_id = ?",
+                          (guild_id, chat.platform, chat.chat_id))])
+
+    async def claim_daily(self, platform: str, now: datetime, limit: int = 100,
+                          shards: Shards | None = None) -> list[tuple[str, ChatSettings]]:
         # One write transaction: BEGIN IMMEDIATE takes the file's write lock before the
         # read, so another process claiming at the same time waits and then sees the sends.
         # Due chats come off the next_daily index, so a round reads only what it sends.
@@ -857,8 +870,9 @@ class SqliteStore(BaseStore):
             while await _fill_next_daily(db, platform):  # chats (re)set since the last round
                 pass
             async with _writing(db):
-                rows = list(await db.execute_fetchall(_CLAIM, (platform, _ts(now),
-                                                               max(limit, 0))))
+                count, ids = shards or (1, frozenset({0}))
+                rows = list(await db.execute_fetchall(_CLAIM, (
+                    platform, _ts(now), count, json.dumps(sorted(ids)), max(limit, 0))))
                 disabled: dict[str, list[str]] = {}
                 if rows:
                     marks = ", ".join("?" * len(rows))
