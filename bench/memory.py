@@ -51,7 +51,7 @@ def cache_sizes(bot: FactBot, store: SqliteStore) -> str:
         "store chats": f"{store.cached_chats}/{store.chat_cache}",
         "store writes pending": store.pending,
         "bot _last_pack": f"{len(bot._last_pack)}/{bot._last_pack.maxsize}",
-        "bot decisions": f"{len(bot._decisions)}/{bot._decisions.maxsize}",
+        "bot decisions": f"{len(bot.catalogue.decisions)}/{bot.catalogue.decisions.maxsize}",
     }
     if bot.limiter is not None:
         windows = bot.limiter._windows

@@ -20,6 +20,7 @@ from factbot.messages import IncomingMessage, Reply, ReplyKind
 from factbot.storage.base import ChatKey, ChatSettings
 
 if TYPE_CHECKING:
+    from factbot.catalogue import Catalogue
     from factbot.core import Platform
 
 # Telegram's setMyCommands and Discord's chat-input commands per scope: 100 each.
@@ -63,6 +64,9 @@ class Context:
     chat: ChatKey
     settings: ChatSettings
     platform: Platform | None
+    # The packs the message was decided on: a reload while it waited on the store must not
+    # give it a quote of one pack under another pack's source.
+    catalogue: Catalogue
 
 
 Handler = Callable[[Any, Context, str], Awaitable[Reply]]

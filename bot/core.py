@@ -53,9 +53,6 @@ if TYPE_CHECKING:  # imported only by `factbot run` with metrics on (prometheus_
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# A decision depends only on the text and the packs. bench/matcher.py: a repeated
-# "/hallyu" is answered several times faster from here than through the matcher.
-DECISION_CACHE = 4096  # distinct recent messages whose decision is kept
 ANY_TOPIC = "*"  # the rotation key of /fact with no topic: a round over every topic
 MAX_TEXT = 4096  # longer messages are read this far (Telegram's own limit)
 MAX_CACHED_TEXT = 256  # only short messages repeat often enough to be worth caching
@@ -123,7 +120,7 @@ class FactBot:
         self.reload_listeners: list[Callable[[], Awaitable[None]]] = []
         self.load(packs, index)
         # Features get what they need: the store, the packs of the moment, their settings.
-        self.switches = TopicSwitches(self.store, self._current)
+        self.switches = TopicSwitches(self.store)
         self.daily = DailyFacts(self.store, self._current)
         self.stats = Stats(self.store)
         self.cooldowns = Cooldowns(self.store, cooldown)
@@ -134,8 +131,7 @@ class FactBot:
     def load(self, packs: Sequence[FactPack], index: Index | None = None) -> None:
         """Swap in a new set of packs in one step: a reader sees old or new, never a mix."""
         # A new cache goes with new packs.
-        self.catalogue = Catalogue(packs, index)
-        self._decisions = LRU[str, Decision](DECISION_CACHE)
+        self.catalogue = Catalogue(packs, index)  # with a decision cache of its own
         if self.metrics is not None:
             self.metrics.loaded(self.catalogue.packs)
 
@@ -167,12 +163,13 @@ class FactBot:
     def limiter(self) -> CooldownLimiter | None:
         return self.cooldowns.limiter
 
-    def decide(self, text: str) -> Decision:
+    def decide(self, text: str, catalogue: Catalogue | None = None) -> Decision:
         """What ``text`` asks for; repeated messages ("/hallyu", "kpop") skip the matcher."""
-        decisions = self._decisions
+        catalogue = catalogue or self.catalogue
+        decisions = catalogue.decisions
         found = decisions.get(text)
         if found is None:
-            found = decide(self.catalogue.matcher, text, self.threshold)
+            found = decide(catalogue.matcher, text, self.threshold)
             if len(text) <= MAX_CACHED_TEXT:
                 decisions[text] = found
         return found
@@ -261,7 +258,8 @@ class FactBot:
                 return None  # /cmd@otherbot is for another bot
         elif message.is_group and not message.addressed:
             return None  # group chatter that is not for us
-        decision = self.decide(message.text)
+        catalogue = self.catalogue  # one snapshot for the whole message
+        decision = self.decide(message.text, catalogue)
         if command_ is not None and decision.intent is None and message.is_group \
                 and not command_.target and not message.addressed:
             return None  # another bot's command (/ban, /roll): not ours to refuse
@@ -275,7 +273,8 @@ class FactBot:
         if verdict is Verdict.QUIET:
             _SILENCED.set(True)
             return None
-        return await self._answer(Context(message, chat, settings, platform), decision)
+        return await self._answer(Context(message, chat, settings, platform, catalogue),
+                                  decision)
 
     async def _measured_handle(self, message: IncomingMessage, platform: Platform | None = None
                                ) -> Reply | None:
@@ -305,7 +304,7 @@ class FactBot:
             if not await self.permitted(needed, ctx.message, ctx.platform):
                 return render_info(NOT_OPERATOR if needed is Access.OPERATOR else NOT_ADMIN)
             return await spec.handler(owner, ctx, decision.args)
-        catalogue = self.catalogue
+        catalogue = ctx.catalogue
         found = catalogue.topic(intent) if intent else None
         if found is None:
             return await self._fallback(ctx, decision)
@@ -346,7 +345,7 @@ class FactBot:
                              required=True),))
     async def fact(self, ctx: Context, args: str) -> Reply:
         if not args.strip():
-            return await self._any_fact(ctx.chat, ctx.settings)
+            return await self._any_fact(ctx)
         return await self._named_topic(ctx, args) or await self._fallback(ctx, Decision(None))
 
     @command("ask", "Ask a question in your own words", kind=ReplyKind.FACT,
@@ -354,7 +353,7 @@ class FactBot:
                              required=True),))
     async def ask(self, ctx: Context, args: str) -> Reply:
         # "/ask /hallyu" may name a topic; a bare question is cached like any message.
-        question = self.decide(args) if args.strip() else Decision(None)
+        question = self.decide(args, ctx.catalogue) if args.strip() else Decision(None)
         if question.intent == "ask":
             question = Decision(None)
         return await self._answer(ctx, question)
@@ -366,7 +365,7 @@ class FactBot:
                       "macam mana nak guna", "macam mana guna", "camne nak guna", "nak guna",
                       "cara pakai", "도움말", "도움", "사용법", "어떻게 써", "어떻게 사용"))
     async def help(self, ctx: Context, args: str) -> Reply:
-        return render_help(self.packs)
+        return render_help(ctx.catalogue.packs)
 
     @command("source", "Where the facts come from", bare=True, kind=ReplyKind.SOURCE,
              phrases=("source", "sources", "article", "where from", "where is this from",
@@ -376,9 +375,11 @@ class FactBot:
                       "where do u get", "who wrote", "dari mana", "info dari mana", "sumber",
                       "rujukan", "artikel", "berita", "출처", "기사", "원문", "뉴스"))
     async def source(self, ctx: Context, args: str) -> Reply:
-        packs = self.packs
+        packs = ctx.catalogue.packs
         named = self._last_pack.get(ctx.chat)
-        return render_source(next((p for p in packs if p.name == named), packs[0]))
+        # Not known (another process showed it, a restart, an old chat): every source,
+        # never one that may not be the fact's.
+        return render_source([p for p in packs if p.name == named] or packs)
 
     @command("start", "Start here: what this bot knows", bare=True, menu=Menu.NONE,
              kind=ReplyKind.HELP, phrases=("start", "begin", "get started", "mula", "시작"))
@@ -388,7 +389,7 @@ class FactBot:
             found = await self._named_topic(ctx, args)
             if found is not None:
                 return found
-        return render_start(self.packs)
+        return render_start(ctx.catalogue.packs)
 
     @command("reload", "Operators: reload the fact packs", access=Access.OPERATOR,
              menu=Menu.ADMINS, private=True)
@@ -401,17 +402,16 @@ class FactBot:
 
     async def _named_topic(self, ctx: Context, args: str) -> Reply | None:
         """The topic ``args`` names (``/fact hallyu``), unless unknown or off in this chat."""
-        catalogue = self.catalogue
+        catalogue = ctx.catalogue
         target = catalogue.matcher.resolve_command(args.split()[0])
         if target is None or target[0].topic is None \
                 or target[0].topic.command in ctx.settings.disabled:
             return None
         return await self._topic_reply(ctx.chat, target[0].topic, "", None, catalogue)
 
-    async def _any_fact(self, chat: ChatKey, settings: ChatSettings) -> Reply:
+    async def _any_fact(self, ctx: Context) -> Reply:
         """The chat's next topic in turn, and that topic's next fact."""
-        # Pack and topic are taken together now: a reload during the await cannot split them.
-        catalogue = self.catalogue
+        catalogue, chat, settings = ctx.catalogue, ctx.chat, ctx.settings
         topics = [(p, t) for p in catalogue.packs for t in p.topics
                   if t.command not in settings.disabled]
         if not topics:
@@ -441,7 +441,7 @@ class FactBot:
         return render_fact(pack, topic, fact, score)
 
     async def _fallback(self, ctx: Context, decision: Decision) -> Reply:
-        catalogue = self.catalogue  # the topics listed are those the decision was made on
+        catalogue = ctx.catalogue  # the topics listed are those the decision was made on
         message = ctx.message
         if message.text.strip():
             salt = self._salt or await self._guard(self.store.user_salt(), "factbot")

@@ -21,11 +21,18 @@ from pathlib import Path
 
 from factbot import __version__
 from factbot.matching.index import Index, build_index
-from factbot.packs import FactPack, load_packs, pack_folders
+from factbot.packs import (
+    MAX_ARTICLE_BYTES,
+    MAX_PACK_BYTES,
+    FactPack,
+    load_packs,
+    pack_folders,
+    read_limited,
+)
 
 log = logging.getLogger(__name__)
 _PACKAGE = Path(__file__).parent
-_FILES = ("pack.yaml", "article.txt")
+_FILES = (("pack.yaml", MAX_PACK_BYTES), ("article.txt", MAX_ARTICLE_BYTES))
 
 
 def cache_dir() -> Path | None:
@@ -54,21 +61,37 @@ def _key(root: Path) -> str | None:
         return None
     for folder in folders:
         digest.update(str(folder.resolve()).encode())
-        for name in _FILES:
-            digest.update(name.encode() + b"\0" + (folder / name).read_bytes() + b"\0")
+        for name, limit in _FILES:
+            # Read as the loader reads: a FIFO, a device or an oversized file is refused at
+            # once (PackError: a miss, and the loader says what is wrong), never waited on.
+            text = read_limited(folder / name, limit, name)
+            digest.update(name.encode() + b"\0" + text.encode() + b"\0")
     return digest.hexdigest()
 
 
-def _trusted(path: Path) -> bool:
-    """Ours alone: owned by this user, and no one else may write it or its folder."""
+def _ours(info: os.stat_result) -> bool:
+    """Owned by this user, and no one else may write it."""
     if not hasattr(os, "getuid"):
         return True  # Windows: the per-user LOCALAPPDATA folder
-    for item in (path.parent, path):
-        info = item.lstat()
-        if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) \
-                or stat.S_ISLNK(info.st_mode):
-            return False
-    return True
+    return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _read_trusted(path: Path) -> bytes | None:
+    """The file's bytes if it and its folder are ours alone; checked on the open descriptor,
+    not the name, so the file read is the file checked."""
+    folder = path.parent.lstat()
+    if stat.S_ISLNK(folder.st_mode) or not _ours(folder):
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
+    with open(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode) or not _ours(info):
+            return None
+        return file.read()
 
 
 def load_cached(root: Path) -> tuple[tuple[FactPack, ...], Index]:
@@ -78,9 +101,9 @@ def load_cached(root: Path) -> tuple[tuple[FactPack, ...], Index]:
     if folder is not None:
         try:
             key = _key(root)
-            path = folder / f"packs-{key}.pickle"
-            if key is not None and path.is_file() and _trusted(path):
-                packs, index = pickle.loads(path.read_bytes())
+            data = _read_trusted(folder / f"packs-{key}.pickle") if key is not None else None
+            if data is not None:
+                packs, index = pickle.loads(data)
                 if isinstance(index, Index) and all(isinstance(p, FactPack) for p in packs):
                     return packs, index
         except Exception as exc:  # unreadable, truncated, from another version: a miss

@@ -169,9 +169,12 @@ def render_start(packs: Sequence[FactPack]) -> Reply:
                  items=tuple(item for _, topics in groups for item in topics))
 
 
-def render_source(pack: FactPack) -> Reply:
-    source = pack.source.line()
-    text = _clip(f"My facts are quoted word for word from: {source}")
+def render_source(packs: FactPack | Sequence[FactPack]) -> Reply:
+    """Where the facts come from: one pack's source, or each pack's, one a line."""
+    chosen = [packs] if isinstance(packs, FactPack) else list(packs)
+    source = "\n".join(p.source.line() for p in chosen)
+    lead = "My facts are quoted word for word from:"
+    text = _clip(f"{lead} {source}" if len(chosen) == 1 else f"{lead}\n{source}")
     return Reply(kind=ReplyKind.SOURCE, text=text, source=source, heading=text)
 
 

@@ -81,11 +81,40 @@ def token_forms(token: str, kind: str = "") -> tuple[str, ...]:
     return (whole, part) if len(part) >= _MIN_PART and part != whole else (whole,)
 
 
+# "scheme://user:password@": the password runs to the LAST "@", as written, so that one
+# holding "/", "#" or "?" (which end a URL's authority for urlsplit) is still found.
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^\s]*)@")
+_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)([^&#\s]*)")
+
+
+def url_password(url: str) -> tuple[str, ...]:
+    """The password forms in ``url`` (as written and percent-decoded), for masking logs."""
+    from urllib.parse import unquote
+
+    found = [m.group("password") for m in _URL_PASSWORD.finditer(url)]
+    found += [m.group(2) for m in _QUERY_PASSWORD.finditer(url)]
+    return tuple({form for raw in found if raw for form in (raw, unquote(raw))})
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password, if any, shown as ``***`` (in the user part or the query).
+
+    Masked in the text as written: rebuilding the URL would change it (``postgres:///db``).
+    """
+    return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\g<head>***@", url))
+
+
 def secret_forms(settings: Settings) -> tuple[str, ...]:
     """Every form of every secret in ``settings``, for :func:`mask_secrets`."""
+    urls = (settings.telegram.api_base_url, settings.telegram.webhook_url,
+            settings.discord.api_base_url, settings.discord.gateway_url)
+    # A password of a few letters would mask those letters in every line; factbot's own
+    # messages show URLs with the password masked anyway.
+    passwords = tuple(p for url in urls for p in url_password(str(url)) if len(p) >= 4)
     return (*token_forms(settings.telegram.token, "telegram"),
             *token_forms(settings.discord.token, "discord"),
-            *token_forms(settings.telegram.webhook_secret), *token_forms(settings.salt))
+            *token_forms(settings.telegram.webhook_secret), *token_forms(settings.salt),
+            *passwords)
 
 
 @functools.lru_cache(maxsize=16)
@@ -464,7 +493,7 @@ def _show(value: Any) -> str:
     elif isinstance(value, list | tuple):
         text = "[" + ", ".join(_show(v) for v in value) + "]"
     else:
-        text = repr(value) if isinstance(value, str) else str(value)
+        text = repr(redact_url(value)) if isinstance(value, str) else str(value)
     return text if len(text) <= 60 else text[:59] + "…"
 
 

@@ -138,3 +138,13 @@ async def test_help_names_only_commands_that_exist(factbot: FactBot) -> None:
     assert reply is not None
     topics = {name for name, _ in factbot.topic_commands()}
     assert {name for name, _ in reply.items} <= commands.names() | topics
+
+
+def test_a_cooldown_menu_with_only_per_chat_asks_for_the_usage() -> None:
+    cooldown = commands.by_name()["cooldown"]
+    text = cooldown.arguments({"per_user": None, "per_chat": 15, "reset": None})
+    from factbot.features.cooldown import parse_cooldown
+
+    assert parse_cooldown(text) is None  # the usage line, not the setting shown back
+    assert parse_cooldown(cooldown.arguments({"per_user": 4, "per_chat": 15})) == (4, 15)
+    assert cooldown.arguments({"reset": True}) == "default"

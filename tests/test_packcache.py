@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,3 +85,21 @@ async def test_no_home_means_no_cache(facts: Path, monkeypatch: pytest.MonkeyPat
         RuntimeError("Could not determine home directory"))))
     assert packcache.cache_dir() is None
     assert "Korean Wave" in await answer(facts, "/hallyu")
+
+
+@pytest.mark.parametrize("hostile", ["fifo", "device"])
+def test_a_hostile_pack_file_is_the_loaders_error_not_a_hang(
+        facts: Path, hostile: str) -> None:
+    """The cache reads pack files as the loader does: a FIFO or a device is refused at once
+    (in a child process, so that a regression fails on the timeout instead of hanging)."""
+    article = facts / "korea-malaysia" / "article.txt"
+    article.unlink()
+    if hostile == "fifo":
+        os.mkfifo(article)  # no writer: a plain read would wait forever
+    else:
+        article.symlink_to("/dev/zero")  # never ends
+    done = subprocess.run([sys.executable, "-m", "factbot.cli", "--facts", str(facts), "ask",
+                           "/hallyu"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ})
+    assert done.returncode == 2
+    assert "article.txt: cannot read the article: not a regular file" in done.stderr

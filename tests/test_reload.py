@@ -10,6 +10,7 @@ import shutil
 import signal
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,8 @@ from factbot.messages import Reply, ReplyKind
 from factbot.packs import load_packs
 from factbot.settings import Settings
 from factbot.storage import BaseStore, ChatKey, MemoryStore
+from factbot.storage.base import ChatSettings
+from tests.conftest import FACTS
 from tests.harness import Harness
 
 PACKS = Path(__file__).resolve().parent / "data" / "packs"
@@ -281,3 +284,41 @@ async def test_questions_keep_being_answered_while_reloads_come_and_go(facts: Pa
     assert results == [True, False, True]
     assert len(replies) > 3
     assert {r.quote for r in replies} == {BATTERY}
+
+
+class ReloadingStore(MemoryStore):
+    """A store whose first settings read waits while the packs are reloaded under it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reload: asyncio.Future[Any] | None = None
+
+    async def chat_settings(self, chat: ChatKey) -> ChatSettings:
+        settings = await super().chat_settings(chat)
+        if self.reload is not None:
+            reload, self.reload = self.reload, None
+            await reload
+        return settings
+
+
+@pytest.mark.parametrize("text", ["why is kpop so popular in malaysia", "/hallyu", "/fact",
+                                  "/source", "/ask how many koreans live in malaysia"])
+async def test_a_reload_while_a_message_waits_never_mixes_two_packs(
+        tmp_path: Path, text: str) -> None:
+    """The quote and its source come from one set of packs, the one the message was decided
+    on, even when another article replaces it while the message waits on the store."""
+    facts = tmp_path / "facts"
+    shutil.copytree(FACTS / "korea-malaysia", facts / "korea-malaysia")
+    store = ReloadingStore()
+    h = Harness(Settings(facts=facts), store)
+    old_article = (facts / "korea-malaysia" / "article.txt").read_text(encoding="utf-8")
+    shutil.rmtree(facts / "korea-malaysia")
+    shutil.copytree(PACKS / "larkspur-tern2", facts / "larkspur-tern2")
+    edit(facts, "- command: price", "- command: hallyu")  # the same command, another article
+    store.reload = asyncio.ensure_future(h.bot.reload())
+    reply = await h.ask(text)
+    assert store.reload is None and h.bot.packs[0].name == "larkspur-tern2"  # it reloaded
+    assert "Bernama" in (reply.source or reply.text)
+    assert "Larkspur" not in reply.text and "Asia Tech Wire" not in reply.text
+    if reply.quote:
+        assert reply.quote in " ".join(old_article.split())

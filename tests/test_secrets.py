@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -123,3 +124,36 @@ def test_the_cli_masks_every_error_it_prints(
     assert not _shows_a_token(err + caplog.text, DISCORD_TOKEN)
     if not isinstance(failure, ConfigError):
         assert "Traceback" in caplog.text and "RuntimeError" in caplog.text
+
+
+@pytest.mark.parametrize("db", [
+    "postgresql://u:Xy/z9Secret@127.0.0.1:1/db",  # "/" ends the authority for urlsplit
+    "postgresql://u:Ab?cdSecret@127.0.0.1:1/db",
+    "postgresql://u:Zz#z9Secret@127.0.0.1:1/db",
+    "postgresql://u:pw12345Secret@[::1",  # malformed
+    "postgresql://u:plain5678Secret@127.0.0.1:1/db",
+])
+def test_a_database_url_password_never_shows_however_it_is_written(db: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACTBOT_")}
+    done = subprocess.run([sys.executable, "-m", "factbot.cli", "ask", "--chat", "1", "hi"],
+                          env={**env, "FACTBOT_DB": db}, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode in (2, 75)
+    assert "Secret" not in done.stdout + done.stderr
+    assert "u:***@" in done.stderr
+
+
+@pytest.mark.parametrize("command, url", [
+    (["ask", "hi"], "ftp://user:hunter2pass@example.com/"),  # refused by the settings
+    (["run", "telegram"], "http://user:hunter2pass@127.0.0.1:9/bot"),  # unreachable
+])
+def test_a_password_in_an_api_url_never_shows(command: list[str], url: str) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("FACTBOT_", "TELEGRAM_", "DISCORD_"))}
+    env.update(FACTBOT_TELEGRAM_TOKEN="123456:abcdefghijklmnop",
+               FACTBOT_TELEGRAM_API_BASE_URL=url)
+    done = subprocess.run([sys.executable, "-m", "factbot.cli", *command], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode in (2, 75), done.stderr
+    assert "hunter2pass" not in done.stdout + done.stderr
+    assert len(done.stderr.strip().splitlines()) >= 1

@@ -145,7 +145,9 @@ def _menu_arguments(values: Mapping[str, object]) -> str:
         return "default"
     per_user, per_chat = values.get("per_user"), values.get("per_chat")
     if per_user is None:
-        return ""  # the command's form is PER_USER [PER_CHAT]: show the setting instead
+        # The command's form is PER_USER [PER_CHAT]: a per_chat alone gets the usage line,
+        # not the setting shown back as if it had been changed.
+        return "" if per_chat is None else f"per_user? {per_chat}"
     return " ".join(str(n) for n in (per_user, per_chat) if n is not None)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from factbot.commands import Access, Context, Option, command
@@ -13,7 +12,7 @@ from factbot.render import render_info, render_topics
 from factbot.storage.base import BaseStore
 
 if TYPE_CHECKING:
-    from factbot.catalogue import Catalogue
+    pass
 
 log = logging.getLogger(__name__)
 USAGE = "Usage: /topics off TOPIC or /topics on TOPIC, with a topic from /topics."
@@ -26,9 +25,8 @@ def switching(args: str) -> bool:
 
 
 class TopicSwitches:
-    def __init__(self, store: BaseStore, catalogue: Callable[[], Catalogue]) -> None:
-        self.store = store
-        self.catalogue = catalogue
+    def __init__(self, store: BaseStore) -> None:
+        self.store = store  # the packs come with each message (Context.catalogue)
 
     @command("topics", "List every topic", changes=Access.ADMIN, changing=switching,
              bare=True, kind=ReplyKind.TOPICS,
@@ -42,7 +40,7 @@ class TopicSwitches:
                              choices=("on", "off")),
                       Option("topic", "The topic to turn on or off", kind="topic")))
     async def topics(self, ctx: Context, args: str) -> Reply:
-        catalogue = self.catalogue()
+        catalogue = ctx.catalogue
         if not switching(args):
             return render_topics(catalogue.packs, catalogue.enabled(ctx.settings))
         action, name = (w.casefold() for w in args.split())

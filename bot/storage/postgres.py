@@ -32,7 +32,6 @@ import contextlib
 import dataclasses
 import json
 import logging
-import re
 import secrets
 import sqlite3
 import time as _time
@@ -41,13 +40,13 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from factbot.errors import ConfigError, StorageError, UnreachableError
 from factbot.lru import LRU
+from factbot.settings import redact_url, url_password
 from factbot.storage.base import (
     DEFAULT_DAILY_TIME,
     DEFAULT_TZ,
@@ -233,35 +232,6 @@ _SET_NEXT = ("UPDATE chats AS c SET last_daily = coalesce($2, c.last_daily), nex
 FILL_BATCH = 500  # next_daily worked out for this many chats a transaction
 
 
-def redact_url(url: str) -> str:
-    """``url`` with its password, if any, shown as ``***`` (in the user part or the query).
-
-    Masked in the text as written: rebuilding the URL would change it (``postgres:///db``).
-    """
-    masked = url
-    with contextlib.suppress(ValueError):
-        parts = urlsplit(url)
-        userinfo, at, _ = parts.netloc.rpartition("@")
-        if at and ":" in userinfo:
-            user = userinfo.partition(":")[0]
-            masked = url.replace(f"//{userinfo}@", f"//{user}:***@", 1)
-    return re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", masked)
-
-
-def url_password(url: str) -> tuple[str, ...]:
-    """The password forms in ``url`` (as written and percent-decoded), for masking logs."""
-    found: list[str] = []
-    with contextlib.suppress(ValueError):
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if "@" in netloc:
-            userinfo = netloc.rpartition("@")[0]
-            if ":" in userinfo:
-                found.append(userinfo.partition(":")[2])
-        found += re.findall(r"(?i)(?:^|&)password=([^&]*)", parts.query)
-    return tuple({form for raw in found if raw for form in (raw, unquote(raw))})
-
-
 def _clean(text: str) -> str:
     """Text PostgreSQL accepts: no lone surrogates, no NUL characters (SQLite takes both)."""
     return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
@@ -361,7 +331,13 @@ class PostgresStore(BaseStore):
         except _UNREACHABLE as exc:
             raise UnreachableError(f"{self.where}: cannot reach the PostgreSQL server "
                                    f"({self._reason(exc)}); try again later") from None
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
+        except ValueError:
+            # The driver's reason may quote a piece of the password it split wrongly.
+            raise StorageError(f"{self.where}: not a PostgreSQL URL the driver can read "
+                               f"(postgresql://USER:PASSWORD@HOST:PORT/DATABASE; write "
+                               f"'/', '?', '#' and '@' in the password as %2F, %3F, %23, "
+                               f"%40)") from None
+        except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StorageError(f"{self.where}: {self._reason(exc)}") from None
         try:
             self.opened_version = await self._migrate(pool)
