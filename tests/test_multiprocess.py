@@ -1,15 +1,18 @@
 """Two real `factbot run telegram` processes on one PostgreSQL database, end to end.
 
-Each process is a webhook worker, as behind a load balancer: the test is the balancer and
-posts each update to one worker. Each worker talks to a fake Bot API of its own (same
-token), so what each process sent is known. Asserted: rotation never repeats in a round
-while a chat's messages alternate between the processes; a setting made through one holds in
-the other; the daily fact goes to each chat once with both running their rounds, also when
-one is killed with `kill -9` mid-broadcast (the other sends the rest; the chats the killed
-one had claimed but not yet sent miss that day: a claim is marked sent before the send, so a
-crash never doubles a fact); every update answered once, none lost, none doubled.
+Each process is a webhook worker, as behind a load balancer (``register_webhook`` false, one
+shared secret): the test is the balancer and posts each update to one worker. Each worker
+talks to a fake Bot API of its own (same token), so what each process sent is known.
+Asserted: rotation never repeats in a round while a chat's messages alternate between the
+processes; a setting made through one holds in the other; the cooldown's limit holds for a
+sender alternating between them; the daily fact goes to each chat once with both running
+their rounds, also when one is killed with `kill -9` mid-broadcast (the other sends the rest;
+the chats the killed one had claimed but not yet sent miss that day: a claim is marked sent
+before the send, so a crash never doubles a fact); every update answered once, none lost,
+none doubled.
 
-Discord shard processes are not covered here (see the report of this change).
+Discord shard processes are not run here: tests/test_discord.py runs two shard-group clients
+in one test process against the fake gateway.
 """
 
 from __future__ import annotations
@@ -68,7 +71,9 @@ class Worker:
         env.update(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=self.api.base_url,
                    FACTBOT_DB=self.url, FACTBOT_TELEGRAM_WEBHOOK_URL=HOOK,
                    FACTBOT_TELEGRAM_LISTEN=f"127.0.0.1:{self.port}",
-                   FACTBOT_TELEGRAM_WEBHOOK_SECRET=SECRET, PTB_TIMEDELTA="true")
+                   FACTBOT_TELEGRAM_WEBHOOK_SECRET=SECRET, PTB_TIMEDELTA="true",
+                   # Workers behind a balancer: `factbot telegram set-webhook` ran once.
+                   FACTBOT_TELEGRAM_REGISTER_WEBHOOK="false")
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "factbot.cli", "run", "telegram", cwd=ROOT, env=env,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
@@ -138,6 +143,7 @@ async def workers(postgres_url: str) -> AsyncIterator[list[Worker]]:
             for worker in pair:
                 await worker.stop()
             for worker in pair:
+                assert not worker.api.sent("setWebhook") and not worker.api.sent("deleteWebhook")
                 assert TOKEN not in "\n".join(worker.log)
                 assert not [line for line in worker.log if "Traceback" in line], worker.log
 
