@@ -87,6 +87,7 @@ async def _work(index: int, workers: int, db: str, messages: int, concurrency: i
         ready.put(index)
         await asyncio.get_running_loop().run_in_executor(None, start.wait)
         began = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process
+        cpu = time.process_time()
         pending = iter(mine)
 
         async def drive() -> None:
@@ -96,11 +97,13 @@ async def _work(index: int, workers: int, db: str, messages: int, concurrency: i
         await asyncio.gather(*(drive() for _ in range(max(concurrency, 1))))
         await store.flush()
         ended = time.monotonic()
-    results.put((index, len(mine), began, ended))
+        cpu = time.process_time() - cpu
+    results.put((index, len(mine), began, ended, cpu))
 
 
-def run(db: str, processes: int, messages: int, concurrency: int) -> float:
-    """Replies per second of ``processes`` workers on ``db``, from the common start."""
+def run(db: str, processes: int, messages: int, concurrency: int) -> tuple[float, float]:
+    """Replies per second of ``processes`` workers on ``db``, from the common start, and the
+    CPU the workers used, in cores (the server's is the rest of the machine's)."""
     ctx = mp.get_context("spawn")  # a fresh interpreter each, as separate bot processes
     ready, results, start = ctx.Queue(), ctx.Queue(), ctx.Event()
     procs = [ctx.Process(target=worker, args=(i, processes, db, messages, concurrency,
@@ -117,7 +120,8 @@ def run(db: str, processes: int, messages: int, concurrency: int) -> float:
         if proc.exitcode != 0:
             raise SystemExit(f"a worker failed (exit {proc.exitcode})")
     total = sum(r[1] for r in reports)
-    return total / (max(r[3] for r in reports) - min(r[2] for r in reports))
+    elapsed = max(r[3] for r in reports) - min(r[2] for r in reports)
+    return total / elapsed, sum(r[4] for r in reports) / elapsed
 
 
 async def main() -> None:
@@ -131,6 +135,7 @@ async def main() -> None:
     counts = [int(n) for n in args.processes.split(",")]
     url = await create_database(args.url)
     rates: dict[str, list[float]] = {"sqlite x1": [], **{f"postgres x{n}": [] for n in counts}}
+    cores: dict[str, list[float]] = {name: [] for name in rates}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for r in range(args.rounds):
@@ -142,17 +147,20 @@ async def main() -> None:
                         db = url
                     else:
                         db = str(Path(tmp) / f"bench-{r}.db")
-                    rate = await asyncio.to_thread(run, db, int(n), args.messages,
-                                                   args.concurrency)
+                    rate, used = await asyncio.to_thread(run, db, int(n), args.messages,
+                                                         args.concurrency)
                     rates[name].append(rate)
-                    print(f"round {r + 1}: {name:>11}: {rate:8.0f} replies/s", flush=True)
+                    cores[name].append(used)
+                    print(f"round {r + 1}: {name:>11}: {rate:8.0f} replies/s, workers used "
+                          f"{used:.2f} cores", flush=True)
     finally:
         await drop_database(args.url, url)
     print(f"messages a run: {args.messages}, rounds: {args.rounds}, {args.concurrency} in "
           f"flight per process, {CHATS} chats, {USERS} users")
     for name, values in rates.items():
         print(f"{name:>11}: median {statistics.median(values):8.0f} replies/s  "
-              f"(rounds: {', '.join(f'{v:.0f}' for v in values)})")
+              f"(rounds: {', '.join(f'{v:.0f}' for v in values)}); workers' CPU: "
+              f"{statistics.median(cores[name]):.2f} cores")
 
     def ratio(a: str, b: str) -> float:
         return statistics.median(x / y for x, y in zip(rates[a], rates[b], strict=True))
