@@ -9,8 +9,8 @@ SQLite file; PostgreSQL's schema dropped and made again), the final flush includ
 ``--url`` names a server's maintenance database: the bench makes a database of its own
 there and drops it at the end. ``--concurrency N``: N messages in flight at once, as a
 bot with several updates in hand has them (python-telegram-bot's concurrent_updates is 8).
-Also printed: what one chat-settings read costs PostgresStore
-(one indexed query, no cache), the read a cache would save, and one shared cooldown count
+Also printed: what one chat-settings read costs PostgresStore from the server (one indexed
+query: the settings cache off) and from its cache, and one shared cooldown count
 (what each answer in a group adds with the cooldown on).
 """
 
@@ -33,7 +33,7 @@ from factbot.messages import IncomingMessage  # noqa: E402
 from factbot.packs import FactPack, load_packs  # noqa: E402
 from factbot.settings import Settings  # noqa: E402
 from factbot.storage import BaseStore, ChatKey  # noqa: E402
-from factbot.storage.postgres import PostgresStore  # noqa: E402
+from factbot.storage.postgres import SETTINGS_CACHE, PostgresStore  # noqa: E402
 from factbot.storage.sqlite import SqliteStore  # noqa: E402
 from tests.postgres import create_database, drop_database, reset_database  # noqa: E402
 
@@ -60,9 +60,10 @@ async def concurrent_round(packs: tuple[FactPack, ...], store: BaseStore,
     return len(messages) / elapsed
 
 
-async def settings_read(url: str, reads: int = 5000) -> tuple[float, float]:
-    """Median and 99th percentile, in µs, of one chat-settings read on PostgresStore."""
-    async with PostgresStore(url) as store:
+async def settings_read(url: str, reads: int = 5000, cache: int = 0) -> tuple[float, float]:
+    """Median and 99th percentile, in µs, of one chat-settings read on PostgresStore
+    (``cache`` 0: from the server every time; else from the process's cache)."""
+    async with PostgresStore(url, settings_cache=cache) as store:
         chat = ChatKey("telegram", "-1000")
         await store.set_topic_enabled(chat, "trade", False)
         times = []
@@ -114,6 +115,7 @@ async def main() -> None:
                                                               args.concurrency))
         await reset_database(url)
         median, p99 = await settings_read(url)
+        cached_median, cached_p99 = await settings_read(url, cache=SETTINGS_CACHE)
         await reset_database(url)
         cool_median, cool_p99 = await cooldown_count(url)
     finally:
@@ -126,7 +128,8 @@ async def main() -> None:
         print(f"{name:>8}: median {statistics.median(values):8.0f} replies/s  "
               f"(rounds: {', '.join(f'{v:.0f}' for v in values)})")
     print(f"   ratio: postgres/sqlite = {ratio:.2f}, median of pairs")
-    print(f"PostgresStore.chat_settings: median {median:.0f} µs, p99 {p99:.0f} µs a read")
+    print(f"PostgresStore.chat_settings: median {median:.0f} µs, p99 {p99:.0f} µs a read from "
+          f"the server; median {cached_median:.1f} µs, p99 {cached_p99:.1f} µs from the cache")
     print(f"PostgresStore.count_cooldown: median {cool_median:.0f} µs, p99 {cool_p99:.0f} µs "
           "a count (each answer in a group, cooldown on)")
 
