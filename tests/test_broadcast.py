@@ -16,6 +16,7 @@ from typing import TypeVar
 import pytest
 
 from factbot.core import FactBot
+from factbot.features import daily as daily_module
 from factbot.features.daily import SendThrottle
 from factbot.packs import FactPack
 from factbot.storage import ChatKey, MemoryStore
@@ -429,3 +430,47 @@ async def test_telegram_replies_and_daily_sends_share_the_adapters_throttle(
             await app.shutdown()
     assert [c["chat_id"] for c in api.sent()] == [501, -100123]
     assert waits == [("501", False, False), ("-100123", True, True)]
+
+
+async def test_the_daily_loop_leaves_counting_to_a_platform_with_its_own_throttle(
+        packs: tuple[FactPack, ...], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A platform whose send path has the token's throttle: the loop uses that one and does
+    not count the daily fact in it a second time; a platform without one gets the loop's."""
+    day = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+
+    waits: list[SendThrottle] = []  # in whichever throttle, the loop's own included
+
+    class Counting(SendThrottle):
+        async def wait(self, chat_id: str, *, bulk: bool = True, group: bool = True) -> None:
+            waits.append(self)
+
+    monkeypatch.setattr(daily_module, "SendThrottle", Counting)
+
+    class Own:
+        name = "telegram"
+
+        def __init__(self, throttle: SendThrottle | None) -> None:
+            self.sent: list[str] = []
+            if throttle is not None:
+                self.throttle = throttle
+
+        async def is_admin(self, message: object) -> bool:
+            return False
+
+        async def send(self, chat_id: str, reply: object) -> None:
+            self.sent.append(chat_id)
+
+    for own in (True, False):
+        waits.clear()
+        counting = Counting()
+        platform = Own(counting if own else None)
+        bot = FactBot(packs, await subscribed(3, day))
+        loop = asyncio.create_task(bot.daily.loop(
+            platform, now=lambda: day, tick=0,
+            throttle=None if own else counting))
+        while len(platform.sent) < 3:
+            await asyncio.sleep(0)
+        loop.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await loop
+        assert waits == ([] if own else [counting] * 3)
