@@ -17,10 +17,10 @@ import pytest
 
 from factbot.core import FactBot
 from factbot.features import daily as daily_module
-from factbot.features.daily import SendThrottle
+from factbot.features.daily import DAILY_BATCH, SendThrottle
 from factbot.packs import FactPack
 from factbot.storage import ChatKey, MemoryStore
-from factbot.storage.base import BaseStore, ChatSettings, is_due, next_daily
+from factbot.storage.base import BaseStore, ChatSettings, Shards, is_due, next_daily
 from factbot.storage.postgres import PostgresStore
 from factbot.storage.sqlite import SqliteStore
 
@@ -474,3 +474,36 @@ async def test_the_daily_loop_leaves_counting_to_a_platform_with_its_own_throttl
         with pytest.raises(asyncio.CancelledError):
             await loop
         assert waits == ([] if own else [counting] * 3)
+
+
+async def test_a_store_failing_mid_round_still_lets_the_claimed_chats_be_sent(
+        packs: tuple[FactPack, ...]) -> None:
+    """The first batch is claimed (marked sent), the next claim fails: the batch goes out
+    before the round's error is raised, rather than missing the day."""
+    day = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+
+    class FailingSecondClaim(MemoryStore):
+        claims = 0
+
+        async def claim_daily(self, platform: str, now: datetime, limit: int = 100,
+                              shards: Shards | None = None) -> list[tuple[str, ChatSettings]]:
+            self.claims += 1
+            if self.claims > 1:
+                raise OSError("disk I/O error")
+            return await super().claim_daily(platform, now, limit, shards)
+
+    store = FailingSecondClaim()
+    for n in range(30):
+        await store.set_daily(ChatKey("telegram", str(n)), True, time(9, 0), "UTC",
+                              since=day - timedelta(days=1))
+    vt = VirtualTime()
+    platform = SlowPlatform(vt, 0.1)
+    bot = FactBot(packs, store)
+
+    async def round_() -> None:
+        with pytest.raises(OSError, match="disk I/O error"):
+            await bot.daily.send_due(platform, day, SendThrottle(clock=vt.clock,  # type: ignore[arg-type]
+                                                                   sleep=vt.sleep))
+
+    await vt.run(round_())
+    assert len(platform.arrived) == DAILY_BATCH

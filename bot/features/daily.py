@@ -285,11 +285,18 @@ class DailyFacts:
             if pending:
                 done, pending = await asyncio.wait(pending)
                 collect(done)
-        finally:
-            for task in pending:  # cancelled, or the store failed: stop the sends under way
+        except asyncio.CancelledError:
+            for task in pending:  # shutting down: stop the sends under way
                 task.cancel()
             if pending:
                 await asyncio.wait(pending)
+            raise
+        except BaseException:
+            # The store failed mid-round: the chats already claimed are marked sent, and
+            # would miss the day if their sends were dropped: finish them first.
+            if pending:
+                await asyncio.wait(pending)
+            raise
         return sent
 
     async def _send_one(self, platform: Platform, chat_id: str, settings: ChatSettings,
