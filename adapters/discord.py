@@ -39,7 +39,7 @@ from factbot.commands import Menu, Option, menu_commands
 from factbot.core import FactBot
 from factbot.errors import ConfigError, FactbotError, UnreachableError
 from factbot.messages import IncomingMessage, Reply, ReplyKind
-from factbot.settings import DiscordSettings, Settings
+from factbot.settings import DiscordSettings, Settings, redact_url
 from factbot.storage import ChatKey
 from factbot.storage.base import Shards
 
@@ -853,7 +853,7 @@ def startup_errors(doing: str) -> Iterator[None]:
     retries) or answering what is not its JSON (a proxy's page) is an UnreachableError
     (exit 75: try again later). Anything else is a bug and keeps its traceback.
     """
-    where = f"{discord.http.Route.BASE} (DISCORD_API_BASE_URL)"
+    where = f"{redact_url(discord.http.Route.BASE)} (DISCORD_API_BASE_URL)"
     try:
         yield
     except FactbotError:

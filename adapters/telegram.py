@@ -40,7 +40,14 @@ from factbot.features.cooldown import Verdict
 from factbot.features.daily import DAILY_IN_FLIGHT, ChatGone, SendThrottle
 from factbot.messages import IncomingMessage, Reply, ReplyKind
 from factbot.render import render_fact, render_slow_down
-from factbot.settings import Secret, Settings, mask_log_records, mask_secrets, token_forms
+from factbot.settings import (
+    Secret,
+    Settings,
+    mask_log_records,
+    mask_secrets,
+    redact_url,
+    token_forms,
+)
 from factbot.storage import ChatKey
 
 if TYPE_CHECKING:
@@ -697,7 +704,7 @@ def _start_up_error(exc: Exception, base_url: str, token: str) -> FactbotError:
     if isinstance(exc, Forbidden):
         return ConfigError("the Bot API refused TELEGRAM_BOT_TOKEN (403 Forbidden): "
                            "check the token from @BotFather")
-    where = base_url or "https://api.telegram.org"
+    where = redact_url(base_url) or "https://api.telegram.org"
     if isinstance(exc, NetworkError):  # no connection, a timeout, a 5xx
         return UnreachableError(f"cannot reach the Telegram Bot API at {where} "
                                 f"(TELEGRAM_API_BASE_URL): {_api_error(exc, token)}")
