@@ -109,10 +109,12 @@ async def test_a_claim_advances_the_chat_to_its_next_local_day_across_a_dst_chan
     assert await store.claim_daily("telegram", before) == []
     assert [c for c, _ in await store.claim_daily("telegram", before + timedelta(minutes=1))
             ] == ["-7"]
+    await store.mark_daily_sent(chat, before + timedelta(minutes=1))
     # The clocks went forward on the 8th: 08:30 there is now 12:30 UTC.
     assert await store.claim_daily("telegram", datetime(2026, 3, 8, 12, 29, tzinfo=UTC)) == []
     claimed = await store.claim_daily("telegram", datetime(2026, 3, 8, 12, 30, tzinfo=UTC))
     assert [c for c, _ in claimed] == ["-7"]
+    await store.mark_daily_sent(chat, datetime(2026, 3, 8, 12, 30, tzinfo=UTC))
     assert await store.claim_daily("telegram", datetime(2026, 3, 9, 12, 29, tzinfo=UTC)) == []
 
 
@@ -149,8 +151,9 @@ async def test_the_sqlite_claim_reads_due_chats_off_the_next_daily_index(
     with db:
         db.executemany("INSERT INTO chats (platform, chat_id, daily, next_daily)"
                        " VALUES ('telegram', ?, 1, ?)", ((str(n), n) for n in range(2000)))
-    # The claim's parameters: platform, now, shard count and ids (every chat: 1, [0]), limit.
-    for sql, params in ((_CLAIM, ("telegram", 10.0, 1, "[0]", 10)),
+    # The claim's parameters: platform, now, now (for the leases), shard count and ids (every
+    # chat: 1, [0]), limit.
+    for sql, params in ((_CLAIM, ("telegram", 10.0, 10.0, 1, "[0]", 10)),
                         (_UNSET, ("telegram", 10))):
         plan = " ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
         assert "USING INDEX chats_next_daily" in plan, plan

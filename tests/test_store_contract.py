@@ -265,7 +265,8 @@ async def test_only_chats_left_before_the_cutoff_on_that_platform_are_forgotten(
 DAY = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)  # noon UTC: the default 09:00 UTC slot is past
 
 
-async def test_a_claim_hands_out_each_due_chat_once_and_marks_it_sent(store: BaseStore) -> None:
+async def test_a_claim_leases_each_due_chat_and_a_mark_sends_it_to_the_next_slot(
+        store: BaseStore) -> None:
     await store.set_daily(CHAT, True)
     await store.set_topic_enabled(CHAT, "trade", False)
     # Turned on at 10:00: not due until 13:00.
@@ -275,16 +276,44 @@ async def test_a_claim_hands_out_each_due_chat_once_and_marks_it_sent(store: Bas
     claimed = await store.claim_daily("telegram", DAY)
     assert [chat_id for chat_id, _ in claimed] == [CHAT.chat_id]
     [(_, settings)] = claimed
-    assert settings.last_daily == DAY
     assert settings.disabled == {"trade"}  # what the daily fact needs to choose a topic
+    assert settings.last_daily is None  # claimed, not marked sent
+    assert (await store.chat_settings(CHAT)).last_daily is None
+    await store.mark_daily_sent(CHAT, DAY)
     assert (await store.chat_settings(CHAT)).last_daily == DAY
     assert await store.claim_daily("telegram", DAY + timedelta(hours=1)) == [
         ("-200", ChatSettings(daily=True, daily_time=time(13, 0),
-                              last_daily=DAY + timedelta(hours=1)))]
-    # Claimed for today: nothing more until tomorrow's slot, then both again.
+                              last_daily=DAY - timedelta(hours=2)))]
+    await store.mark_daily_sent(ChatKey("telegram", "-200"), DAY + timedelta(hours=1))
+    # Sent today: nothing more until tomorrow's slot, then both again.
     assert await store.claim_daily("telegram", DAY + timedelta(hours=2)) == []
     again = await store.claim_daily("telegram", DAY + timedelta(days=1, hours=2))
     assert [chat_id for chat_id, _ in again] == ["-100", "-200"]
+
+
+async def test_a_live_lease_is_not_claimed_and_an_expired_one_is(store: BaseStore) -> None:
+    await store.set_daily(CHAT, True)
+    assert [c for c, _ in await store.claim_daily("telegram", DAY)] == [CHAT.chat_id]
+    lease = store.daily_lease
+    # Its claimer is sending it (or died doing so): nobody else gets it while the lease lasts.
+    assert await store.claim_daily("telegram", DAY) == []
+    assert await store.claim_daily("telegram", DAY + lease - timedelta(seconds=1)) == []
+    # The lease ran out and the chat was never marked sent: it is claimed again, once.
+    again = DAY + lease
+    assert [c for c, _ in await store.claim_daily("telegram", again)] == [CHAT.chat_id]
+    assert await store.claim_daily("telegram", again + timedelta(seconds=1)) == []
+    await store.mark_daily_sent(CHAT, again)
+    assert await store.claim_daily("telegram", again + 2 * lease) == []  # sent for today
+    assert len(await store.claim_daily("telegram", DAY + timedelta(days=1))) == 1
+
+
+async def test_a_setting_changed_while_leased_keeps_the_lease(store: BaseStore) -> None:
+    await store.set_daily(CHAT, True)
+    assert len(await store.claim_daily("telegram", DAY)) == 1
+    await store.set_topic_enabled(CHAT, "trade", False)
+    await store.set_daily(CHAT, True, time(8, 0))
+    assert await store.claim_daily("telegram", DAY) == []
+    assert len(await store.claim_daily("telegram", DAY + store.daily_lease)) == 1
 
 
 async def test_a_claim_takes_at_most_the_limit_and_the_rest_stay_due(store: BaseStore) -> None:
@@ -362,6 +391,40 @@ async def test_concurrent_claims_hand_each_due_chat_to_exactly_one_process(
     assert not set(a) & set(b)
     assert sorted(a + b) == sorted(c.chat_id for c in chats)
     assert len(a) + len(b) == len(chats)  # nobody got one twice from their own claims either
+    # Leased, not yet marked: claimed again by neither while the leases last.
+    assert await first.claim_daily("telegram", DAY) == []
+    assert await second.claim_daily("telegram", DAY) == []
+    # Each marks what it sent; the others' expired leases then hand out nothing twice.
+    for store, got in ((first, a), (second, b)):
+        for chat_id in got:
+            await store.mark_daily_sent(ChatKey("telegram", chat_id), DAY)
+    later = DAY + first.daily_lease
+    assert await first.claim_daily("telegram", later) == []
+    assert await second.claim_daily("telegram", later) == []
+
+
+async def test_a_dead_claimers_chats_go_to_the_other_process_after_the_lease(
+        two: tuple[BaseStore, BaseStore]) -> None:
+    first, second = two
+    chats = [ChatKey("telegram", str(-n)) for n in range(20)]
+    for chat in chats:
+        await first.set_daily(chat, True)
+    dead = [c for c, _ in await first.claim_daily("telegram", DAY, limit=5)]  # never marked
+    assert len(dead) == 5
+
+    async def send_all(store: BaseStore, now: datetime) -> list[str]:
+        got: list[str] = []
+        while batch := await store.claim_daily("telegram", now, limit=7):
+            for chat_id, _ in batch:
+                await store.mark_daily_sent(ChatKey("telegram", chat_id), now)
+                got.append(chat_id)
+        return got
+
+    live = await send_all(second, DAY)
+    assert sorted(live + dead) == sorted(c.chat_id for c in chats) and not set(live) & set(dead)
+    assert await send_all(second, DAY + second.daily_lease - timedelta(seconds=1)) == []
+    assert sorted(await send_all(second, DAY + second.daily_lease)) == sorted(dead)
+    assert await send_all(second, DAY + 2 * second.daily_lease) == []
 
 
 async def test_concurrent_rotation_from_two_processes_never_repeats_within_a_round(

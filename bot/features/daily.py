@@ -252,12 +252,13 @@ class DailyFacts:
                        in_flight: int = DAILY_IN_FLIGHT) -> int:
         """Send every daily fact due on ``platform`` at ``now``; return how many went out.
 
-        Chats are claimed from the store a few at a time: a claimed chat is marked sent
-        before it is sent to, so that no other process sends it too, and after a crash a
-        chat misses one day rather than getting the same fact twice (at most ``in_flight``
-        and one batch are claimed and not yet sent); small batches leave the rest to the
-        other processes. Up to ``in_flight`` sends wait on the platform at once, so the
-        rate is the throttle's, not one round trip's.
+        Chats are claimed from the store a few at a time: a claimed chat is leased to this
+        process (``store.daily_lease``), so that no other process sends it meanwhile, and
+        marked sent (``mark_daily_sent``) once its send is done, sent or failed; a process
+        that dies leaves its claimed, unsent chats to be claimed again when their leases run
+        out. Only a death between a send and its mark can post a chat's fact twice. Small
+        batches leave the rest to the other processes. Up to ``in_flight`` sends wait on the
+        platform at once, so the rate is the throttle's, not one round trip's.
 
         ``throttle`` counts each send here, unless it is the platform's own ``throttle``:
         then the platform's send path counts it (with the replies it shares the limit with).
@@ -265,6 +266,7 @@ class DailyFacts:
         counted_by_platform = throttle is getattr(platform, "throttle", None)
         sent = 0
         pending: set[asyncio.Task[bool]] = set()
+        started = _time.monotonic()
 
         def collect(done: set[asyncio.Task[bool]]) -> None:
             nonlocal sent
@@ -273,56 +275,72 @@ class DailyFacts:
         try:
             # A Discord shard group claims only its own guilds' channels (daily_shards).
             shards = getattr(platform, "daily_shards", None)
-            while batch := await self.store.claim_daily(platform.name, now, limit=DAILY_BATCH,
-                                                        shards=shards):
+            while True:
+                # ``now`` moved on by the time the round has taken: a lease taken late in a
+                # long round still lasts its full length.
+                at = now + timedelta(seconds=_time.monotonic() - started)
+                batch = await self.store.claim_daily(platform.name, at, limit=DAILY_BATCH,
+                                                     shards=shards)
+                if not batch:
+                    break
                 for chat_id, settings in batch:
                     while len(pending) >= max(in_flight, 1):
                         done, pending = await asyncio.wait(
                             pending, return_when=asyncio.FIRST_COMPLETED)
                         collect(done)
                     pending.add(asyncio.create_task(self._send_one(
-                        platform, chat_id, settings, None if counted_by_platform else throttle)))
+                        platform, chat_id, settings, None if counted_by_platform else throttle,
+                        at)))
             if pending:
                 done, pending = await asyncio.wait(pending)
                 collect(done)
         except asyncio.CancelledError:
-            for task in pending:  # shutting down: stop the sends under way
-                task.cancel()
+            for task in pending:  # shutting down: stop the sends under way (their chats'
+                task.cancel()     # leases run out and another round sends them)
             if pending:
                 await asyncio.wait(pending)
             raise
         except BaseException:
-            # The store failed mid-round: the chats already claimed are marked sent, and
-            # would miss the day if their sends were dropped: finish them first.
+            # The store failed mid-round: the chats already claimed are leased to this
+            # process: finish their sends rather than leave them waiting for the lease.
             if pending:
                 await asyncio.wait(pending)
             raise
         return sent
 
     async def _send_one(self, platform: Platform, chat_id: str, settings: ChatSettings,
-                        throttle: SendThrottle | None) -> bool:
+                        throttle: SendThrottle | None, claimed_at: datetime) -> bool:
         chat = ChatKey(platform.name, chat_id)
+        sent = False
         try:
             reply = await self.reply(chat, settings)
-            if reply is None:
-                return False
-            if throttle is not None:
-                await throttle.wait(chat_id)
-            await platform.send(chat_id, reply)
+            if reply is not None:
+                if throttle is not None:
+                    await throttle.wait(chat_id)
+                await platform.send(chat_id, reply)
+                sent = True
         except asyncio.CancelledError:
-            raise
+            raise  # not marked: the chat is claimed again when its lease runs out
         except ChatGone:  # logged and unsubscribed by the adapter: no traceback
             if self.metrics is not None:
                 self.metrics.daily(platform.name, sent=False)
-            return False
         except Exception:
             log.exception("%s: daily fact for chat %s failed", platform.name, chat_id)
             if self.metrics is not None:
                 self.metrics.daily(platform.name, sent=False)
-            return False
-        if self.metrics is not None:
-            self.metrics.daily(platform.name, sent=True)
-        return True
+        else:
+            if sent and self.metrics is not None:
+                self.metrics.daily(platform.name, sent=True)
+        # Done with the chat for this slot, sent or failed (a failed send is not retried
+        # until its next slot, as before leases).
+        try:  # shielded: a send done is marked even if the round is being cancelled
+            await asyncio.shield(self.store.mark_daily_sent(chat, claimed_at))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the store logs its own failures; the lease runs out
+            log.warning("%s: could not mark the daily fact for chat %s sent: %r",
+                        platform.name, chat_id, exc)
+        return sent
 
     async def forget_left_chats(self, platform: str, now: datetime) -> int:
         """Delete the state of chats the bot left more than LEFT_CHAT_MAX_AGE before ``now``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from types import TracebackType
 from typing import Self
@@ -20,6 +20,9 @@ UNMATCHED_MAX_ROWS = 10_000
 LEFT_CHAT_MAX_AGE = timedelta(days=90)
 DEFAULT_DAILY_TIME = time(9, 0)
 DEFAULT_TZ = "UTC"
+# How long a claimed chat's daily fact stays its claimer's to send (BaseStore.daily_lease):
+# a process that dies before mark_daily_sent leaves the chat to be claimed again after this.
+DAILY_LEASE = timedelta(minutes=2)
 _WORD = re.compile(r"\w+")
 
 
@@ -220,11 +223,16 @@ class BaseStore(ABC):
 
     @abstractmethod
     async def mark_daily_sent(self, chat: ChatKey, when: datetime) -> None:
-        """Record, durably and before sending, that the daily fact went out at ``when``."""
+        """Record, durably, that the daily fact went out at ``when``: the next one is due at
+        the chat's next slot after ``when``, and the chat's claim (claim_daily) is released."""
 
     @abstractmethod
     async def set_guild(self, chat: ChatKey, guild_id: int) -> None:
         """Record the Discord guild a channel is in, for claim_daily's ``shards``."""
+
+    # How long a chat claimed by claim_daily stays the claimer's (a store attribute, so
+    # tests can shorten it).
+    daily_lease: timedelta = DAILY_LEASE
 
     async def claim_daily(self, platform: str, now: datetime, limit: int = 100,
                           shards: Shards | None = None) -> list[tuple[str, ChatSettings]]:
@@ -233,22 +241,27 @@ class BaseStore(ABC):
         ``shards``: only chats whose guild (set_guild) is on one of these shards; chats with
         no guild count as shard 0's (see shard_of). None: every chat.
 
-        Each claimed chat is marked sent at ``now`` before it is returned (its settings say
-        so), and no other caller, in this process or another, gets it for the same slot.
-        This default is built on daily_chats and mark_daily_sent and is atomic only where
-        they never yield to another task (MemoryStore); the database stores override it
-        with one transaction.
+        Each claimed chat is leased to the caller until ``now + daily_lease`` and returned
+        as it is, not marked sent: the caller sends, then calls mark_daily_sent. No other
+        caller, in this process or another, gets a chat while its lease lasts; a chat whose
+        lease ran out unmarked (its claimer died) is claimed again.
+        This default is built on daily_chats and keeps the leases in the instance; it is
+        atomic only where daily_chats never yields to another task; the stores override it
+        (the database stores with one transaction).
         """
         if shards is not None:
             raise NotImplementedError("claim_daily(shards=...) needs a store that records "
                                       "guilds")
+        leases: dict[ChatKey, datetime] = self.__dict__.setdefault("_daily_leases", {})
         claimed: list[tuple[str, ChatSettings]] = []
         for chat_id, settings in await self.daily_chats(platform):
             if len(claimed) >= limit:
                 break
-            if is_due(settings, now):
-                await self.mark_daily_sent(ChatKey(platform, chat_id), now)
-                claimed.append((chat_id, replace(settings, last_daily=now)))
+            key = ChatKey(platform, chat_id)
+            lease = leases.get(key)
+            if is_due(settings, now) and (lease is None or lease <= now):
+                leases[key] = now + self.daily_lease
+                claimed.append((chat_id, settings))
         return claimed
 
     # --- chat lifecycle ----------------------------------------------------------------

@@ -60,6 +60,8 @@ class MemoryStore(BaseStore):
         # (next_daily, platform, chat id) of subscribed chats, the earliest first: the
         # databases' index. Stale entries (the chat changed since) are skipped when popped.
         self._due: list[tuple[datetime, str, str]] = []
+        # Chats claimed by claim_daily and not yet marked sent: until when each is leased.
+        self.leases: dict[ChatKey, datetime] = {}
 
     async def next_rotation(self, chat: ChatKey, topic: str, count: int) -> int:
         position = self.rotation.get((chat, topic), 0) % max(count, 1)
@@ -111,10 +113,16 @@ class MemoryStore(BaseStore):
             self.chats.pop(chat, None)
         else:
             self.chats[chat] = settings
-        due = next_daily(settings)
+        due = self._due_at(chat, settings)
         if due is not None:
             heapq.heappush(self._due, (due, chat.platform, chat.chat_id))
         return settings
+
+    def _due_at(self, chat: ChatKey, settings: ChatSettings) -> datetime | None:
+        """When the chat can next be claimed: its next slot, or when its lease runs out."""
+        due = next_daily(settings)
+        lease = self.leases.get(chat)
+        return due if due is None or lease is None else max(due, lease)
 
     async def set_guild(self, chat: ChatKey, guild_id: int) -> None:
         self.guilds[chat] = guild_id
@@ -128,13 +136,16 @@ class MemoryStore(BaseStore):
             entry = heapq.heappop(self._due)
             due, chat_platform, chat_id = entry
             chat = ChatKey(chat_platform, chat_id)
-            if next_daily(self.chats.get(chat, _DEFAULTS)) != due:
+            if self._due_at(chat, self.chats.get(chat, _DEFAULTS)) != due:
                 continue  # stale: the chat was changed or claimed since
             if chat_platform != platform or (shards is not None and shard_of(
                     self.guilds.get(chat), shards[0]) not in shards[1]):
                 others.append(entry)
                 continue
-            claimed.append((chat_id, self._update(chat, last_daily=now)))
+            self.leases[chat] = now + self.daily_lease  # due again when the lease runs out
+            settings = self.chats.get(chat, _DEFAULTS)
+            heapq.heappush(self._due, (now + self.daily_lease, chat_platform, chat_id))
+            claimed.append((chat_id, settings))
         for entry in others:
             heapq.heappush(self._due, entry)
         return sorted(claimed, key=lambda item: item[0])
@@ -164,6 +175,7 @@ class MemoryStore(BaseStore):
                        if chat.platform == platform and s.daily), key=lambda item: item[0])
 
     async def mark_daily_sent(self, chat: ChatKey, when: datetime) -> None:
+        self.leases.pop(chat, None)
         self._update(chat, last_daily=when)
 
     async def set_left(self, chat: ChatKey, when: datetime | None) -> ChatSettings:

@@ -9,8 +9,10 @@ process must see is decided in the database, in one statement or one transaction
   (each keeps one, used only while its LISTEN connection is alive: a change made anywhere is
   read everywhere within a second, in practice milliseconds);
 * rotation steps of messages in flight together go to the server in one statement;
-* the daily fact is claimed (``claim_daily``): due chats are marked sent in one ``UPDATE``
-  over rows locked ``FOR UPDATE SKIP LOCKED``, so each chat goes to exactly one process.
+* the daily fact is claimed (``claim_daily``): due chats are leased (``claimed_until``) in one
+  ``UPDATE`` over rows locked ``FOR UPDATE SKIP LOCKED``, so each chat goes to one process
+  at a time; the sender marks it sent (``mark_daily_sent``), and a chat left unmarked when
+  its lease runs out (the process died) is claimed again.
 
 Usage counts and unanswered questions only add up, whoever writes them: they are batched in
 memory and written every ``flush_interval`` seconds and on close, with upserts, as in
@@ -29,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import json
 import logging
 import secrets
@@ -145,6 +146,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # A Discord channel's guild, so a shard group claims only its guilds' daily facts.
         "ALTER TABLE chats ADD COLUMN guild_id bigint",
     ),
+    (
+        # Until when a claimed chat's daily fact is its claimer's to send (claim_daily);
+        # NULL: not claimed, or marked sent since.
+        "ALTER TABLE chats ADD COLUMN claimed_until timestamptz",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 TABLES = ("rotation", "usage", "unmatched", "chats", "disabled_topics", "meta")
@@ -214,13 +220,15 @@ _ROTATE_MANY = (
 _ENSURE = ("INSERT INTO chats (platform, chat_id) VALUES ($1, $2)"
            " ON CONFLICT (platform, chat_id) DO NOTHING")
 # Due chats, the earliest first, on the chats_next_daily index, skipping those another
-# process is claiming right now; a row claimed and committed meanwhile is checked again once
-# locked, and is no longer due.
+# process is claiming right now, and those leased to a process that has not yet marked them
+# sent (claimed_until); a row claimed and committed meanwhile is checked again once locked,
+# and is leased by then.
 _CLAIM = (
     f"SELECT c.chat_id, {', '.join('c.' + c for c in _CHAT_COLUMNS.split(', '))},"
     " ARRAY(SELECT topic FROM disabled_topics AS d"
     "       WHERE d.platform = c.platform AND d.chat_id = c.chat_id) AS disabled"
     " FROM chats AS c WHERE c.platform = $1 AND c.daily AND c.next_daily <= $2"
+    " AND (c.claimed_until IS NULL OR c.claimed_until <= $2)"  # no live lease
     # The shard filter: no shards is shard count 1, ids {0}, which every chat passes.
     " AND coalesce(c.guild_id >> 22, 0) % $4 = ANY($5::bigint[])"
     " ORDER BY c.next_daily LIMIT $3 FOR UPDATE OF c SKIP LOCKED")
@@ -814,7 +822,8 @@ class PostgresStore(BaseStore):
     async def mark_daily_sent(self, chat: ChatKey, when: datetime) -> None:
         await self._write_now(
             "INSERT INTO chats AS c (platform, chat_id, last_daily) VALUES ($1, $2, $3)"
-            " ON CONFLICT (platform, chat_id) DO UPDATE SET last_daily = $3, next_daily = NULL",
+            " ON CONFLICT (platform, chat_id) DO UPDATE SET last_daily = $3, next_daily = NULL,"
+            " claimed_until = NULL",  # next_daily: worked out by the next claim
             chat.platform, chat.chat_id, when)
 
     async def set_guild(self, chat: ChatKey, guild_id: int) -> None:
@@ -835,10 +844,11 @@ class PostgresStore(BaseStore):
         async with self._durably() as conn:
             count, ids = shards or (1, frozenset({0}))
             rows = await conn.fetch(_CLAIM, platform, now, limit, count, sorted(ids))
-            claimed = sorted((row[0], dataclasses.replace(_settings(row[1:]), last_daily=now))
-                             for row in rows)
-            await conn.execute(_SET_NEXT, platform, now, [c for c, _ in claimed],
-                               [next_slot(s.daily_time, s.tz, now) for _, s in claimed])
+            claimed = sorted((row[0], _settings(row[1:])) for row in rows)
+            await conn.execute(
+                "UPDATE chats SET claimed_until = $3 WHERE platform = $1"
+                " AND chat_id = ANY($2::text[])", platform, [c for c, _ in claimed],
+                now + self.daily_lease)
         return claimed
 
     async def _fill_next_daily(self, platform: str) -> bool:

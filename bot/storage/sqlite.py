@@ -116,6 +116,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "ALTER TABLE chats ADD COLUMN guild_id INTEGER",
     ),
+    # 7: until when a claimed chat's daily fact is its claimer's to send (claim_daily);
+    # NULL: not claimed, or marked sent since
+    (
+        "ALTER TABLE chats ADD COLUMN claimed_until REAL",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 MAX_PENDING_UNMATCHED = 1_000  # while the database is failing, keep only this many
@@ -299,6 +304,7 @@ async def _daily_chats(db: aiosqlite.Connection,
 _CLAIM = ("SELECT chat_id, daily, daily_time, tz, last_daily, user_per_minute, chat_per_minute,"
           " left_at FROM chats INDEXED BY chats_next_daily"
           " WHERE platform = ? AND daily = 1 AND next_daily <= ?"
+          " AND (claimed_until IS NULL OR claimed_until <= ?)"  # no live lease
           " AND coalesce(guild_id >> 22, 0) % ? IN (SELECT value FROM json_each(?))"
           " ORDER BY next_daily LIMIT ?")
 _UNSET = ("SELECT chat_id, daily_time, tz, last_daily FROM chats INDEXED BY chats_next_daily"
@@ -862,7 +868,7 @@ class SqliteStore(BaseStore):
     async def claim_daily(self, platform: str, now: datetime, limit: int = 100,
                           shards: Shards | None = None) -> list[tuple[str, ChatSettings]]:
         # One write transaction: BEGIN IMMEDIATE takes the file's write lock before the
-        # read, so another process claiming at the same time waits and then sees the sends.
+        # read, so another process claiming at the same time waits and then sees the leases.
         # Due chats come off the next_daily index, so a round reads only what it sends.
         async with self._lock:
             await self._follow_file()
@@ -872,7 +878,8 @@ class SqliteStore(BaseStore):
             async with _writing(db):
                 count, ids = shards or (1, frozenset({0}))
                 rows = list(await db.execute_fetchall(_CLAIM, (
-                    platform, _ts(now), count, json.dumps(sorted(ids)), max(limit, 0))))
+                    platform, _ts(now), _ts(now), count, json.dumps(sorted(ids)),
+                    max(limit, 0))))
                 disabled: dict[str, list[str]] = {}
                 if rows:
                     marks = ", ".join("?" * len(rows))
@@ -880,16 +887,12 @@ class SqliteStore(BaseStore):
                             "SELECT chat_id, topic FROM disabled_topics WHERE platform = ?"
                             f" AND chat_id IN ({marks})", (platform, *(r[0] for r in rows))):
                         disabled.setdefault(chat_id, []).append(topic)
-                claimed = sorted((row[0], dataclasses.replace(
-                    _settings(row[1:], disabled.get(row[0], ())), last_daily=now))
-                    for row in rows)
+                claimed = sorted((row[0], _settings(row[1:], disabled.get(row[0], ())))
+                                 for row in rows)
+                until = _ts(now + self.daily_lease)
                 await db.executemany(
-                    "UPDATE chats SET last_daily = ?, next_daily = ?"
-                    " WHERE platform = ? AND chat_id = ?",
-                    [(_ts(now), _ts(next_slot(settings.daily_time, settings.tz, now)),
-                      platform, chat_id) for chat_id, settings in claimed])
-            for chat_id, _ in claimed:
-                self._forget(ChatKey(platform, chat_id))
+                    "UPDATE chats SET claimed_until = ? WHERE platform = ? AND chat_id = ?",
+                    [(until, platform, chat_id) for chat_id, _ in claimed])
         return claimed
 
     async def mark_daily_sent(self, chat: ChatKey, when: datetime) -> None:
@@ -897,7 +900,9 @@ class SqliteStore(BaseStore):
         self._forget(chat)
         await self._run([
             (self._ENSURE, key),
-            ("UPDATE chats SET last_daily = ?, next_daily = NULL"
+            # next_daily: worked out by the next claim (with the chat's time zone); the
+            # chat's lease ends.
+            ("UPDATE chats SET last_daily = ?, next_daily = NULL, claimed_until = NULL"
              " WHERE platform = ? AND chat_id = ?", (_ts(when), *key)),
         ])
         self._forget(chat)
