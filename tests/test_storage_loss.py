@@ -15,8 +15,8 @@ import pytest
 
 from factbot.core import FactBot
 from factbot.packs import FactPack
-from factbot.storage.base import ChatKey
-from factbot.storage.sqlite import MAX_PENDING_UNMATCHED, SqliteStore
+from factbot.storage.base import MAX_PENDING_UNMATCHED, ChatKey
+from factbot.storage.sqlite import SqliteStore
 from tests.test_storage_sqlite import ask, lock_held, release, rows
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import zoneinfo
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from factbot.text import fold
 
@@ -118,6 +119,61 @@ def is_due(settings: ChatSettings, now: datetime) -> bool:
     """Whether the chat's daily fact is due at ``now``: on, and not sent since its last slot."""
     return settings.daily and (settings.last_daily is None
                                or settings.last_daily < due_at(settings, now))
+
+
+# While a database fails, a store holds only this many unanswered questions, the newest.
+MAX_PENDING_UNMATCHED = 1_000
+
+
+class FailureLog:
+    """A database store's failure bookkeeping: a failure logged once when it begins, its
+    end once, and the unanswered questions it holds while failing capped at the newest.
+
+    The store sets ``_log`` (its module's logger, so records keep its name), ``_where``
+    (the file or the redacted URL) and keeps its pending questions in ``_unmatched``.
+    """
+
+    _log: logging.Logger
+    _unmatched: list[Any]
+    _failing = False
+    _dropping = 0  # unanswered questions dropped since the database last worked
+    dropped_unmatched = 0  # ... in all, since the store opened
+
+    @property
+    def _where(self) -> object:
+        raise NotImplementedError
+
+    def _failed(self, what: str) -> None:
+        if not self._failing:
+            self._log.exception("%s: %s failed; carrying on from memory and retrying",
+                                self._where, what)
+            self._failing = True
+
+    def _recovered(self) -> None:
+        if self._failing:
+            if self._dropping:
+                self._log.warning("%s: storage works again; %d unanswered questions were "
+                                  "dropped while it failed", self._where, self._dropping)
+            else:
+                self._log.info("%s: storage works again", self._where)
+            self._failing = False
+            self._dropping = 0
+
+    def _cap_unmatched(self) -> None:
+        """While the database fails, hold only the newest unanswered questions; count the rest.
+
+        Never while it works: a healthy database takes every question at the next flush.
+        """
+        excess = len(self._unmatched) - MAX_PENDING_UNMATCHED
+        if excess <= 0:
+            return
+        del self._unmatched[:excess]
+        if not self._dropping:
+            self._log.warning("%s: the database is failing: holding only the newest %d "
+                              "unanswered questions until it works again, dropping older ones",
+                              self._where, MAX_PENDING_UNMATCHED)
+        self._dropping += excess
+        self.dropped_unmatched += excess
 
 
 class BaseStore(ABC):

@@ -56,6 +56,7 @@ from factbot.storage.base import (
     BaseStore,
     ChatKey,
     ChatSettings,
+    FailureLog,
     Shards,
     TopicCount,
     UnmatchedCount,
@@ -178,7 +179,6 @@ SHARED_TOLERANCE = (
     "extra answer; a process's own window is also kept (it only ever refuses earlier); the "
     "'slow down' note can come once from each process; while the server cannot be reached "
     "each process limits on its own (then up to one limit per process)")
-MAX_PENDING_UNMATCHED = 1_000  # while the database is failing, keep only this many
 OFFLINE_CHATS = 10_000  # rotation positions kept in memory while the server is down
 RETRY_AFTER = 1.0  # seconds: while failing, the hot path asks the server at most this often
 _DEFAULT_SETTINGS = ChatSettings()
@@ -271,8 +271,10 @@ def _minute(at: time) -> time:
     return time(at.hour, at.minute)
 
 
-class PostgresStore(BaseStore):
+class PostgresStore(FailureLog, BaseStore):
     """State in PostgreSQL. Open with ``async with PostgresStore(url) as store``."""
+
+    _log = log  # FailureLog writes under this module's name
 
     def __init__(self, url: str, *, flush_interval: float = 0.5,
                  max_age: float = UNMATCHED_MAX_AGE.total_seconds(),
@@ -521,41 +523,23 @@ class PostgresStore(BaseStore):
             raise StorageError(f"{self.where}: the store is not open")
         return self._pool
 
+    @property
+    def _where(self) -> str:
+        return self.where
+
     def _failed(self, what: str) -> None:
         self._retry_at = _time.monotonic() + self.retry_after
-        if not self._failing:
-            log.exception("%s: %s failed; carrying on from memory and retrying", self.where,
-                          what)
-            self._failing = True
+        super()._failed(what)
 
     def _recovered(self) -> None:
         if self._failing:
-            if self._dropping:
-                log.warning("%s: storage works again; %d unanswered questions were dropped "
-                            "while it failed", self.where, self._dropping)
-            else:
-                log.info("%s: storage works again", self.where)
-            self._failing = False
-            self._dropping = 0
             self._offline.clear()  # the server's positions are the truth again
+        super()._recovered()
 
     def _waiting(self) -> bool:
         """While failing, the hot path asks the server once a ``retry_after``, not every message:
         a server that does not answer would otherwise hold each reply for the timeout."""
         return self._failing and _time.monotonic() < self._retry_at
-
-    def _cap_unmatched(self) -> None:
-        """While the database fails, hold only the newest unanswered questions; count the rest."""
-        excess = len(self._unmatched) - MAX_PENDING_UNMATCHED
-        if excess <= 0:
-            return
-        del self._unmatched[:excess]
-        if not self._dropping:
-            log.warning("%s: the database is failing: holding only the newest %d unanswered "
-                        "questions until it works again, dropping older ones", self.where,
-                        MAX_PENDING_UNMATCHED)
-        self._dropping += excess
-        self.dropped_unmatched += excess
 
     @contextlib.asynccontextmanager
     async def _durably(self, *chats: ChatKey) -> AsyncIterator[PoolConnectionProxy]:

@@ -53,6 +53,7 @@ from factbot.storage.base import (
     BaseStore,
     ChatKey,
     ChatSettings,
+    FailureLog,
     Shards,
     TopicCount,
     UnmatchedCount,
@@ -123,7 +124,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-MAX_PENDING_UNMATCHED = 1_000  # while the database is failing, keep only this many
 # Chats whose settings and rotation stay in memory (an LRU). The win: a message in a cached
 # chat waits for no read. bench/storage.py (40 chats) answers at 0.89-0.92 of the in-memory
 # store's rate with the cache and at 0.06-0.09 without it (--chat-cache 0: 170-250 µs a
@@ -356,8 +356,10 @@ async def _transaction(db: aiosqlite.Connection,
             await db.execute(sql, params)
 
 
-class SqliteStore(BaseStore):
+class SqliteStore(FailureLog, BaseStore):
     """The default store. Open with ``async with SqliteStore(path) as store``."""
+
+    _log = log  # FailureLog writes under this module's name
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0,
                  flush_interval: float = 0.5, create: bool = True,
@@ -563,36 +565,9 @@ class SqliteStore(BaseStore):
             raise StorageError(f"{self.path}: the store is not open")
         return self._db
 
-    def _failed(self, what: str) -> None:
-        if not self._failing:
-            log.exception("%s: %s failed; carrying on from memory and retrying", self.path, what)
-            self._failing = True
-
-    def _recovered(self) -> None:
-        if self._failing:
-            if self._dropping:
-                log.warning("%s: storage works again; %d unanswered questions were dropped "
-                            "while it failed", self.path, self._dropping)
-            else:
-                log.info("%s: storage works again", self.path)
-            self._failing = False
-            self._dropping = 0
-
-    def _cap_unmatched(self) -> None:
-        """While the database fails, hold only the newest unanswered questions; count the rest.
-
-        Never while it works: a healthy database takes every question at the next flush.
-        """
-        excess = len(self._unmatched) - MAX_PENDING_UNMATCHED
-        if excess <= 0:
-            return
-        del self._unmatched[:excess]
-        if not self._dropping:
-            log.warning("%s: the database is failing: holding only the newest %d unanswered "
-                        "questions until it works again, dropping older ones", self.path,
-                        MAX_PENDING_UNMATCHED)
-        self._dropping += excess
-        self.dropped_unmatched += excess
+    @property
+    def _where(self) -> Path:
+        return self.path
 
     # --- batched writes ------------------------------------------------------------
 
