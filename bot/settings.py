@@ -114,7 +114,7 @@ def secret_forms(settings: Settings) -> tuple[str, ...]:
     return (*token_forms(settings.telegram.token, "telegram"),
             *token_forms(settings.discord.token, "discord"),
             *token_forms(settings.telegram.webhook_secret), *token_forms(settings.salt),
-            *passwords)
+            *token_forms(settings.dashboard.token), *passwords)
 
 
 @functools.lru_cache(maxsize=16)
@@ -266,6 +266,12 @@ class CooldownSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class DashboardSettings:
+    token: Secret = setting(Secret(""), "the token `factbot dashboard` asks for; needed to "
+                            "listen anywhere but 127.0.0.1", shown="none: local only")
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     facts: Path = setting(doc="directory with the fact packs (one folder per pack)",
                           factory=default_facts, shown="the packs installed with factbot")
@@ -289,6 +295,7 @@ class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     cooldown: CooldownSettings = field(default_factory=CooldownSettings)
+    dashboard: DashboardSettings = field(default_factory=DashboardSettings)
 
 
 @dataclass(frozen=True, slots=True)

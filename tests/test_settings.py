@@ -246,15 +246,15 @@ def _error(tmp_path: Path, text: str, environ: dict[str, str] | None = None) -> 
     ("telegram: yes\n", "factbot.yaml:1: telegram is true: expected a mapping of its keys "
      "(token, api_base_url, webhook_url, listen, webhook_secret, register_webhook, "
      "concurrent_updates)"),
-    ("colour: blue\n", "factbot.yaml:1: unknown key 'colour' (known: cooldown, db, discord, "
-     "facts, log_format, log_level, metrics, operators, salt, telegram, threshold)"),
+    ("colour: blue\n", "factbot.yaml:1: unknown key 'colour' (known: cooldown, dashboard, db, "
+     "discord, facts, log_format, log_level, metrics, operators, salt, telegram, threshold)"),
     ("telegram:\n  webhok_url: https://x.org/t\n",
      "factbot.yaml:2: unknown key 'telegram.webhok_url'; did you mean 'telegram.webhook_url'? "
      "(known: api_base_url, concurrent_updates, listen, register_webhook, token, "
      "webhook_secret, webhook_url)"),
     ("token: abc\n", "factbot.yaml:1: unknown key 'token'; did you mean 'telegram.token'? "
-     "(known: cooldown, db, discord, facts, log_format, log_level, metrics, operators, salt, "
-     "telegram, threshold)"),
+     "(known: cooldown, dashboard, db, discord, facts, log_format, log_level, metrics, "
+     "operators, salt, telegram, threshold)"),
     ("telegram:\n  listen: 1.2.3.4:5\ntelegram:\n  token: x\n",
      "factbot.yaml:3: telegram is set twice (first on line 1)"),
     ("facts: [1, 2\n", "factbot.yaml:2: invalid YAML: while parsing a flow sequence, expected "
