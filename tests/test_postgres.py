@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,8 +29,21 @@ from factbot.messages import IncomingMessage, ReplyKind
 from factbot.packs import FactPack
 from factbot.settings import Settings, load_settings
 from factbot.storage import ChatKey, db_location, make_store
-from factbot.storage.base import ChatSettings
-from factbot.storage.postgres import SCHEMA_VERSION, PostgresStore, redact_url, url_password
+from factbot.storage.base import (
+    ChatSettings,
+    DayCount,
+    EvalRun,
+    FactCount,
+    FeedbackRow,
+    WrongCount,
+)
+from factbot.storage.postgres import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    PostgresStore,
+    redact_url,
+    url_password,
+)
 from factbot.storage.sqlite import SqliteStore
 
 from .postgres import database_url
@@ -122,6 +135,33 @@ async def test_a_database_from_a_newer_factbot_is_refused_in_one_line(postgres_u
     assert message.startswith(f"{postgres_url}: database schema version {SCHEMA_VERSION + 1} "
                               f"is newer than this factbot understands")
     assert "\n" not in message
+
+
+async def test_a_schema_5_database_is_upgraded_keeping_its_data(postgres_url: str) -> None:
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute("CREATE TABLE schema_version (version integer PRIMARY KEY,"
+                           " applied_at timestamptz NOT NULL DEFAULT now())")
+        for version, statements in enumerate(MIGRATIONS[:5], start=1):
+            for statement in statements:
+                await conn.execute(statement)
+            await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", version)
+        await conn.execute("INSERT INTO chats (platform, chat_id, daily, tz)"
+                           " VALUES ('telegram', '-100', true, 'Asia/Seoul')")
+        await conn.execute("INSERT INTO usage VALUES ('discord', 'trade', 7)")
+        await conn.execute("INSERT INTO meta VALUES ('salt', 'kept-salt')")
+    finally:
+        await conn.close()
+    async with PostgresStore(postgres_url) as store:
+        assert store.opened_version == 5
+        settings = await store.chat_settings(CHAT)
+        assert (settings.daily, settings.tz, settings.language) == (True, "Asia/Seoul", None)
+        assert [(t.topic, t.count) for t in await store.top_topics()] == [("trade", 7)]
+        assert await store.user_salt() == "kept-salt"
+        assert (await store.set_language(CHAT, "ko")).language == "ko"
+        assert await store.record_feedback("telegram", "-100", "r", "u", "q", "trade", "T1")
+    assert await fetch(postgres_url, "SELECT max(version) FROM schema_version") == [
+        (SCHEMA_VERSION,)]
 
 
 # --- start-up errors -------------------------------------------------------------------
@@ -255,6 +295,7 @@ async def test_the_server_going_away_never_stops_the_answers_and_writes_resume(
             assert reply is not None
             if reply.kind is ReplyKind.FACT:
                 quotes.append(reply.quote)
+        await store.record_usage("telegram", "trade", "T1")  # a fact's count waits too
         await store.flush()  # fails: kept for later
         assert store.pending > 0
         assert len(set(quotes)) == 2  # rotation goes on from memory
@@ -264,13 +305,29 @@ async def test_the_server_going_away_never_stops_the_answers_and_writes_resume(
         await store.flush()
         assert store.pending == 0
         assert await store.unmatched_total() == 1
-        assert [(t.topic, t.count) for t in await store.top_topics()] == [("hallyu", 3)]
+        assert [(t.topic, t.count) for t in await store.top_topics()] == [("hallyu", 3),
+                                                                         ("trade", 1)]
+        assert await store.top_facts() == [FactCount("trade", "T1", 1)]
+        # Written at once, a vote cannot wait: while the server is away it raises, in a line.
+        await proxy.stop()
+        with pytest.raises(StorageError, match="recording feedback failed") as caught:
+            await store.record_feedback("telegram", "-100", "r", "u", "q", "hallyu", "Q1")
+        assert "\n" not in str(caught.value)
+        with pytest.raises(StorageError, match="recording an evaluation failed"):
+            await store.record_eval(EvalRun("hallyu", datetime.now(UTC), 1, 1.0, 1.0, 0.0,
+                                            "d"))
+        await proxy.start()
+        assert await store.record_feedback("telegram", "-100", "r", "u", "q", "hallyu", "Q1")
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1  # logged once, not once a message
     assert any("works again" in r.getMessage() for r in caplog.records)
 
 
 # --- factbot db migrate ----------------------------------------------------------------
+
+
+WHEN = datetime.now(UTC).replace(microsecond=0)  # within the age limits of kept questions
+EVAL = EvalRun("hallyu", datetime(2026, 5, 4, 9, tzinfo=UTC), 40, 0.8, 0.9, 0.05, "abc123")
 
 
 async def fill_sqlite(path: Path) -> None:
@@ -282,9 +339,15 @@ async def fill_sqlite(path: Path) -> None:
         await store.set_left(ChatKey("telegram", "-7"), datetime(2026, 2, 1, tzinfo=UTC))
         for _ in range(3):
             await store.next_rotation(CHAT, "hallyu", 10)
-            await store.record_usage("telegram", "hallyu")
-        await store.record_unmatched("telegram", "What about K-pop?", "abc")
-        await store.record_unmatched("discord", "what about k pop", "def")
+            await store.record_usage("telegram", "hallyu", at=WHEN)
+        await store.record_unmatched("telegram", "What about K-pop?", "abc", at=WHEN)
+        await store.record_unmatched("discord", "what about k pop", "def", at=WHEN)
+        await store.set_language(CHAT, "ms")
+        await store.record_usage("telegram", "hallyu", "Q2", at=WHEN)
+        for reply, user in (("r1", "abc"), ("r1", "def"), ("r2", "abc")):
+            assert await store.record_feedback("telegram", "-100", reply, user, "kpop?",
+                                               "hallyu", "Q1", at=WHEN)
+        await store.record_eval(EVAL)
 
 
 def test_db_migrate_copies_every_table_checks_the_counts_and_refuses_to_overwrite(
@@ -303,7 +366,8 @@ def test_db_migrate_copies_every_table_checks_the_counts_and_refuses_to_overwrit
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
               if line.startswith("  ")}
     assert counts == {"meta": 1, "chats": 3, "disabled_topics": 1, "rotation": 1, "usage": 1,
-                      "unmatched": 2}
+                      "unmatched": 2, "fact_usage": 1, "activity": 4, "feedback": 3,
+                      "eval_runs": 1}
 
     async def check() -> None:
         async with PostgresStore(postgres_url) as store:
@@ -312,7 +376,21 @@ def test_db_migrate_copies_every_table_checks_the_counts_and_refuses_to_overwrit
             assert settings == ChatSettings(
                 daily=True, daily_time=time(7, 30), tz="Asia/Seoul",
                 last_daily=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
-                disabled=frozenset({"trade"}))
+                disabled=frozenset({"trade"}), language="ms")
+            assert await store.top_facts() == [FactCount("hallyu", "Q2", 1)]
+            today = WHEN.date()
+            assert await store.activity(date(2000, 1, 1)) == [
+                DayCount(d, p, o, n) for d, p, o, n in sorted([
+                    (today, "discord", "fallback", 1), (today, "telegram", "fallback", 1),
+                    (today, "telegram", "fact", 4), (today, "telegram", "wrong", 3)])]
+            assert await store.wrong_answers() == [
+                WrongCount("hallyu", "Q1", 3, ("kpop?",), WHEN)]
+            assert (await store.feedback_rows(WHEN))[0] == FeedbackRow(
+                "kpop?", "hallyu", "Q1", WHEN, "telegram", "abc")
+            # One vote per user and reply holds in the copy too.
+            assert not await store.record_feedback("telegram", "-100", "r1", "abc", "kpop?",
+                                                   "hallyu", "Q1")
+            assert await store.eval_history() == [EVAL]
             assert (await store.chat_settings(ChatKey("telegram", "-7"))).left_at == \
                 datetime(2026, 2, 1, tzinfo=UTC)
             assert await store.next_rotation(CHAT, "hallyu", 10) == 3

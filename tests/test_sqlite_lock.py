@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -107,3 +109,33 @@ async def test_closing_the_store_releases_the_lock_and_a_failed_open_never_holds
     for _ in range(2):  # the second open would be refused if the first kept the lock
         with pytest.raises(StorageError, match="not a SQLite database"):
             await SqliteStore(broken, exclusive=True).open()
+
+
+async def test_a_read_only_store_reads_a_file_another_process_holds_and_writes_nothing(
+        tmp_path: Path, env: dict[str, str], holder: subprocess.Popen[str],  # noqa: F811
+        ) -> None:
+    db = tmp_path / "x.db"
+    async with SqliteStore(db, read_only=True) as store:
+        # The holder answered /hallyu: its usage reaches the file within a flush interval.
+        for _ in range(100):
+            topics = await store.top_topics()
+            if topics:
+                break
+            await asyncio.sleep(0.05)
+        assert [t.topic for t in topics] == ["hallyu"]
+        await store.record_unmatched("telegram", "what is this", "h")
+        await store.flush()  # a read-only store never writes: the question stays in memory
+    assert holder.poll() is None
+    async with SqliteStore(db, read_only=True) as store:
+        assert await store.unmatched_total() == 0
+
+
+async def test_a_read_only_store_refuses_a_missing_file_and_an_older_schema(
+        tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="no database here"):
+        await SqliteStore(tmp_path / "none.db", read_only=True).open()
+    old = tmp_path / "old.db"
+    sqlite3.connect(old).execute("PRAGMA user_version = 1").connection.close()
+    with pytest.raises(StorageError, match=r"schema version 1; this factbot reads version"):
+        await SqliteStore(old, read_only=True).open()
+    assert not old.with_name(old.name + LOCK_SUFFIX).exists()

@@ -8,14 +8,21 @@ import logging
 import os
 import subprocess
 import sys
-from datetime import time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
 
 from factbot.core import FactBot
+from factbot.errors import StorageError
 from factbot.packs import FactPack
-from factbot.storage.base import MAX_PENDING_UNMATCHED, ChatKey
+from factbot.storage.base import (
+    MAX_PENDING_UNMATCHED,
+    ChatKey,
+    DayCount,
+    EvalRun,
+    FactCount,
+)
 from factbot.storage.sqlite import SqliteStore
 from tests.test_storage_sqlite import ask, lock_held, release, rows
 
@@ -80,6 +87,35 @@ async def test_a_failing_database_holds_the_newest_questions_and_says_how_many_i
     logged = _storage_logs(caplog)
     assert sum("holding only the newest 1000 unanswered questions" in m for m in logged) == 1
     assert any("works again; 700 unanswered questions were dropped" in m for m in logged)
+
+
+async def test_counts_wait_out_a_failure_and_votes_and_evaluations_raise(
+        tmp_path: Path) -> None:
+    """Buffered counts (per fact, per day) are kept while the database fails and written
+    when it works again; a vote or an evaluation, written at once, raises instead."""
+    path = tmp_path / "state.db"
+    day = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
+    run = EvalRun("hallyu", day, 10, 0.9, 1.0, 0.0, "abc")
+    async with SqliteStore(path, flush_interval=3600, busy_timeout=0.05) as store:
+        with lock_held(path) as holder:
+            await store.record_usage("console", "hallyu", "Q1", at=day)
+            await store.record_unmatched("console", "zqxv?", "u", at=day)
+            await store.flush()  # fails: locked
+            assert store.pending == 2  # the topic count and the question (with their counts)
+            with pytest.raises(StorageError, match=r"recording feedback failed.*locked"):
+                await store.record_feedback("console", "c", "r", "u", "q", "hallyu", "Q1")
+            with pytest.raises(StorageError, match=r"recording an evaluation failed.*locked"):
+                await store.record_eval(run)
+            release(holder)
+        assert await store.top_facts() == [FactCount("hallyu", "Q1", 1)]
+        assert await store.activity(date(2026, 5, 4)) == [
+            DayCount(date(2026, 5, 4), "console", "fact", 1),
+            DayCount(date(2026, 5, 4), "console", "fallback", 1)]
+        # Nothing half-written: the same vote is recorded now, once.
+        assert await store.record_feedback("console", "c", "r", "u", "q", "hallyu", "Q1")
+        assert await store.wrong_total() == 1
+        await store.record_eval(run)
+        assert await store.eval_history() == [run]
 
 
 # --- a database file removed or replaced while the bot runs ------------------------

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from factbot.core import FactBot
 from factbot.errors import StorageError
 from factbot.messages import IncomingMessage, ReplyKind
 from factbot.packs import FactPack
-from factbot.storage.base import ChatKey, question_key
+from factbot.storage.base import ChatKey, DayCount, EvalRun, FactCount, question_key
 from factbot.storage.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,6 +196,16 @@ async def test_every_older_schema_is_migrated_keeping_its_data(tmp_path: Path,
             assert await store.user_salt() == "kept-salt"
         # Every feature works on the migrated file.
         await store.set_cooldown(CHAT, 3, 9)
+        assert (await store.set_language(CHAT, "ms")).language == "ms"
+        await store.record_usage("telegram", "hallyu", "Q1", at=datetime(2026, 5, 4, tzinfo=UTC))
+        assert await store.top_facts() == [FactCount("hallyu", "Q1", 1)]
+        facts = [d for d in await store.activity(date(2026, 5, 4)) if d.outcome == "fact"]
+        assert facts == [DayCount(date(2026, 5, 4), "telegram", "fact", 1)]
+        assert await store.record_feedback("telegram", "-100", "r", "u", "q", "hallyu", "Q1")
+        assert not await store.record_feedback("telegram", "-100", "r", "u", "q", "hallyu", "Q1")
+        run = EvalRun("hallyu", datetime(2026, 5, 4, tzinfo=UTC), 10, 0.9, 1.0, 0.0, "abc")
+        await store.record_eval(run)
+        assert await store.eval_history() == [run]
         await store.mark_daily_sent(CHAT, datetime(2026, 1, 1, tzinfo=UTC))
         moved = ChatKey("telegram", "-1000100")
         await store.migrate_chat(CHAT, moved)

@@ -11,13 +11,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from factbot.storage import BaseStore, ChatKey, MemoryStore
-from factbot.storage.base import ChatSettings
+from factbot.storage.base import (
+    TEXT_MAX,
+    ChatSettings,
+    DayCount,
+    EvalRun,
+    FactCount,
+    FeedbackRow,
+    UnmatchedRow,
+    WrongCount,
+)
 from factbot.storage.postgres import PostgresStore
 from factbot.storage.sqlite import SqliteStore
 
@@ -155,6 +164,196 @@ async def test_each_store_has_a_stable_salt(store: BaseStore) -> None:
     assert await store.user_salt() == salt
 
 
+async def test_language_is_set_cleared_and_checked_per_chat(store: BaseStore) -> None:
+    assert (await store.chat_settings(CHAT)).language is None  # automatic
+    settings = await store.set_language(CHAT, "ko")
+    assert settings.language == "ko"
+    assert await store.chat_settings(CHAT) == settings
+    assert (await store.chat_settings(OTHER)).language is None
+    await store.set_cooldown(CHAT, 2, None)  # other settings leave it be
+    assert (await store.chat_settings(CHAT)).language == "ko"
+    for wrong in ("fr", "", "KO", "en-US"):
+        with pytest.raises(ValueError, match="language"):
+            await store.set_language(CHAT, wrong)
+    assert (await store.chat_settings(CHAT)).language == "ko"  # nothing written
+    assert (await store.set_language(CHAT, None)).language is None
+    assert (await store.chat_settings(CHAT)).language is None
+    assert (await store.set_language(OTHER, "en")).language == "en"
+
+
+# --- per-fact and per-day counts ----------------------------------------------------------
+
+MAY_4 = datetime(2026, 5, 4, 23, 59, tzinfo=UTC)
+MAY_5 = datetime(2026, 5, 5, 0, 1, tzinfo=UTC)
+
+
+async def test_usage_counts_each_fact_shown_most_shown_first(store: BaseStore) -> None:
+    for platform, topic, quote in [("telegram", "hallyu", "Q1"), ("discord", "hallyu", "Q1"),
+                                   ("telegram", "trade", "T1"), ("telegram", "hallyu", "Q2"),
+                                   ("telegram", "trade", "T1"), ("telegram", "hallyu", "Q1")]:
+        await store.record_usage(platform, topic, quote)
+    await store.record_usage("telegram", "hallyu")  # no quote: the topic and day, no fact
+    assert await store.top_facts() == [FactCount("hallyu", "Q1", 3),
+                                       FactCount("trade", "T1", 2),
+                                       FactCount("hallyu", "Q2", 1)]
+    assert await store.top_facts(1) == [FactCount("hallyu", "Q1", 3)]
+    # Ties go by topic, then quote.
+    await store.record_usage("telegram", "hallyu", "Q2")
+    assert [(f.topic, f.quote) for f in await store.top_facts()] == [
+        ("hallyu", "Q1"), ("hallyu", "Q2"), ("trade", "T1")]
+    assert [(t.topic, t.count) for t in await store.top_topics()] == [("hallyu", 6),
+                                                                     ("trade", 2)]
+
+
+async def test_a_long_quote_is_kept_cut_to_the_limit(store: BaseStore) -> None:
+    await store.record_usage("telegram", "hallyu", "é" * (TEXT_MAX + 50))
+    await store.record_usage("telegram", "hallyu", "é" * (TEXT_MAX + 1))
+    assert await store.top_facts() == [FactCount("hallyu", "é" * TEXT_MAX, 2)]
+
+
+async def test_activity_counts_facts_fallbacks_and_wrong_answers_per_day(
+        store: BaseStore) -> None:
+    await store.record_usage("telegram", "hallyu", "Q1", at=MAY_4)
+    await store.record_usage("telegram", "hallyu", "Q1", at=MAY_4)
+    await store.record_usage("discord", "trade", "T1", at=MAY_5)
+    # Seoul's morning of the 5th is still the 4th in UTC.
+    seoul = timezone(timedelta(hours=9))
+    await store.record_usage("telegram", "trade", "T1", at=datetime(2026, 5, 5, 8, 30,
+                                                                    tzinfo=seoul))
+    await store.record_unmatched("telegram", "weather?", "u1", MAY_4)
+    await store.record_unmatched("telegram", "lunch?", "u1", MAY_5)
+    assert await store.record_feedback("telegram", "-100", "r1", "u1", "q", "hallyu", "Q1",
+                                       at=MAY_5)
+    assert await store.activity(date(2026, 5, 4)) == [
+        DayCount(date(2026, 5, 4), "telegram", "fact", 3),
+        DayCount(date(2026, 5, 4), "telegram", "fallback", 1),
+        DayCount(date(2026, 5, 5), "discord", "fact", 1),
+        DayCount(date(2026, 5, 5), "telegram", "fallback", 1),
+        DayCount(date(2026, 5, 5), "telegram", "wrong", 1),
+    ]
+    assert [d.day for d in await store.activity(date(2026, 5, 5))] == [date(2026, 5, 5)] * 3
+    assert await store.activity(date(2026, 5, 6)) == []
+    # No time given: today's (UTC) count.
+    await store.record_usage("telegram", "hallyu", "Q1")
+    today = datetime.now(UTC).date()
+    assert DayCount(today, "telegram", "fact", 1) in await store.activity(today)
+
+
+# --- "Not what I asked" feedback -------------------------------------------------------------
+
+
+async def test_one_vote_per_user_and_reply(store: BaseStore) -> None:
+    vote = ("telegram", "-100", "reply-1", "user-a", "what about kpop", "hallyu", "Q1")
+    assert await store.record_feedback(*vote) is True
+    assert await store.record_feedback(*vote) is False  # the same user again
+    assert await store.record_feedback("telegram", "-100", "reply-1", "user-b",
+                                       "what about kpop", "hallyu", "Q1") is True
+    assert await store.record_feedback("telegram", "-100", "reply-2", "user-a",
+                                       "and bts?", "hallyu", "Q1") is True
+    # The same reply key on another platform is another reply.
+    assert await store.record_feedback("discord", "42", "reply-1", "user-a",
+                                       "kpop", "hallyu", "Q1") is True
+    assert await store.wrong_total() == 4
+    today = datetime.now(UTC).date()
+    wrong = [d for d in await store.activity(today) if d.outcome == "wrong"]
+    assert [(d.platform, d.count) for d in wrong] == [("discord", 1), ("telegram", 3)]
+
+
+async def test_wrong_answers_are_grouped_by_the_fact_shown(store: BaseStore) -> None:
+    start = datetime.now(UTC) - timedelta(hours=1)
+    votes = [("r1", "a", "what about kpop", "hallyu", "Q1"),
+             ("r2", "b", "and bts?", "hallyu", "Q1"),
+             ("r3", "c", "what about kpop", "hallyu", "Q1"),
+             ("r4", "d", "tariffs?", "trade", "T1"),
+             ("r5", "e", "the wave", "hallyu", "Q1")]
+    for n, (reply, user, question, topic, quote) in enumerate(votes):
+        assert await store.record_feedback("telegram", "-100", reply, user, question, topic,
+                                           quote, at=start + timedelta(minutes=n))
+    assert await store.wrong_answers() == [
+        WrongCount("hallyu", "Q1", 4, ("the wave", "what about kpop", "and bts?"),
+                   start + timedelta(minutes=4)),
+        WrongCount("trade", "T1", 1, ("tariffs?",), start + timedelta(minutes=3)),
+    ]
+    assert [w.topic for w in await store.wrong_answers(1)] == ["hallyu"]
+
+
+async def test_feedback_keeps_the_question_cut_and_clean(store: BaseStore) -> None:
+    long = "x" * (TEXT_MAX + 20)
+    assert await store.record_feedback("telegram", "-100", "r", "u", long, "hallyu",
+                                       "q" * (TEXT_MAX + 1))
+    [row] = await store.feedback_rows(datetime.now(UTC) - timedelta(hours=1))
+    assert (row.question, row.quote) == ("x" * TEXT_MAX, "q" * TEXT_MAX)
+    # A lone surrogate (from a broken client) is stored, replaced, not an error.
+    assert await store.record_feedback("telegram", "-100", "r2", "u", "bad \ud800 text",
+                                       "hallyu", "Q1")
+    newest = (await store.feedback_rows(datetime.now(UTC) - timedelta(hours=1)))[0]
+    assert newest.question.startswith("bad ") and newest.question.endswith(" text")
+
+
+async def test_feedback_is_bounded_in_age_and_rows(store: BaseStore) -> None:
+    old = datetime.now(UTC) - timedelta(days=91)
+    assert await store.record_feedback("telegram", "-100", "old", "u", "q", "hallyu", "Q0",
+                                       at=old)
+    for n in range(7):  # the store keeps 5 rows
+        assert await store.record_feedback("telegram", "-100", f"r{n}", "u", f"q{n}",
+                                           "hallyu", f"Q{n}")
+    assert await store.wrong_total() == 5
+    assert {w.quote for w in await store.wrong_answers()} == {f"Q{n}" for n in range(2, 7)}
+
+
+# --- for the curator dashboard ------------------------------------------------------------
+
+
+async def test_unmatched_questions_since_newest_first(store: BaseStore) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    await store.record_unmatched("telegram", "first?", "u1", now - timedelta(hours=3))
+    await store.record_unmatched("discord", "second?", "u2", now - timedelta(hours=2))
+    await store.record_unmatched("telegram", "third?", "u1", now - timedelta(hours=1))
+    assert await store.unmatched_questions(now - timedelta(hours=2)) == [
+        UnmatchedRow("third?", now - timedelta(hours=1), "telegram", "u1"),
+        UnmatchedRow("second?", now - timedelta(hours=2), "discord", "u2"),
+    ]
+    assert [r.text for r in await store.unmatched_questions(now - timedelta(days=1))] == [
+        "third?", "second?", "first?"]
+    assert [r.text for r in await store.unmatched_questions(now - timedelta(days=1),
+                                                            limit=1)] == ["third?"]
+    assert await store.unmatched_questions(now) == []
+
+
+async def test_feedback_rows_since_newest_first(store: BaseStore) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    assert await store.record_feedback("telegram", "-100", "r1", "u1", "kpop?", "hallyu",
+                                       "Q1", at=now - timedelta(hours=2))
+    assert await store.record_feedback("discord", "42", "r2", "u2", "tariffs?", "trade",
+                                       "T1", at=now - timedelta(hours=1))
+    assert await store.feedback_rows(now - timedelta(days=1)) == [
+        FeedbackRow("tariffs?", "trade", "T1", now - timedelta(hours=1), "discord", "u2"),
+        FeedbackRow("kpop?", "hallyu", "Q1", now - timedelta(hours=2), "telegram", "u1"),
+    ]
+    assert [r.question for r in await store.feedback_rows(now - timedelta(hours=1))] == [
+        "tariffs?"]
+    assert len(await store.feedback_rows(now - timedelta(days=1), limit=1)) == 1
+
+
+# --- accuracy history ------------------------------------------------------------------------
+
+
+def _run(pack: str, day: int, top1: float, digest: str = "d") -> EvalRun:
+    return EvalRun(pack, datetime(2026, 5, day, 9, 0, tzinfo=UTC), 40, top1, 0.9, 0.05,
+                   digest)
+
+
+async def test_eval_history_oldest_first_per_pack(store: BaseStore) -> None:
+    runs = [_run("hallyu", 3, 0.8, "a1"), _run("trade", 1, 0.5), _run("hallyu", 1, 0.75, "a0"),
+            _run("hallyu", 5, 0.875, "a2")]
+    for run in runs:
+        await store.record_eval(run)
+    assert await store.eval_history("hallyu") == [runs[2], runs[0], runs[3]]
+    assert await store.eval_history() == [runs[1], runs[2], runs[0], runs[3]]
+    assert await store.eval_history("hallyu", limit=2) == [runs[0], runs[3]]  # the newest
+    assert await store.eval_history("nothing") == []
+
+
 # --- the chat lifecycle: the bot leaves, a group moves to a new id, old chats are forgotten ---
 
 NEW = ChatKey("telegram", "-1009999")
@@ -186,8 +385,10 @@ async def test_a_moved_chat_keeps_settings_subscription_and_rotation_under_the_n
     await store.set_daily(CHAT, True, time(8, 30), "Asia/Kuala_Lumpur", since=since)
     await store.set_topic_enabled(CHAT, "trade", False)
     await store.set_cooldown(CHAT, 2, 10)
+    await store.set_language(CHAT, "ms")
     assert [await store.next_rotation(CHAT, "hallyu", 5) for _ in range(2)] == [0, 1]
     before = await store.chat_settings(CHAT)
+    assert before.language == "ms"
     await store.migrate_chat(CHAT, NEW)
     assert await store.chat_settings(NEW) == before
     assert await store.chat_settings(CHAT) == ChatSettings()
@@ -437,6 +638,24 @@ async def test_concurrent_rotation_from_two_processes_never_repeats_within_a_rou
         assert sorted(await asyncio.gather(*calls)) == list(range(facts))
 
 
+async def test_racing_votes_by_one_user_on_one_reply_record_exactly_one(
+        two: tuple[BaseStore, BaseStore]) -> None:
+    first, second = two
+    replies = 25
+    for n in range(replies):
+        # The same vote from both processes at once, and from each of them twice.
+        results = await asyncio.gather(*(
+            store.record_feedback("telegram", "-100", f"reply-{n}", "user-a", "kpop?",
+                                  "hallyu", "Q1")
+            for store in (first, second, first, second)))
+        assert sorted(results) == [False, False, False, True], n
+    assert await first.wrong_total() == await second.wrong_total() == replies
+    today = datetime.now(UTC).date()
+    assert await second.activity(today) == [DayCount(today, "telegram", "wrong", replies)]
+    assert [(w.count, w.questions) for w in await first.wrong_answers()] == [
+        (replies, ("kpop?",))]
+
+
 async def _read_soon(store: BaseStore, wanted: Callable[[ChatSettings], bool]) -> None:
     """The settings ``store`` reads satisfy ``wanted`` soon: a process's settings cache is
     dropped by a notification that may arrive a moment after the write returns."""
@@ -457,6 +676,10 @@ async def test_a_setting_written_by_one_process_is_read_by_the_other(
     await _read_soon(second, lambda s: (s.user_per_minute, s.chat_per_minute) == (2, 9))
     await second.set_daily(CHAT, True, time(7, 0), "Asia/Seoul")
     await _read_soon(first, lambda s: s.daily_time == time(7, 0))
+    await first.set_language(CHAT, "ko")
+    await _read_soon(second, lambda s: s.language == "ko")
+    await second.set_language(CHAT, None)
+    await _read_soon(first, lambda s: s.language is None)
     # Rotation and counts are shared too: one chat's turn goes on across processes.
     assert await first.next_rotation(CHAT, "hallyu", 5) == 0
     assert await second.next_rotation(CHAT, "hallyu", 5) == 1

@@ -38,13 +38,16 @@ def db_location(db: str | os.PathLike[str] | None, settings: Settings) -> str | 
 
 
 def make_store(db: str | os.PathLike[str] | None, settings: Settings, *,
-               create: bool = True, exclusive: bool = False) -> BaseStore:
+               create: bool = True, exclusive: bool = False,
+               read_only: bool = False) -> BaseStore:
     """The store for ``db`` (see db_location), not yet open: ``async with make_store(…)``.
 
     PostgreSQL for a ``postgresql://`` URL, SQLite otherwise (the default: no server).
     ``create=False``: a SQLite file that does not exist is an error, not a new database.
     ``exclusive=True`` (the bot: run, chat, ask with a database): a SQLite file another
     process holds so is refused in one line; PostgreSQL needs no such lock.
+    ``read_only=True`` (the dashboard): a SQLite file is read as it is, beside the bot that
+    holds it, never migrated or written; PostgreSQL takes it as a normal connection.
     """
     where = db_location(db, settings)
     if isinstance(where, str):
@@ -53,6 +56,8 @@ def make_store(db: str | os.PathLike[str] | None, settings: Settings, *,
         return PostgresStore(where)
     from factbot.storage.sqlite import SqliteStore
 
+    if read_only:
+        return SqliteStore(where, create=False, read_only=True)
     return SqliteStore(where, create=create, exclusive=exclusive)
 
 

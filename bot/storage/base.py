@@ -7,7 +7,7 @@ import re
 import zoneinfo
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from types import TracebackType
 from typing import Any, Self
 
@@ -24,6 +24,14 @@ DEFAULT_TZ = "UTC"
 # How long a claimed chat's daily fact stays its claimer's to send (BaseStore.daily_lease):
 # a process that dies before mark_daily_sent leaves the chat to be claimed again after this.
 DAILY_LEASE = timedelta(minutes=2)
+# A chat's reply language (ChatSettings.language); None there: worked out per message.
+LANGUAGES = ("en", "ms", "ko")
+# Kept text is cut to this many characters: a quote shown (fact counts, feedback) and a
+# question someone said was answered wrongly.
+TEXT_MAX = 500
+# What happened to a message, counted per UTC day and platform (BaseStore.activity): a fact
+# shown, the fallback (no pack matched), a "Not what I asked" vote.
+OUTCOMES = ("fact", "fallback", "wrong")
 _WORD = re.compile(r"\w+")
 
 
@@ -45,6 +53,7 @@ class ChatSettings:
     user_per_minute: int | None = None  # None: the bot-wide cooldown setting
     chat_per_minute: int | None = None
     left_at: datetime | None = None  # aware, UTC: when the bot was blocked or removed here
+    language: str | None = None  # one of LANGUAGES; None: worked out from each message
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +70,63 @@ class UnmatchedCount:
     last_seen: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class FactCount:
+    topic: str
+    quote: str
+    count: int  # times shown, every platform
+
+
+@dataclass(frozen=True, slots=True)
+class DayCount:
+    day: date  # UTC
+    platform: str
+    outcome: str  # one of OUTCOMES
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class WrongCount:
+    """A fact shown in answer to questions its readers said it did not answer."""
+
+    topic: str
+    quote: str
+    count: int  # votes
+    questions: tuple[str, ...]  # up to 3 distinct questions, the most recent first
+    last_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UnmatchedRow:
+    text: str
+    at: datetime
+    platform: str
+    user_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRow:
+    question: str
+    topic: str
+    quote: str
+    at: datetime
+    platform: str
+    user_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class EvalRun:
+    """One evaluation of a pack's labelled questions (on load or reload)."""
+
+    pack: str
+    at: datetime
+    questions: int
+    top1: float
+    rejection: float
+    wrong: float
+    digest: str  # identifies the pack's content version
+
+
 # A process's share of Discord's shards: (shard_count, the shard ids it runs).
 Shards = tuple[int, frozenset[int]]
 
@@ -74,6 +140,19 @@ def shard_of(guild_id: int | None, shard_count: int) -> int:
 def question_key(text: str) -> str:
     """Group unmatched questions that differ only in case, spacing and punctuation."""
     return " ".join(_WORD.findall(fold(text)))
+
+
+def check_language(language: str | None) -> str | None:
+    """``language`` if it is one a chat can choose (or None: automatic); else ValueError."""
+    if language is not None and language not in LANGUAGES:
+        raise ValueError(f"language {language!r}: not one of {', '.join(LANGUAGES)} "
+                         f"(or None: automatic)")
+    return language
+
+
+def utc_day(at: datetime) -> date:
+    """The UTC day of an aware time: the day BaseStore.activity counts it in."""
+    return at.astimezone(UTC).date()
 
 
 def due_at(settings: ChatSettings, now: datetime) -> datetime:
@@ -220,13 +299,17 @@ class BaseStore(ABC):
         """Return the index of the fact to show now and advance the chat's position."""
 
     @abstractmethod
-    async def record_usage(self, platform: str, topic: str) -> None:
-        """Count one answer on ``topic``."""
+    async def record_usage(self, platform: str, topic: str, quote: str = "",
+                           at: datetime | None = None) -> None:
+        """Count one answer on ``topic``: per topic, per fact shown (``quote``, cut to
+        TEXT_MAX; "" counts no fact) and as a "fact" outcome of ``at``'s UTC day (default:
+        now). Buffered in the database stores, like every count."""
 
     @abstractmethod
     async def record_unmatched(self, platform: str, text: str, user_hash: str,
                                at: datetime | None = None) -> None:
-        """Keep a question the packs could not answer, for curators."""
+        """Keep a question the packs could not answer, for curators; counts a "fallback"
+        outcome of ``at``'s UTC day (default: now)."""
 
     @abstractmethod
     async def top_topics(self, limit: int = 10) -> list[TopicCount]:
@@ -239,6 +322,62 @@ class BaseStore(ABC):
     @abstractmethod
     async def top_unmatched(self, limit: int = 10) -> list[UnmatchedCount]:
         """The most frequent kept unanswered questions, most frequent first."""
+
+    @abstractmethod
+    async def top_facts(self, limit: int = 10) -> list[FactCount]:
+        """The most shown facts (every platform), most shown first; ties by topic, quote."""
+
+    @abstractmethod
+    async def activity(self, since: date) -> list[DayCount]:
+        """Outcomes counted per UTC day and platform, for days from ``since`` on; sorted by
+        day, platform, outcome. Only counts that happened are listed (no zero rows)."""
+
+    @abstractmethod
+    async def unmatched_questions(self, since: datetime,
+                                  limit: int = 5000) -> list[UnmatchedRow]:
+        """Kept unanswered questions asked at or after ``since``, newest first."""
+
+    # --- "Not what I asked" feedback ------------------------------------------------------
+
+    @abstractmethod
+    async def record_feedback(self, platform: str, chat_id: str, reply_key: str,
+                              user_hash: str, question: str, topic: str, quote: str,
+                              at: datetime | None = None) -> bool:
+        """Record that ``user_hash`` found the reply ``reply_key`` (showing ``quote`` of
+        ``topic``, asked as ``question``) not what they asked: True when recorded, False when
+        they had voted on that reply already (one vote per user and reply, across every
+        process sharing the database). A recorded vote counts a "wrong" outcome of ``at``'s
+        UTC day (default: now). Question and quote are cut to TEXT_MAX.
+
+        Written at once, not buffered: while the database fails this raises StorageError
+        and nothing is kept; the caller decides what to tell the user.
+        Votes are pruned like unanswered questions (age and row limits).
+        """
+
+    @abstractmethod
+    async def wrong_total(self) -> int:
+        """How many kept feedback votes there are."""
+
+    @abstractmethod
+    async def wrong_answers(self, limit: int = 10) -> list[WrongCount]:
+        """Kept votes grouped by the fact shown, most votes first (then the most recent,
+        then by topic, quote)."""
+
+    @abstractmethod
+    async def feedback_rows(self, since: datetime, limit: int = 5000) -> list[FeedbackRow]:
+        """Kept votes made at or after ``since``, newest first."""
+
+    # --- accuracy history ------------------------------------------------------------------
+
+    @abstractmethod
+    async def record_eval(self, run: EvalRun) -> None:
+        """Keep one evaluation of a pack. Written at once: while the database fails this
+        raises StorageError and the run is not kept."""
+
+    @abstractmethod
+    async def eval_history(self, pack: str | None = None, limit: int = 100) -> list[EvalRun]:
+        """The newest ``limit`` evaluations (of ``pack``; None: of every pack), oldest
+        first."""
 
     # --- per-chat settings -----------------------------------------------------------
 
@@ -259,6 +398,11 @@ class BaseStore(ABC):
     async def set_cooldown(self, chat: ChatKey, user_per_minute: int | None,
                            chat_per_minute: int | None) -> ChatSettings:
         """Override the bot-wide cooldown for this chat (None: use the default)."""
+
+    @abstractmethod
+    async def set_language(self, chat: ChatKey, language: str | None) -> ChatSettings:
+        """Set the chat's reply language: one of LANGUAGES, or None (worked out from each
+        message). Anything else raises ValueError, and nothing is written."""
 
     # True where several processes share the store and count cooldown hits in it.
     shares_cooldowns = False

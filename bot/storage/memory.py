@@ -6,20 +6,30 @@ import dataclasses
 import heapq
 import secrets
 from collections import Counter
-from datetime import UTC, datetime, time
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time
 
 from factbot.storage.base import (
+    TEXT_MAX,
     UNMATCHED_MAX_AGE,
     UNMATCHED_MAX_ROWS,
     BaseStore,
     ChatKey,
     ChatSettings,
+    DayCount,
+    EvalRun,
+    FactCount,
+    FeedbackRow,
     Shards,
     TopicCount,
     UnmatchedCount,
+    UnmatchedRow,
+    WrongCount,
+    check_language,
     next_daily,
     question_key,
     shard_of,
+    utc_day,
 )
 
 
@@ -33,6 +43,31 @@ def rank_topics(usage: Counter[tuple[str, str]], limit: int) -> list[TopicCount]
     ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:limit]
     return [TopicCount(topic, count, tuple(sorted(platforms[topic], key=lambda p: (-p[1], p[0]))))
             for topic, count in ranked]
+
+
+def rank_facts(rows: Iterable[tuple[str, str, int]], limit: int) -> list[FactCount]:
+    """(topic, quote, count) rows of any platform, summed per fact, most shown first."""
+    totals: Counter[tuple[str, str]] = Counter()
+    for topic, quote, count in rows:
+        totals[(topic, quote)] += count
+    ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return [FactCount(topic, quote, count) for (topic, quote), count in ranked]
+
+
+def group_wrong(rows: Iterable[tuple[str, str, str, datetime]],
+                limit: int) -> list[WrongCount]:
+    """Votes as (topic, quote, question, at), oldest first, grouped by the fact shown."""
+    groups: dict[tuple[str, str], tuple[int, datetime, list[str]]] = {}
+    for topic, quote, question, at in rows:
+        count, last, questions = groups.get((topic, quote), (0, at, []))
+        if question in questions:
+            questions.remove(question)
+        questions.append(question)  # the newest last
+        groups[(topic, quote)] = (count + 1, max(last, at), questions)
+    ranked = sorted(groups.items(),
+                    key=lambda item: (-item[1][0], -item[1][1].timestamp(), item[0]))
+    return [WrongCount(topic, quote, count, tuple(reversed(questions[-3:])), last)
+            for (topic, quote), (count, last, questions) in ranked[:limit]]
 
 
 _DEFAULTS = ChatSettings()  # frozen: shared by every chat that changed nothing
@@ -52,6 +87,11 @@ class MemoryStore(BaseStore):
         self.rotation: dict[tuple[ChatKey, str], int] = {}
         self.usage: Counter[tuple[str, str]] = Counter()
         self.unmatched: list[tuple[str, str, str, datetime]] = []
+        self.facts: Counter[tuple[str, str, str]] = Counter()  # (platform, topic, quote)
+        self.days: Counter[tuple[date, str, str]] = Counter()  # (day, platform, outcome)
+        # Votes by (platform, reply key, user hash), oldest first: the key is the one vote.
+        self.feedback: dict[tuple[str, str, str], tuple[str, str, str, str, datetime]] = {}
+        self.evals: list[EvalRun] = []
         self.chats: dict[ChatKey, ChatSettings] = {}
         self.guilds: dict[ChatKey, int] = {}  # Discord channels' guilds (set_guild)
         self.max_age = max_age
@@ -68,13 +108,19 @@ class MemoryStore(BaseStore):
         self.rotation[(chat, topic)] = position + 1
         return position
 
-    async def record_usage(self, platform: str, topic: str) -> None:
+    async def record_usage(self, platform: str, topic: str, quote: str = "",
+                           at: datetime | None = None) -> None:
         self.usage[(platform, topic)] += 1
+        if quote:
+            self.facts[(platform, topic, quote[:TEXT_MAX])] += 1
+        self.days[(utc_day(at or datetime.now(UTC)), platform, "fact")] += 1
 
     async def record_unmatched(self, platform: str, text: str, user_hash: str,
                                at: datetime | None = None) -> None:
-        self.unmatched.append((platform, text, user_hash, at or datetime.now(UTC)))
+        when = at or datetime.now(UTC)
+        self.unmatched.append((platform, text, user_hash, when))
         del self.unmatched[:-self.max_rows]
+        self.days[(utc_day(when), platform, "fallback")] += 1
 
     def _kept(self) -> list[tuple[str, str, str, datetime]]:
         """Unmatched questions within the age limit (pruned when read: cheap to record)."""
@@ -103,6 +149,65 @@ class MemoryStore(BaseStore):
                 groups[key] = dataclasses.replace(old, count=count)
         ranked = sorted(groups.values(), key=lambda u: (-u.count, -u.last_seen.timestamp()))
         return ranked[:limit]
+
+    async def top_facts(self, limit: int = 10) -> list[FactCount]:
+        return rank_facts(((t, q, c) for (_, t, q), c in self.facts.items()), limit)
+
+    async def activity(self, since: date) -> list[DayCount]:
+        return [DayCount(day, platform, outcome, count)
+                for (day, platform, outcome), count in sorted(self.days.items())
+                if day >= since]
+
+    async def unmatched_questions(self, since: datetime,
+                                  limit: int = 5000) -> list[UnmatchedRow]:
+        rows = [UnmatchedRow(text, at, platform, user_hash)
+                for platform, text, user_hash, at in reversed(self._kept()) if at >= since]
+        rows.sort(key=lambda r: r.at, reverse=True)  # stable: the later recorded first
+        return rows[:limit]
+
+    async def record_feedback(self, platform: str, chat_id: str, reply_key: str,
+                              user_hash: str, question: str, topic: str, quote: str,
+                              at: datetime | None = None) -> bool:
+        vote = (platform, reply_key, user_hash)
+        if vote in self.feedback:
+            return False
+        when = at or datetime.now(UTC)
+        self.feedback[vote] = (chat_id, question[:TEXT_MAX], topic, quote[:TEXT_MAX], when)
+        for old in list(self.feedback)[:-self.max_rows]:
+            del self.feedback[old]
+        self.days[(utc_day(when), platform, "wrong")] += 1
+        return True
+
+    def _votes(self) -> list[tuple[tuple[str, str, str], tuple[str, str, str, str, datetime]]]:
+        """Votes within the age limit, oldest first (pruned when read, as questions are)."""
+        cutoff = datetime.now(UTC).timestamp() - self.max_age
+        for vote in [v for v, row in self.feedback.items() if row[4].timestamp() < cutoff]:
+            del self.feedback[vote]
+        return list(self.feedback.items())
+
+    async def wrong_total(self) -> int:
+        return len(self._votes())
+
+    async def wrong_answers(self, limit: int = 10) -> list[WrongCount]:
+        rows = sorted(((topic, quote, question, at)
+                       for _, (_, question, topic, quote, at) in self._votes()),
+                      key=lambda row: row[3])  # stable: recorded order among equal times
+        return group_wrong(rows, limit)
+
+    async def feedback_rows(self, since: datetime, limit: int = 5000) -> list[FeedbackRow]:
+        rows = [FeedbackRow(question, topic, quote, at, platform, user_hash)
+                for (platform, _, user_hash), (_, question, topic, quote, at)
+                in reversed(self._votes()) if at >= since]
+        rows.sort(key=lambda r: r.at, reverse=True)
+        return rows[:limit]
+
+    async def record_eval(self, run: EvalRun) -> None:
+        self.evals.append(run)
+
+    async def eval_history(self, pack: str | None = None, limit: int = 100) -> list[EvalRun]:
+        runs = sorted((r for r in self.evals if pack is None or r.pack == pack),
+                      key=lambda r: r.at)  # stable: recorded order among equal times
+        return runs[-limit:] if limit > 0 else []
 
     async def chat_settings(self, chat: ChatKey) -> ChatSettings:
         return self.chats.get(chat, _DEFAULTS)
@@ -169,6 +274,9 @@ class MemoryStore(BaseStore):
                            chat_per_minute: int | None) -> ChatSettings:
         return self._update(chat, user_per_minute=user_per_minute,
                             chat_per_minute=chat_per_minute)
+
+    async def set_language(self, chat: ChatKey, language: str | None) -> ChatSettings:
+        return self._update(chat, language=check_language(language))
 
     async def daily_chats(self, platform: str) -> list[tuple[str, ChatSettings]]:
         return sorted(((chat.chat_id, s) for chat, s in self.chats.items()

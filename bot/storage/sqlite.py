@@ -211,8 +211,8 @@ def _take_lock(path: Path) -> int | None:
     return fd
 
 
-def _probe_open(path: Path, timeout: float) -> None:
-    sqlite3.connect(path, timeout=timeout).close()
+def _probe_open(path: Path | str, timeout: float, uri: bool = False) -> None:
+    sqlite3.connect(path, timeout=timeout, uri=uri).close()
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -365,8 +365,12 @@ class SqliteStore(FailureLog, BaseStore):
                  flush_interval: float = 0.5, create: bool = True,
                  max_age: float = UNMATCHED_MAX_AGE.total_seconds(),
                  max_rows: int = UNMATCHED_MAX_ROWS,
-                 chat_cache: int = CHAT_CACHE_SIZE, exclusive: bool = False) -> None:
+                 chat_cache: int = CHAT_CACHE_SIZE, exclusive: bool = False,
+                 read_only: bool = False) -> None:
         self.path = Path(path)
+        # read_only (the dashboard, beside a running bot): no lock, no migration, no pruning,
+        # no flushing; the file is opened with mode=ro, so a write fails rather than lands.
+        self.read_only = read_only
         # exclusive: hold LOCK_SUFFIX's flock while open, refusing a second writer (the bot's
         # commands); readers (stats, backup, migrate's source) leave it off.
         self.exclusive = exclusive
@@ -404,6 +408,12 @@ class SqliteStore(FailureLog, BaseStore):
         path = self.path
         if path.is_dir():
             raise StorageError(f"{path}: is a directory, not a database file")
+        if self.read_only:
+            if not path.exists():
+                raise StorageError(f"{path}: no database here (has the bot run yet?)")
+            self.opened_version = await self._connect_read_only()
+            self._opened = True
+            return
         if not path.exists():
             if not self.create:
                 raise StorageError(f"{path}: no database here (has the bot run yet?)")
@@ -448,6 +458,36 @@ class SqliteStore(FailureLog, BaseStore):
         self._identity = _identity(path)
         self._journals = {Path(f"{path}{suffix}"): _identity(Path(f"{path}{suffix}"))
                           for suffix in ("-wal", "-shm")}
+        return version
+
+    async def _connect_read_only(self) -> int:
+        """Open the file read-only as it is: a schema other than this factbot's is refused,
+        since migrating is a write (the bot migrates it when it starts)."""
+        path = self.path
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        try:
+            await asyncio.to_thread(_probe_open, uri, self.busy_timeout, True)
+            db = await aiosqlite.connect(uri, uri=True, timeout=self.busy_timeout,
+                                         isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StorageError(f"{path}: {_reason(exc)}") from None
+        try:
+            await db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            await db.create_function("question_key", 1, question_key, deterministic=True)
+            version = int(await _scalar(db, "PRAGMA user_version"))
+            if version != SCHEMA_VERSION:
+                raise StorageError(f"{path}: database schema version {version}; this factbot "
+                                   f"reads version {SCHEMA_VERSION} (run the bot of this "
+                                   f"version once to migrate it)")
+            self._salt = str(await _scalar(db, "SELECT value FROM meta WHERE key = 'salt'"))
+        except StorageError:
+            await db.close()
+            raise
+        except sqlite3.Error as exc:
+            await db.close()
+            raise StorageError(f"{path}: {_reason(exc)}") from None
+        self._db = db
+        self._identity = _identity(path)
         return version
 
     def _moved(self) -> bool:
@@ -589,7 +629,7 @@ class SqliteStore(FailureLog, BaseStore):
 
     async def flush(self) -> None:
         """Write buffered changes in one transaction; on failure keep them for the next try."""
-        if not self._opened or (not self.pending and not self._moved()):
+        if not self._opened or self.read_only or (not self.pending and not self._moved()):
             return
         # Shielded: a caller being cancelled must not cut a transaction in half.
         await asyncio.shield(self._flush_now())
