@@ -38,7 +38,7 @@ import sqlite3
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -48,19 +48,28 @@ from factbot.errors import ConfigError, StorageError
 from factbot.lru import LRU
 from factbot.settings import Settings
 from factbot.storage.base import (
+    TEXT_MAX,
     UNMATCHED_MAX_AGE,
     UNMATCHED_MAX_ROWS,
     BaseStore,
     ChatKey,
     ChatSettings,
+    DayCount,
+    EvalRun,
+    FactCount,
     FailureLog,
+    FeedbackRow,
     Shards,
     TopicCount,
     UnmatchedCount,
+    UnmatchedRow,
+    WrongCount,
+    check_language,
     next_slot,
     question_key,
+    utc_day,
 )
-from factbot.storage.memory import rank_topics
+from factbot.storage.memory import group_wrong, rank_facts, rank_topics
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +130,31 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # NULL: not claimed, or marked sent since
     (
         "ALTER TABLE chats ADD COLUMN claimed_until REAL",
+    ),
+    # 8: a chat's reply language; counts per fact shown and per day and outcome; "Not what
+    # I asked" votes (one per user and reply); each pack's evaluations over time
+    (
+        "ALTER TABLE chats ADD COLUMN language TEXT",
+        """CREATE TABLE fact_usage (
+            platform TEXT NOT NULL, topic TEXT NOT NULL, quote TEXT NOT NULL,
+            count INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (platform, topic, quote)) WITHOUT ROWID""",
+        """CREATE TABLE activity (
+            day TEXT NOT NULL, platform TEXT NOT NULL, outcome TEXT NOT NULL,
+            count INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (day, platform, outcome)) WITHOUT ROWID""",
+        """CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY, at REAL NOT NULL, platform TEXT NOT NULL,
+            chat_id TEXT NOT NULL, reply_key TEXT NOT NULL, user_hash TEXT NOT NULL,
+            question TEXT NOT NULL, topic TEXT NOT NULL, quote TEXT NOT NULL,
+            UNIQUE (platform, reply_key, user_hash))""",
+        "CREATE INDEX feedback_at ON feedback (at)",
+        "CREATE INDEX feedback_fact ON feedback (topic, quote)",
+        """CREATE TABLE eval_runs (
+            id INTEGER PRIMARY KEY, pack TEXT NOT NULL, at REAL NOT NULL,
+            questions INTEGER NOT NULL, top1 REAL NOT NULL, rejection REAL NOT NULL,
+            wrong REAL NOT NULL, digest TEXT NOT NULL)""",
+        "CREATE INDEX eval_runs_pack ON eval_runs (pack, at)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -237,11 +271,18 @@ def _parse_time(text: str) -> time:
     return time(int(hour), int(minute or 0))
 
 
+def _clean(text: str) -> str:
+    """Text SQLite can store: a lone surrogate cannot be, and one bad row would block the
+    whole batch."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def _settings(row: Sequence[Any], disabled: Iterable[str]) -> ChatSettings:
-    """A chat's settings from its row in ``chats`` (daily .. left_at) and topics off."""
-    daily, daily_time, tz, last_daily, user_per_minute, chat_per_minute, left_at = row
+    """A chat's settings from its row in ``chats`` (daily .. language) and topics off."""
+    daily, daily_time, tz, last_daily, user_per_minute, chat_per_minute, left_at, lang = row
     return ChatSettings(bool(daily), _parse_time(daily_time), tz, _dt(last_daily),
-                        frozenset(disabled), user_per_minute, chat_per_minute, _dt(left_at))
+                        frozenset(disabled), user_per_minute, chat_per_minute, _dt(left_at),
+                        lang)
 
 
 async def _migrate(db: aiosqlite.Connection, path: Path, salt: str | None = None) -> int:
@@ -282,8 +323,8 @@ async def _daily_chats(db: aiosqlite.Connection,
     """Every chat of ``platform`` with the daily fact on, by chat id, in one query."""
     rows = await db.execute_fetchall(
         "SELECT chat_id, NULL, daily, daily_time, tz, last_daily, user_per_minute,"
-        " chat_per_minute, left_at FROM chats WHERE platform = ? AND daily = 1"
-        " UNION ALL SELECT d.chat_id, d.topic, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+        " chat_per_minute, left_at, language FROM chats WHERE platform = ? AND daily = 1"
+        " UNION ALL SELECT d.chat_id, d.topic, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
         " FROM disabled_topics AS d JOIN chats AS c"
         " ON c.platform = d.platform AND c.chat_id = d.chat_id"
         " WHERE d.platform = ? AND c.daily = 1", (platform, platform))
@@ -302,7 +343,7 @@ async def _daily_chats(db: aiosqlite.Connection,
 # planner would rather walk the primary key over every chat of the platform).
 # The shard filter: no shards is shard count 1, ids [0], which every chat passes.
 _CLAIM = ("SELECT chat_id, daily, daily_time, tz, last_daily, user_per_minute, chat_per_minute,"
-          " left_at FROM chats INDEXED BY chats_next_daily"
+          " left_at, language FROM chats INDEXED BY chats_next_daily"
           " WHERE platform = ? AND daily = 1 AND next_daily <= ?"
           " AND (claimed_until IS NULL OR claimed_until <= ?)"  # no live lease
           " AND coalesce(guild_id >> 22, 0) % ? IN (SELECT value FROM json_each(?))"
@@ -389,6 +430,8 @@ class SqliteStore(FailureLog, BaseStore):
         # emptied by every flush (kept while the database fails).
         self._dirty: dict[_Chat, dict[str, int]] = {}
         self._usage: Counter[tuple[str, str]] = Counter()
+        self._facts: Counter[tuple[str, str, str]] = Counter()  # (platform, topic, quote)
+        self._days: Counter[tuple[str, str, str]] = Counter()  # (ISO day, platform, outcome)
         self._unmatched: list[tuple[float, str, str, str, str]] = []
         self._chats: LRU[_Chat, _ChatState] = LRU(chat_cache)
         self._salt: str | None = None
@@ -613,7 +656,9 @@ class SqliteStore(FailureLog, BaseStore):
 
     @property
     def pending(self) -> int:
-        """How many buffered writes wait for the next flush."""
+        """How many buffered writes wait for the next flush: rotation positions, topic counts
+        and questions. The per-fact and per-day counts go with them (each is added with a
+        topic count or a question, and taken and put back with them), so none waits alone."""
         return (sum(map(len, self._dirty.values())) + len(self._usage)
                 + len(self._unmatched))
 
@@ -646,9 +691,11 @@ class SqliteStore(FailureLog, BaseStore):
                 return
             dirty, self._dirty = self._dirty, {}
             usage, self._usage = self._usage, Counter()
+            facts, self._facts = self._facts, Counter()
+            days, self._days = self._days, Counter()
             unmatched, self._unmatched = self._unmatched, []
             try:
-                await self._write(dirty, usage, unmatched)
+                await self._write(dirty, usage, unmatched, facts, days)
             except _WRITE_ERRORS:
                 # Put it back, newer values first; a later flush retries.
                 for key, positions in dirty.items():
@@ -656,6 +703,8 @@ class SqliteStore(FailureLog, BaseStore):
                     for topic, value in positions.items():
                         newer.setdefault(topic, value)
                 self._usage.update(usage)
+                self._facts.update(facts)
+                self._days.update(days)
                 self._unmatched = unmatched + self._unmatched
                 self._failed("writing to the database")
                 self._cap_unmatched()
@@ -664,7 +713,9 @@ class SqliteStore(FailureLog, BaseStore):
 
     async def _write(self, dirty: dict[_Chat, dict[str, int]],
                      usage: Counter[tuple[str, str]],
-                     unmatched: Sequence[tuple[float, str, str, str, str]]) -> None:
+                     unmatched: Sequence[tuple[float, str, str, str, str]],
+                     facts: Counter[tuple[str, str, str]] | None = None,
+                     days: Counter[tuple[str, str, str]] | None = None) -> None:
         db = self._conn()
         async with _writing(db):
             if dirty:
@@ -679,23 +730,40 @@ class SqliteStore(FailureLog, BaseStore):
                     "INSERT INTO usage (platform, topic, count) VALUES (?, ?, ?)"
                     " ON CONFLICT (platform, topic) DO UPDATE SET count = count + excluded.count",
                     [(*key, value) for key, value in usage.items()])
+            if facts:
+                await db.executemany(
+                    "INSERT INTO fact_usage (platform, topic, quote, count) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (platform, topic, quote)"
+                    " DO UPDATE SET count = count + excluded.count",
+                    [(*key, value) for key, value in facts.items()])
+            if days:
+                await db.executemany(
+                    "INSERT INTO activity (day, platform, outcome, count) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (day, platform, outcome)"
+                    " DO UPDATE SET count = count + excluded.count",
+                    [(*key, value) for key, value in days.items()])
             if unmatched:
                 await db.executemany(
                     "INSERT INTO unmatched (at, platform, text, user_hash, question)"
                     " VALUES (?, ?, ?, ?, ?)", unmatched)
                 await self._prune_in(db)
 
-    async def _prune_in(self, db: aiosqlite.Connection) -> None:
-        cutoff = datetime.now(UTC).timestamp() - self.max_age
-        await db.execute("DELETE FROM unmatched WHERE at < ?", (cutoff,))
+    async def _prune_in(self, db: aiosqlite.Connection, table: str = "unmatched") -> None:
+        """Drop ``table``'s rows (unmatched or feedback) past the age and row limits."""
+        # The table name is one of two from this module, never input.
+        await db.execute(f"DELETE FROM {table} WHERE at < ?", (self._cutoff(),))
         await db.execute(
-            "DELETE FROM unmatched WHERE id <= "
-            "(SELECT id FROM unmatched ORDER BY id DESC LIMIT 1 OFFSET ?)", (self.max_rows,))
+            f"DELETE FROM {table} WHERE id <= "
+            f"(SELECT id FROM {table} ORDER BY id DESC LIMIT 1 OFFSET ?)", (self.max_rows,))
+
+    def _cutoff(self) -> float:
+        return datetime.now(UTC).timestamp() - self.max_age
 
     async def _prune(self) -> None:
         db = self._conn()
         async with self._lock, _writing(db):
             await self._prune_in(db)
+            await self._prune_in(db, "feedback")
 
     async def _run(self, statements: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
         """Run statements in one transaction and commit now (settings, daily sends)."""
@@ -726,15 +794,19 @@ class SqliteStore(FailureLog, BaseStore):
         dirty[topic] = position + 1
         return position
 
-    async def record_usage(self, platform: str, topic: str) -> None:
+    async def record_usage(self, platform: str, topic: str, quote: str = "",
+                           at: datetime | None = None) -> None:
         self._usage[(platform, topic)] += 1
+        if quote:
+            self._facts[(platform, topic, _clean(quote[:TEXT_MAX]))] += 1
+        self._days[(utc_day(at or datetime.now(UTC)).isoformat(), platform, "fact")] += 1
 
     async def record_unmatched(self, platform: str, text: str, user_hash: str,
                                at: datetime | None = None) -> None:
-        when = _ts(at or datetime.now(UTC))
-        # A lone surrogate cannot be stored, and one bad row would block the whole batch.
-        text = text.encode("utf-8", "replace").decode("utf-8")
-        self._unmatched.append((when, platform, text, user_hash, question_key(text)))
+        when = at or datetime.now(UTC)
+        text = _clean(text)
+        self._unmatched.append((_ts(when), platform, text, user_hash, question_key(text)))
+        self._days[(utc_day(when).isoformat(), platform, "fallback")] += 1
         if self._failing:
             self._cap_unmatched()
 
@@ -757,6 +829,109 @@ class SqliteStore(FailureLog, BaseStore):
             " GROUP BY question ORDER BY n DESC, last DESC LIMIT ?", (limit,))
         return [UnmatchedCount(text, int(n), datetime.fromtimestamp(last, UTC))
                 for text, n, last in rows]
+
+    async def top_facts(self, limit: int = 10) -> list[FactCount]:
+        await self.flush()
+        rows = await self._conn().execute_fetchall(
+            "SELECT topic, quote, sum(count) AS n FROM fact_usage GROUP BY topic, quote"
+            " ORDER BY n DESC, topic, quote LIMIT ?", (limit,))
+        return rank_facts(((t, q, int(n)) for t, q, n in rows), limit)
+
+    async def activity(self, since: date) -> list[DayCount]:
+        await self.flush()
+        rows = await self._conn().execute_fetchall(
+            "SELECT day, platform, outcome, count FROM activity WHERE day >= ?"
+            " ORDER BY day, platform, outcome", (since.isoformat(),))
+        return [DayCount(date.fromisoformat(day), platform, outcome, int(count))
+                for day, platform, outcome, count in rows]
+
+    async def unmatched_questions(self, since: datetime,
+                                  limit: int = 5000) -> list[UnmatchedRow]:
+        await self.flush()
+        rows = await self._conn().execute_fetchall(
+            "SELECT text, at, platform, user_hash FROM unmatched WHERE at >= ?"
+            " ORDER BY at DESC, id DESC LIMIT ?",
+            (max(_ts(since), self._cutoff()), limit))
+        return [UnmatchedRow(text, datetime.fromtimestamp(at, UTC), platform, user_hash)
+                for text, at, platform, user_hash in rows]
+
+    async def record_feedback(self, platform: str, chat_id: str, reply_key: str,
+                              user_hash: str, question: str, topic: str, quote: str,
+                              at: datetime | None = None) -> bool:
+        when = at or datetime.now(UTC)
+        try:
+            async with self._lock:
+                await self._follow_file()  # confirm nothing that a removed file would swallow
+                db = self._conn()
+                async with _writing(db):
+                    # The UNIQUE key decides, in the file: one vote per user and reply.
+                    cursor = await db.execute(
+                        "INSERT INTO feedback (at, platform, chat_id, reply_key, user_hash,"
+                        " question, topic, quote) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                        " ON CONFLICT (platform, reply_key, user_hash) DO NOTHING",
+                        (_ts(when), platform, chat_id, reply_key, user_hash,
+                         _clean(question[:TEXT_MAX]), topic, _clean(quote[:TEXT_MAX])))
+                    if cursor.rowcount != 1:
+                        return False
+                    await db.execute(
+                        "INSERT INTO activity (day, platform, outcome, count)"
+                        " VALUES (?, ?, 'wrong', 1) ON CONFLICT (day, platform, outcome)"
+                        " DO UPDATE SET count = count + 1",
+                        (utc_day(when).isoformat(), platform))
+                    await self._prune_in(db, "feedback")
+        except _WRITE_ERRORS as exc:
+            raise StorageError(f"{self.path}: recording feedback failed "
+                               f"({_reason(exc)})") from None
+        return True
+
+    async def wrong_total(self) -> int:
+        rows = await self._conn().execute_fetchall(
+            "SELECT count(*) FROM feedback WHERE at >= ?", (self._cutoff(),))
+        return int(next(iter(rows))[0])
+
+    async def wrong_answers(self, limit: int = 10) -> list[WrongCount]:
+        db = self._conn()
+        cutoff = self._cutoff()
+        groups = list(await db.execute_fetchall(
+            "SELECT topic, quote FROM feedback WHERE at >= ? GROUP BY topic, quote"
+            " ORDER BY count(*) DESC, max(at) DESC, topic, quote LIMIT ?", (cutoff, limit)))
+        if not groups:
+            return []
+        # The chosen facts' votes, oldest first, grouped (and ordered) as MemoryStore does.
+        facts = " OR ".join(["(topic = ? AND quote = ?)"] * len(groups))
+        rows = await db.execute_fetchall(
+            f"SELECT topic, quote, question, at FROM feedback WHERE at >= ? AND ({facts})"
+            " ORDER BY at, id", (cutoff, *(v for g in groups for v in g)))
+        return group_wrong(((t, q, question, datetime.fromtimestamp(at, UTC))
+                            for t, q, question, at in rows), limit)
+
+    async def feedback_rows(self, since: datetime, limit: int = 5000) -> list[FeedbackRow]:
+        rows = await self._conn().execute_fetchall(
+            "SELECT question, topic, quote, at, platform, user_hash FROM feedback"
+            " WHERE at >= ? ORDER BY at DESC, id DESC LIMIT ?",
+            (max(_ts(since), self._cutoff()), limit))
+        return [FeedbackRow(question, topic, quote, datetime.fromtimestamp(at, UTC), platform,
+                            user_hash) for question, topic, quote, at, platform, user_hash in rows]
+
+    async def record_eval(self, run: EvalRun) -> None:
+        try:
+            await self._run([(
+                "INSERT INTO eval_runs (pack, at, questions, top1, rejection, wrong, digest)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)", (_clean(run.pack), _ts(run.at), run.questions,
+                                                  run.top1, run.rejection, run.wrong,
+                                                  _clean(run.digest)))])
+        except _WRITE_ERRORS as exc:
+            raise StorageError(f"{self.path}: recording an evaluation failed "
+                               f"({_reason(exc)})") from None
+
+    async def eval_history(self, pack: str | None = None, limit: int = 100) -> list[EvalRun]:
+        rows = await self._conn().execute_fetchall(
+            "SELECT * FROM (SELECT id, pack, at, questions, top1, rejection, wrong, digest"
+            " FROM eval_runs WHERE ? IS NULL OR pack = ? ORDER BY at DESC, id DESC LIMIT ?)"
+            " ORDER BY at, id", (pack, pack, max(limit, 0)))
+        return [EvalRun(name, datetime.fromtimestamp(at, UTC), int(questions), float(top1),
+                        float(rejection), float(wrong), digest)
+                for _, name, at, questions, top1, rejection, wrong, digest in rows]
 
     async def user_salt(self) -> str:
         """This database's random salt for hashing user ids (made at creation)."""
@@ -791,10 +966,12 @@ class SqliteStore(FailureLog, BaseStore):
                 return state.settings, state.positions  # read by another task meanwhile
             rows = await self._conn().execute_fetchall(
                 "SELECT 'chat', daily, daily_time, tz, last_daily, user_per_minute,"
-                " chat_per_minute, left_at FROM chats WHERE platform = ? AND chat_id = ?"
-                " UNION ALL SELECT 'off', topic, NULL, NULL, NULL, NULL, NULL, NULL"
+                " chat_per_minute, left_at, language FROM chats"
+                " WHERE platform = ? AND chat_id = ?"
+                " UNION ALL SELECT 'off', topic, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
                 " FROM disabled_topics WHERE platform = ? AND chat_id = ?"
-                " UNION ALL SELECT 'rotation', topic, position, NULL, NULL, NULL, NULL, NULL"
+                " UNION ALL SELECT 'rotation', topic, position, NULL, NULL, NULL, NULL, NULL,"
+                " NULL"
                 " FROM rotation WHERE platform = ? AND chat_id = ?", key * 3)
             row: Sequence[Any] | None = None
             disabled: list[str] = []
@@ -864,6 +1041,18 @@ class SqliteStore(FailureLog, BaseStore):
             (self._ENSURE, key),
             ("UPDATE chats SET user_per_minute = ?, chat_per_minute = ?"
              " WHERE platform = ? AND chat_id = ?", (user_per_minute, chat_per_minute, *key)),
+        ])
+        self._forget(chat)  # a read that raced the write must not keep the old rows
+        return await self.chat_settings(chat)
+
+    async def set_language(self, chat: ChatKey, language: str | None) -> ChatSettings:
+        key = (chat.platform, chat.chat_id)
+        language = check_language(language)
+        self._forget(chat)
+        await self._run([
+            (self._ENSURE, key),
+            ("UPDATE chats SET language = ? WHERE platform = ? AND chat_id = ?",
+             (language, *key)),
         ])
         self._forget(chat)  # a read that raced the write must not keep the old rows
         return await self.chat_settings(chat)
@@ -968,13 +1157,15 @@ class SqliteStore(FailureLog, BaseStore):
                      (new_id, *old_row)),
                     # left_at stays the new id's own: whether the bot is there is about it.
                     ("INSERT INTO chats (platform, chat_id, daily, daily_time, tz, last_daily,"
-                     " user_per_minute, chat_per_minute) SELECT platform, ?, daily, daily_time,"
-                     " tz, last_daily, user_per_minute, chat_per_minute FROM chats"
-                     " WHERE platform = ? AND chat_id = ? ON CONFLICT (platform, chat_id)"
+                     " user_per_minute, chat_per_minute, language) SELECT platform, ?, daily,"
+                     " daily_time, tz, last_daily, user_per_minute, chat_per_minute, language"
+                     " FROM chats WHERE platform = ? AND chat_id = ?"
+                     " ON CONFLICT (platform, chat_id)"
                      " DO UPDATE SET daily = excluded.daily, daily_time = excluded.daily_time,"
                      " tz = excluded.tz, last_daily = excluded.last_daily,"
                      " next_daily = NULL, user_per_minute = excluded.user_per_minute,"
-                     " chat_per_minute = excluded.chat_per_minute", (new_id, *old_row)),
+                     " chat_per_minute = excluded.chat_per_minute,"
+                     " language = excluded.language", (new_id, *old_row)),
                     ("DELETE FROM chats WHERE platform = ? AND chat_id = ?", old_row),
                     ("INSERT INTO rotation (platform, chat_id, topic, position)"
                      " SELECT platform, ?, topic, position FROM rotation"
