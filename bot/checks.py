@@ -28,6 +28,7 @@ from factbot.errors import PackError
 from factbot.packs import (
     MAX_DESCRIPTION,
     MAX_QUOTE,
+    TRANSLATED,
     Fact,
     FactPack,
     QuotedSpan,
@@ -130,14 +131,15 @@ def _scan_limits(path: Path, report: CheckReport) -> set[int]:
         # A command that is no command name is the loader's error to report.
         name = command.value if isinstance(command, yaml.ScalarNode) \
             and len(command.value) <= 32 else "?"
-        desc = _get(topic, "description")
-        if isinstance(desc, yaml.ScalarNode) and isinstance(desc.value, str):
+        for label, desc in _descriptions(topic):
+            if not isinstance(desc, yaml.ScalarNode) or not isinstance(desc.value, str):
+                continue
             line = desc.start_mark.line + 1
             size = len(desc.value.strip())
             over = [f"{p} {n}" for p, n in sorted(PLATFORM_DESCRIPTION.items()) if size > n]
             if size > MAX_DESCRIPTION or over:
                 report.add(ERROR, "description_length", path, line,
-                           f"description of /{name} is {size} characters; the limit is "
+                           f"{label} of /{name} is {size} characters; the limit is "
                            f"{MAX_DESCRIPTION} (platform limits: "
                            f"{', '.join(f'{p} {n}' for p, n in PLATFORM_DESCRIPTION.items())})")
                 lines.add(line)
@@ -153,6 +155,17 @@ def _scan_limits(path: Path, report: CheckReport) -> set[int]:
                            f"limit is {MAX_QUOTE}: {quote.value[:50]!r}…")
                 lines.add(line)
     return lines
+
+
+def _descriptions(topic: yaml.Node) -> list[tuple[str, yaml.Node | None]]:
+    """A topic's description and its translations, each with its label in the report."""
+    found = [("description", _get(topic, "description"))]
+    found += [(f"{lang} description", _get(topic, f"description_{lang}")) for lang in TRANSLATED]
+    translations = _get(topic, "descriptions")
+    if isinstance(translations, yaml.MappingNode):
+        found += [(f"{key.value} description", value) for key, value in translations.value
+                  if isinstance(key, yaml.ScalarNode)]
+    return found
 
 
 def _get(node: yaml.Node | None, key: str) -> yaml.Node | None:

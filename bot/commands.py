@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 from typing import TYPE_CHECKING, Any, Literal
 
+from factbot.i18n import ENGLISH_STRINGS, Strings
 from factbot.messages import IncomingMessage, Reply, ReplyKind
 from factbot.storage.base import ChatKey, ChatSettings
 
@@ -67,6 +68,7 @@ class Context:
     # The packs the message was decided on: a reload while it waited on the store must not
     # give it a quote of one pack under another pack's source.
     catalogue: Catalogue
+    t: Strings = ENGLISH_STRINGS  # factbot's words in the language chosen for this message
 
 
 Handler = Callable[[Any, Context, str], Awaitable[Reply]]
@@ -136,11 +138,12 @@ def table() -> tuple[Command, ...]:
     from factbot.core import FactBot
     from factbot.features.cooldown import Cooldowns
     from factbot.features.daily import DailyFacts
+    from factbot.features.language import ChatLanguage
     from factbot.features.stats import Stats
     from factbot.features.switches import TopicSwitches
 
     found: list[Command] = []
-    for feature in (FactBot, TopicSwitches, DailyFacts, Stats, Cooldowns):
+    for feature in (FactBot, TopicSwitches, DailyFacts, Stats, Cooldowns, ChatLanguage):
         found += declared(feature)
     names = [c.name for c in found]
     duplicates = {n for n in names if names.count(n) > 1}
@@ -152,7 +155,7 @@ def table() -> tuple[Command, ...]:
 
 # Menus list the commands members use most first.
 MENU_ORDER = ("fact", "ask", "topics", "help", "source", "start", "daily", "stats",
-              "cooldown", "reload")
+              "cooldown", "language", "reload")
 
 
 @functools.cache

@@ -26,14 +26,18 @@ from factbot.commands import Access, Context, Menu, Option, command, declared, t
 from factbot.errors import PackError
 from factbot.features.cooldown import CooldownLimiter, Cooldowns, Verdict
 from factbot.features.daily import DailyFacts
+from factbot.features.language import ChatLanguage
 from factbot.features.stats import Stats
 from factbot.features.switches import TopicSwitches
+from factbot.i18n import ENGLISH_STRINGS, choose, strings, supported
 from factbot.lru import LRU
 from factbot.matcher import Candidate, Matcher
 from factbot.matching.index import Index
 from factbot.messages import IncomingMessage, Reply, ReplyKind
-from factbot.packs import FactPack, Topic, load_packs
+from factbot.packs import FactPack, Topic, load_packs, paragraphs
 from factbot.render import (
+    MAX_NEAR,
+    render_context,
     render_fact,
     render_fallback,
     render_help,
@@ -59,8 +63,11 @@ MAX_CACHED_TEXT = 256  # only short messages repeat often enough to be worth cac
 # /source names the pack of the chat's last fact; chats beyond this many recent ones
 # get the first pack's source, as a chat that never asked does.
 LAST_PACK_CHATS = 10_000
-NOT_ADMIN = "Only this group's admins can change that."
-NOT_OPERATOR = "Only the bot's operators can do that (`operators` in the config; or SIGHUP)."
+NOT_ADMIN = ENGLISH_STRINGS("not_admin")
+NOT_OPERATOR = ENGLISH_STRINGS("not_operator")
+# A fallback suggests the topics a question scored at least this on ("Did you mean /trade?"):
+# close to an answer, but under THRESHOLD or too close to call between two topics.
+NEAR = 0.25
 # Set where the cooldown silences a sender, so that a measured handle() can tell that None
 # from a message that was not for us. A context variable: concurrent messages cannot mix.
 _SILENCED: contextvars.ContextVar[bool] = contextvars.ContextVar("factbot_silenced",
@@ -90,6 +97,21 @@ class Platform(Protocol):
     async def send(self, chat_id: str, reply: Reply) -> None:
         """Post a reply to a chat unprompted (the daily fact)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """A member's press of a button under a fact reply ("Not what I asked", "Show context")."""
+
+    platform: str
+    chat_id: str
+    user_id: str
+    topic: str
+    fact: int | None  # the fact's index in its topic, as the button carries it
+    reply_key: str = ""  # the reply's own id on the platform: one vote per member per reply
+    question: str = ""  # what was asked, where the platform still has it
+    language: str | None = None  # the member's app language
+    is_group: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +146,9 @@ class FactBot:
         self.daily = DailyFacts(self.store, self._current)
         self.stats = Stats(self.store)
         self.cooldowns = Cooldowns(self.store, cooldown)
-        owners: list[object] = [self, self.switches, self.daily, self.stats, self.cooldowns]
+        self.language = ChatLanguage(self.store)
+        owners: list[object] = [self, self.switches, self.daily, self.stats, self.cooldowns,
+                                self.language]
         handlers = {c.name: (owner, c) for owner in owners for c in declared(type(owner))}
         self._commands = {c.name: handlers[c.name] for c in table()}
 
@@ -226,11 +250,13 @@ class FactBot:
     def topic(self, name: str) -> tuple[FactPack, Topic] | None:
         return self.catalogue.topic(name)
 
-    def search(self, text: str, limit: int = 10) -> list[Reply]:
+    def search(self, text: str, limit: int = 10, language: str | None = None) -> list[Reply]:
         """Facts for an inline query, best first; an empty query gives each topic's lead."""
         topics = self.catalogue.topics
+        t = strings(choose(language, text, None))
         if not text.strip():
-            return [render_fact(p, t, t.facts[0]) for p, t in topics.values()][:limit]
+            return [render_fact(p, topic, topic.facts[0], t=t)
+                    for p, topic in topics.values()][:limit]
         decision = self.decide(text)
         out: list[Reply] = []
         seen: set[str] = set()
@@ -240,7 +266,7 @@ class FactBot:
             for fact in ([first] if first else []) + list(topic.facts):
                 if fact is not None and fact.quote not in seen:
                     seen.add(fact.quote)
-                    out.append(render_fact(pack, topic, fact, decision.score))
+                    out.append(render_fact(pack, topic, fact, decision.score, t))
         return out[:limit]
 
     # --- handling -------------------------------------------------------------
@@ -265,15 +291,16 @@ class FactBot:
             return None  # another bot's command (/ban, /roll): not ours to refuse
         chat = ChatKey(message.platform, message.chat_id)
         settings = await self._guard(self.store.chat_settings(chat), ChatSettings())
+        t = strings(choose(message.language, message.text, settings.language))
         verdict = self.cooldowns.check(message, settings)
         if verdict is Verdict.SHARED:  # several processes on one database count together
             verdict = await self.cooldowns.confirm(message, settings)
         if verdict is Verdict.SLOW_DOWN:
-            return render_slow_down()
+            return render_slow_down(t)
         if verdict is Verdict.QUIET:
             _SILENCED.set(True)
             return None
-        return await self._answer(Context(message, chat, settings, platform, catalogue),
+        return await self._answer(Context(message, chat, settings, platform, catalogue, t),
                                   decision)
 
     async def _measured_handle(self, message: IncomingMessage, platform: Platform | None = None
@@ -302,7 +329,8 @@ class FactBot:
             owner, spec = entry
             needed = spec.required(decision.args)
             if not await self.permitted(needed, ctx.message, ctx.platform):
-                return render_info(NOT_OPERATOR if needed is Access.OPERATOR else NOT_ADMIN)
+                return render_info(ctx.t("not_operator" if needed is Access.OPERATOR
+                                         else "not_admin"), ctx.t)
             return await spec.handler(owner, ctx, decision.args)
         catalogue = ctx.catalogue
         found = catalogue.topic(intent) if intent else None
@@ -311,10 +339,10 @@ class FactBot:
         pack, topic = found
         if topic.command in ctx.settings.disabled:  # not a miss to show the curators
             return render_fallback(catalogue.packs, decision.score,
-                                   catalogue.enabled(ctx.settings))
+                                   catalogue.enabled(ctx.settings), ctx.t)
         if decision.by_command:
-            return await self._topic_reply(ctx.chat, topic, decision.args, pack, catalogue)
-        return await self._fact_reply(ctx.chat, pack, topic, decision.candidate, decision.score)
+            return await self._topic_reply(ctx, topic, decision.args, pack)
+        return await self._fact_reply(ctx, pack, topic, decision.candidate, decision.score)
 
     async def permitted(self, needed: Access, message: IncomingMessage,
                         platform: Platform | None) -> bool:
@@ -346,7 +374,8 @@ class FactBot:
     async def fact(self, ctx: Context, args: str) -> Reply:
         if not args.strip():
             return await self._any_fact(ctx)
-        return await self._named_topic(ctx, args) or await self._fallback(ctx, Decision(None))
+        return await self._named_topic(ctx, args) \
+            or await self._fallback(ctx, Decision(None), args)
 
     @command("ask", "Ask a question in your own words", kind=ReplyKind.FACT,
              options=(Option("question", "Your question, in your own words",
@@ -356,6 +385,8 @@ class FactBot:
         question = self.decide(args, ctx.catalogue) if args.strip() else Decision(None)
         if question.intent == "ask":
             question = Decision(None)
+        if question.intent is None:
+            return await self._fallback(ctx, question, args)
         return await self._answer(ctx, question)
 
     @command("help", "How to ask and what the bot can do", bare=True, kind=ReplyKind.HELP,
@@ -365,7 +396,7 @@ class FactBot:
                       "macam mana nak guna", "macam mana guna", "camne nak guna", "nak guna",
                       "cara pakai", "도움말", "도움", "사용법", "어떻게 써", "어떻게 사용"))
     async def help(self, ctx: Context, args: str) -> Reply:
-        return render_help(ctx.catalogue.packs)
+        return render_help(ctx.catalogue.packs, ctx.t)
 
     @command("source", "Where the facts come from", bare=True, kind=ReplyKind.SOURCE,
              phrases=("source", "sources", "article", "where from", "where is this from",
@@ -379,7 +410,7 @@ class FactBot:
         named = self._last_pack.get(ctx.chat)
         # Not known (another process showed it, a restart, an old chat): every source,
         # never one that may not be the fact's.
-        return render_source([p for p in packs if p.name == named] or packs)
+        return render_source([p for p in packs if p.name == named] or packs, ctx.t)
 
     @command("start", "Start here: what this bot knows", bare=True, menu=Menu.NONE,
              kind=ReplyKind.HELP, phrases=("start", "begin", "get started", "mula", "시작"))
@@ -389,14 +420,18 @@ class FactBot:
             found = await self._named_topic(ctx, args)
             if found is not None:
                 return found
-        return render_start(ctx.catalogue.packs)
+        return render_start(ctx.catalogue.packs, ctx.t)
 
     @command("reload", "Operators: reload the fact packs", access=Access.OPERATOR,
              menu=Menu.ADMINS, private=True)
     async def reload_packs(self, ctx: Context, args: str) -> Reply:
         result = await self.reload()
-        return render_info(f"Fact packs {result.message}." if result.ok else
-                           f"Reload {result.message}. Still serving the last good packs.")
+        t = ctx.t
+        if not result.ok:
+            return render_info(t("reload.refused", result=result.message), t)
+        catalogue = self.catalogue
+        done = t("reload.done", packs=len(catalogue.packs), topics=len(catalogue.topics))
+        return render_info(f"{done} {t('reload.menus')}" if result.changed else done, t)
 
     # --- facts ---------------------------------------------------------------------
 
@@ -407,7 +442,7 @@ class FactBot:
         if target is None or target[0].topic is None \
                 or target[0].topic.command in ctx.settings.disabled:
             return None
-        return await self._topic_reply(ctx.chat, target[0].topic, "", None, catalogue)
+        return await self._topic_reply(ctx, target[0].topic, "", None)
 
     async def _any_fact(self, ctx: Context) -> Reply:
         """The chat's next topic in turn, and that topic's next fact."""
@@ -415,14 +450,15 @@ class FactBot:
         topics = [(p, t) for p in catalogue.packs for t in p.topics
                   if t.command not in settings.disabled]
         if not topics:
-            return render_topics(catalogue.packs, set())
+            return render_topics(catalogue.packs, set(), ctx.t)
         turn = await self._guard(self.store.next_rotation(chat, ANY_TOPIC, len(topics)), 0)
         pack, topic = topics[turn % len(topics)]
-        return await self._topic_reply(chat, topic, "", pack, catalogue)
+        return await self._topic_reply(ctx, topic, "", pack)
 
-    async def _topic_reply(self, chat: ChatKey, topic: Topic, args: str,
-                           pack: FactPack | None, catalogue: Catalogue) -> Reply:
+    async def _topic_reply(self, ctx: Context, topic: Topic, args: str,
+                           pack: FactPack | None) -> Reply:
         """A command asks for a topic: the fact its arguments name, else the next one."""
+        catalogue, chat = ctx.catalogue, ctx.chat
         if pack is None:
             pack, _ = catalogue.topics[topic.command]
         ranked = catalogue.matcher.rank_facts(topic, args) if args else []
@@ -431,28 +467,104 @@ class FactBot:
         else:
             index = await self._guard(self.store.next_rotation(chat, topic.command,
                                                                len(topic.facts)), 0)
-        return await self._fact_reply(chat, pack, topic, None, 1.0, index)
+        return await self._fact_reply(ctx, pack, topic, None, 1.0, index)
 
-    async def _fact_reply(self, chat: ChatKey, pack: FactPack, topic: Topic,
+    async def _fact_reply(self, ctx: Context, pack: FactPack, topic: Topic,
                           candidate: Candidate | None, score: float, index: int = 0) -> Reply:
         fact = candidate.fact if candidate and candidate.fact else topic.facts[index]
+        chat = ctx.chat
         self._last_pack[chat] = pack.name
-        await self._guard(self.store.record_usage(chat.platform, topic.command), None)
-        return render_fact(pack, topic, fact, score)
+        await self._guard(self.store.record_usage(chat.platform, topic.command, fact.quote),
+                          None)
+        return render_fact(pack, topic, fact, score, ctx.t)
 
-    async def _fallback(self, ctx: Context, decision: Decision) -> Reply:
+    async def _fallback(self, ctx: Context, decision: Decision, asked: str | None = None
+                        ) -> Reply:
+        """I don't know, said honestly; ``asked``: the question when it came as arguments."""
         catalogue = ctx.catalogue  # the topics listed are those the decision was made on
         message = ctx.message
         if message.text.strip():
-            salt = self._salt or await self._guard(self.store.user_salt(), "factbot")
-            # Keyed hash: curators can count repeat askers without seeing ids. The key is
-            # kept in the database, so whoever holds the file could still test guessed ids.
-            digest = hmac.new(salt.encode(), f"{message.platform}:{message.user_id}".encode(),
-                              hashlib.sha256)
+            user = await self._user_hash(message.platform, message.user_id)
             await self._guard(self.store.record_unmatched(message.platform, message.text[:500],
-                                                          digest.hexdigest()[:16]), None)
-        return render_fallback(catalogue.packs, decision.score,
-                               catalogue.enabled(ctx.settings))
+                                                          user), None)
+        enabled = catalogue.enabled(ctx.settings)
+        question = message.text if asked is None else asked
+        near = self._near(catalogue, question, enabled) if parse_command(question) is None \
+            else []
+        return render_fallback(catalogue.packs, decision.score, enabled, ctx.t, near)
+
+    def _near(self, catalogue: Catalogue, question: str, enabled: set[str] | None
+              ) -> list[Topic]:
+        """Up to MAX_NEAR topics the question came close to, the closest first."""
+        if not question.strip():
+            return []
+        near: list[Topic] = []
+        for candidate in catalogue.matcher.rank(question[:MAX_CACHED_TEXT], limit=12):
+            topic = candidate.intent.topic
+            if candidate.score < NEAR or len(near) == MAX_NEAR:
+                break
+            if topic is not None and topic not in near \
+                    and (enabled is None or topic.command in enabled):
+                near.append(topic)
+        return near
+
+    async def _user_hash(self, platform: str, user_id: str) -> str:
+        """Keyed hash: curators can count repeat askers without seeing ids.
+
+        The key is kept in the database, so whoever holds the file could still test guessed
+        ids.
+        """
+        salt = self._salt or await self._guard(self.store.user_salt(), "factbot")
+        digest = hmac.new(salt.encode(), f"{platform}:{user_id}".encode(), hashlib.sha256)
+        return digest.hexdigest()[:16]
+
+    # --- buttons under a fact ---------------------------------------------------------
+
+    def _pressed(self, press: Press) -> tuple[FactPack, Topic, int] | None:
+        found = self.catalogue.topic(press.topic)
+        if found is None or press.fact is None or not 0 <= press.fact < len(found[1].facts):
+            return None
+        return found[0], found[1], press.fact
+
+    async def feedback(self, press: Press) -> str:
+        """"Not what I asked": log the question and the fact shown for the curators.
+
+        One vote per member per reply (the store's unique key); presses count against the
+        member's cooldown like messages. Returns the short thanks to show the member alone.
+        """
+        t = strings(supported(press.language))
+        probe = IncomingMessage(text="", platform=press.platform, chat_id=press.chat_id,
+                                user_id=press.user_id, is_group=press.is_group)
+        if self.limiter is not None and self.limiter.check(probe) is not Verdict.ANSWER:
+            return t("slow_down")
+        found = self._pressed(press)
+        quote = found[1].facts[found[2]].quote if found else ""
+        user = await self._user_hash(press.platform, press.user_id)
+        try:
+            recorded = await self.store.record_feedback(
+                press.platform, press.chat_id, press.reply_key or f"{press.topic}:{press.fact}",
+                user, _clean(press.question)[:500], press.topic, quote)
+        except Exception as exc:
+            log.warning("could not record a \"Not what I asked\": %r", exc)
+            return t("not_saved")
+        if self.metrics is not None:
+            self.metrics.feedback(press.platform, recorded)
+        return t("feedback.thanks" if recorded else "feedback.already")
+
+    def context(self, press: Press) -> Reply | None:
+        """The article's paragraph around the fact a button names, verbatim and cited."""
+        found = self._pressed(press)
+        if found is None:
+            return None
+        pack, topic, index = found
+        fact = topic.facts[index]
+        if fact.offset < 0:
+            return None
+        paragraph = next(((start, end) for start, end in paragraphs(pack.article)
+                          if start <= fact.offset < end), None)
+        if paragraph is None:
+            return None
+        return render_context(pack, topic, fact, paragraph, strings(supported(press.language)))
 
     async def _guard(self, op: Awaitable[T], default: T) -> T:
         """Run a storage call; on failure keep answering and log the problem once."""

@@ -22,6 +22,7 @@ class IncomingMessage:
     is_group: bool = False
     addressed: bool = True
     bot_username: str | None = None
+    language: str | None = None  # the sender's app language as the platform gives it ("ko-KR")
 
 
 class ReplyKind(Enum):
@@ -32,6 +33,7 @@ class ReplyKind(Enum):
     SOURCE = "source"
     INFO = "info"  # short answers to admin commands (/daily, /stats, /reload)
     SLOW_DOWN = "slow_down"
+    CONTEXT = "context"  # "Show context": the article's paragraph around a fact
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,9 @@ class Reply:
     # With several packs, /topics groups its items: (the pack's citation, its items).
     sections: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = field(default=())
     score: float = 0.0
+    language: str = "en"  # of factbot's own words here (factbot.i18n); quotes keep theirs
+    # Which fact of ``topic`` this is (its index): the feedback and context buttons name it.
+    fact: int | None = None
 
     @property
     def matched(self) -> bool:

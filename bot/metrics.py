@@ -145,6 +145,9 @@ class Metrics:
                            registry=registry)
         self.reloads = Counter("factbot_reloads", "Pack reloads, by result",
                                ["result"], registry=registry)
+        self.feedback_votes = Counter(
+            "factbot_feedback", "\"Not what I asked\" presses: recorded, or a member's "
+            "second vote on one reply", ["platform", "result"], registry=registry)
         self.build = Gauge("factbot_build_info", "Always 1; the version in a label",
                            ["version"], registry=registry)
         self.build.labels(version or "unknown").set(1)
@@ -192,6 +195,9 @@ class Metrics:
 
     def reloaded(self, ok: bool) -> None:
         self.reloads.labels("ok" if ok else "refused").inc()
+
+    def feedback(self, platform: str, recorded: bool) -> None:
+        self.feedback_votes.labels(platform, "recorded" if recorded else "repeat").inc()
 
     def daily(self, platform: str, sent: bool, stage: str = "chat") -> None:
         if sent:

@@ -30,6 +30,8 @@ MAX_QUOTE = 280
 # A quote and the context shown with it, together: a reply stays a short read.
 MAX_QUOTE_WITH_CONTEXT = 500
 MAX_DESCRIPTION = 100
+# Languages a topic's description may be translated into (factbot.i18n's, English aside).
+TRANSLATED = ("ko", "ms")
 # Files bigger than these are refused before they are parsed: loading and checking cost
 # grows with the article, and an endless file (/dev/zero) would never be read to its end.
 MAX_ARTICLE_BYTES = 1_000_000
@@ -106,6 +108,13 @@ class Topic:
     # A question must name one of these to get a fact from this topic in free text
     # ("how many people live in Malaysia" is not about the Korean community).
     requires: tuple[str, ...] = ()
+    # Translated descriptions for menus and lists: (language, text), e.g. ("ko", "…").
+    descriptions: tuple[tuple[str, str], ...] = ()
+
+    def described(self, language: str) -> str:
+        """The description in ``language`` where the pack gives one, else the pack's own."""
+        return next((text for lang, text in self.descriptions if lang == language),
+                    self.description)
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,7 +446,8 @@ class _Checker:
               pack: str) -> Topic:
         where = f"topics[{index}]"
         topic = self.mapping(raw, line, where, {"command", "description", "facts"},
-                             {"aliases", "keywords", "requires"})
+                             {"aliases", "keywords", "requires", "descriptions",
+                              *(f"description_{lang}" for lang in TRANSLATED)})
         command = topic.get("command")
         if not isinstance(command, str) or not COMMAND_RE.match(command):
             raise self.fail(topic.key_lines["command"],
@@ -446,6 +456,7 @@ class _Checker:
         if command in commands.names():
             raise self.fail(topic.key_lines["command"], f"{where} takes a built-in command name")
         description = self.text(topic, "description", where, limit=MAX_DESCRIPTION) or ""
+        descriptions = self.descriptions(topic, where)
         facts_raw = topic["facts"]
         if not isinstance(facts_raw, _Sequence) or not facts_raw:
             raise self.fail(topic.key_lines["facts"], f"{where}.facts must be a non-empty list")
@@ -461,7 +472,33 @@ class _Checker:
                      aliases=self.text_list(topic, "aliases", where),
                      keywords=self.text_list(topic, "keywords", where),
                      facts=facts, pack=pack, line=topic.line,
-                     requires=self.text_list(topic, "requires", where))
+                     requires=self.text_list(topic, "requires", where),
+                     descriptions=descriptions)
+
+    def descriptions(self, topic: _Mapping, where: str) -> tuple[tuple[str, str], ...]:
+        """``description_ko: …`` or ``descriptions: {ko: …, ms: …}``, within the same limit."""
+        found: dict[str, str] = {}
+        raw = topic.get("descriptions")
+        if raw is not None:
+            if not isinstance(raw, _Mapping):
+                raise self.fail(topic.key_lines["descriptions"],
+                                f"{where}.descriptions must map a language "
+                                f"({', '.join(TRANSLATED)}) to a description")
+            for lang in raw:
+                if lang not in TRANSLATED:
+                    raise self.fail(raw.key_lines[lang],
+                                    f"{where}.descriptions has the language {shown(lang)}; "
+                                    f"expected one of: {', '.join(TRANSLATED)}")
+                found[lang] = self.text(raw, lang, f"{where}.descriptions",
+                                        limit=MAX_DESCRIPTION) or ""
+        for lang in TRANSLATED:
+            if f"description_{lang}" in topic:
+                if lang in found:
+                    raise self.fail(topic.key_lines[f"description_{lang}"],
+                                    f"{where} gives its {lang} description twice")
+                found[lang] = self.text(topic, f"description_{lang}", where,
+                                        limit=MAX_DESCRIPTION) or ""
+        return tuple(sorted(found.items()))
 
     def places(self, top: _Mapping) -> dict[str, tuple[str, ...]]:
         """Names of the places the article is about, each with the words that mean it."""

@@ -24,7 +24,7 @@ PACKS = Path(__file__).resolve().parent / "data" / "packs"
 
 # Arguments that make each command do what its declaration guards (a change, a read).
 GUARDED_ARGS = {"daily": "on 08:30 UTC", "cooldown": "4 15", "topics": "off trade",
-                "stats": "", "reload": ""}
+                "stats": "", "reload": "", "language": "ko"}
 
 
 class Member:

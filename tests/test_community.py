@@ -13,11 +13,11 @@ from factbot.adapters.console import ConsoleAdapter
 from factbot.core import NOT_ADMIN, FactBot
 from factbot.features.cooldown import CooldownLimiter, Verdict
 from factbot.features.daily import (
-    DAILY_USAGE,
     DailyRequest,
     SendThrottle,
     parse_daily,
 )
+from factbot.i18n import ENGLISH_STRINGS
 from factbot.messages import IncomingMessage, Reply, ReplyKind
 from factbot.packs import FactPack
 from factbot.settings import CooldownSettings, Settings
@@ -108,7 +108,7 @@ async def test_malformed_daily_gets_usage_and_stores_nothing(packs: tuple[FactPa
     h = harness(packs, store)
     reply = await in_group(h, "/daily on 25:99 Mars/Olympus")
     assert reply.kind is ReplyKind.INFO
-    assert reply.text == DAILY_USAGE
+    assert reply.text == ENGLISH_STRINGS("daily.usage")
     assert store.chats == {}
 
 

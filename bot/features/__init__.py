@@ -2,7 +2,6 @@
 declares its commands with ``@command`` and answers them from a small ``Context``.
 
 ``switches`` (/topics, and topics on or off per chat), ``daily`` (/daily and the daily
-fact's scheduler), ``stats`` (/stats) and ``cooldown`` (the limiter and /cooldown).
+fact's scheduler), ``stats`` (/stats), ``cooldown`` (the limiter and /cooldown) and
+``language`` (/language). Their words come from factbot.i18n's catalogues (``ctx.t``).
 """
-
-NOT_SAVED = "I couldn't save that just now; please try again in a minute."

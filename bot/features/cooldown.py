@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from enum import Enum
 
 from factbot.commands import Access, Context, Menu, Option, command
-from factbot.features import NOT_SAVED
+from factbot.i18n import ENGLISH_STRINGS, Strings
 from factbot.lru import LRU
 from factbot.messages import IncomingMessage, Reply
 from factbot.render import render_info
@@ -18,8 +18,6 @@ from factbot.storage.base import BaseStore, ChatSettings
 
 log = logging.getLogger(__name__)
 
-COOLDOWN_USAGE = ("Usage: /cooldown [PER_USER [PER_CHAT]] answers a minute, /cooldown off "
-                  "or /cooldown default, e.g. /cooldown 4 15")
 MAX_PER_MINUTE = 1000
 
 
@@ -191,18 +189,18 @@ class Cooldowns:
         limiter.count(message)
         return Verdict.ANSWER
 
-    def describe(self, settings: ChatSettings) -> str:
+    def describe(self, settings: ChatSettings, t: Strings = ENGLISH_STRINGS) -> str:
         defaults = self.limiter.settings if self.limiter is not None else None
         if defaults is None or not defaults.enabled:
-            return "There is no cooldown on this bot."
+            return t("cooldown.none")
         user = settings.user_per_minute if settings.user_per_minute is not None \
             else defaults.user_per_minute
         chat = settings.chat_per_minute if settings.chat_per_minute is not None \
             else defaults.chat_per_minute
 
-        def limit(n: int, who: str) -> str:
-            return f"{n} answers a minute {who}" if n else f"no limit {who}"
-        return f"Cooldown here: {limit(user, 'per person')}, {limit(chat, 'for the chat')}."
+        return t("cooldown.here",
+                 per_user=t("cooldown.user_limit", count=user) if user else t("cooldown.user_free"),
+                 per_chat=t("cooldown.chat_limit", count=chat) if chat else t("cooldown.chat_free"))
 
     @command("cooldown", "Admins: answers a minute per person and per chat",
              changes=Access.ADMIN, changes_with_args=True, menu=Menu.ADMINS, private=True,
@@ -216,10 +214,11 @@ class Cooldowns:
         """Show this chat's cooldown, or let an admin change it."""
         request = parse_cooldown(args)
         if request is None:
-            return render_info(COOLDOWN_USAGE)
+            return render_info(ctx.t("cooldown.usage"), ctx.t)
         try:
             if request == "":
-                return render_info(self.describe(await self.store.chat_settings(ctx.chat)))
+                return render_info(self.describe(await self.store.chat_settings(ctx.chat), ctx.t),
+                                   ctx.t)
             if request == "off":
                 user, per_chat = 0, 0
             elif request == "default":
@@ -232,5 +231,5 @@ class Cooldowns:
             settings = await self.store.set_cooldown(ctx.chat, user, per_chat)
         except Exception as exc:  # the store logs its own failures with the traceback, once
             log.warning("could not save the cooldown: %r", exc)
-            return render_info(NOT_SAVED)
-        return render_info(self.describe(settings))
+            return render_info(ctx.t("not_saved"), ctx.t)
+        return render_info(self.describe(settings, ctx.t), ctx.t)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from factbot.commands import Access, Context, Menu, Option, command
-from factbot.features import NOT_SAVED
+from factbot.i18n import ENGLISH_STRINGS, Strings, choose, strings
 from factbot.messages import Reply
 from factbot.render import render_fact, render_info
 from factbot.storage.base import LEFT_CHAT_MAX_AGE, BaseStore, ChatKey, ChatSettings
@@ -31,8 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DAILY_USAGE = ("Usage: /daily on [HH:MM] [Area/City] or /daily off, "
-               "e.g. /daily on 08:30 Asia/Kuala_Lumpur")
 DAILY_BATCH = 10  # chats claimed at a time by one process's daily round
 # Daily sends waiting on the platform at once: at a 100 ms round trip, one at a time would
 # reach 10 a second; 16 keep a 30-a-second throttle busy up to a round trip of about 0.5 s.
@@ -103,11 +101,10 @@ def parse_daily(args: str) -> DailyRequest | None:
     return DailyRequest(True, at, tz)
 
 
-def describe_daily(settings: ChatSettings) -> str:
+def describe_daily(settings: ChatSettings, t: Strings = ENGLISH_STRINGS) -> str:
     if not settings.daily:
-        return f"The daily fact is off here. {DAILY_USAGE}"
-    return (f"Daily fact: on, every day at {settings.daily_time:%H:%M} ({settings.tz}). "
-            "Send /daily off to stop it.")
+        return t("daily.off", usage=t("daily.usage"))
+    return t("daily.on", time=f"{settings.daily_time:%H:%M}", zone=settings.tz)
 
 
 class SendThrottle:
@@ -216,19 +213,20 @@ class DailyFacts:
         """Turn this chat's daily fact on or off, or say how it is set."""
         request = parse_daily(args)
         if request is None:
-            return render_info(DAILY_USAGE)
+            return render_info(ctx.t("daily.usage"), ctx.t)
         try:
             if request.enabled is None:
-                return render_info(describe_daily(await self.store.chat_settings(ctx.chat)))
+                return render_info(describe_daily(await self.store.chat_settings(ctx.chat),
+                                                  ctx.t), ctx.t)
             # The first post is the next HH:MM from now, not one straight away.
             settings = await self.store.set_daily(
                 ctx.chat, request.enabled, request.at, request.tz,
                 since=datetime.now(UTC) if request.enabled else None)
         except Exception as exc:  # the store logs its own failures with the traceback, once
             log.warning("could not save the daily setting: %r", exc)
-            return render_info(NOT_SAVED)
-        return render_info(describe_daily(settings) if request.enabled
-                           else "The daily fact is off here. Send /daily on to start it again.")
+            return render_info(ctx.t("not_saved"), ctx.t)
+        return render_info(describe_daily(settings, ctx.t) if request.enabled
+                           else ctx.t("daily.stopped"), ctx.t)
 
     async def reply(self, chat: ChatKey, settings: ChatSettings) -> Reply | None:
         """The chat's next daily fact: topics take turns, skipping those turned off here."""
@@ -244,9 +242,12 @@ class DailyFacts:
         choices.sort(key=lambda c: c[0])
         index = await self.store.next_rotation(chat, DAILY_TOPIC, len(choices))
         _, pack, topic, fact = choices[index % len(choices)]
-        reply = render_fact(pack, topic, fact)
-        return dataclasses.replace(reply, heading="Fact of the day",
-                                   text=f"Fact of the day:\n{reply.text}")
+        # Nobody asked: the chat's language, else English (factbot.i18n.choose).
+        t = strings(choose(None, "", settings.language))
+        reply = render_fact(pack, topic, fact, t=t)
+        header = t("fact.daily")
+        return dataclasses.replace(reply, heading=header.rstrip(":"),
+                                   text=f"{header}\n{reply.text}")
 
     async def send_due(self, platform: Platform, now: datetime, throttle: SendThrottle, *,
                        in_flight: int = DAILY_IN_FLIGHT) -> int:

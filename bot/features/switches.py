@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from factbot.commands import Access, Context, Option, command
-from factbot.features import NOT_SAVED
 from factbot.messages import Reply, ReplyKind
 from factbot.render import render_info, render_topics
 from factbot.storage.base import BaseStore
 
-if TYPE_CHECKING:
-    pass
-
 log = logging.getLogger(__name__)
-USAGE = "Usage: /topics off TOPIC or /topics on TOPIC, with a topic from /topics."
 
 
 def switching(args: str) -> bool:
@@ -42,7 +36,7 @@ class TopicSwitches:
     async def topics(self, ctx: Context, args: str) -> Reply:
         catalogue = ctx.catalogue
         if not switching(args):
-            return render_topics(catalogue.packs, catalogue.enabled(ctx.settings))
+            return render_topics(catalogue.packs, catalogue.enabled(ctx.settings), ctx.t)
         action, name = (w.casefold() for w in args.split())
         enabled = action == "on"
         pack = next((p for p in catalogue.packs if p.name == name
@@ -54,16 +48,16 @@ class TopicSwitches:
                     await self.store.set_topic_enabled(ctx.chat, topic, enabled)
             except Exception:
                 log.exception("could not save a pack setting")
-                return render_info(NOT_SAVED)
-            return render_info(f"The {pack.name} pack ({len(commands)} topics) is "
-                               f"{action} in this chat.")
+                return render_info(ctx.t("not_saved"), ctx.t)
+            return render_info(ctx.t(f"switches.pack_{action}", pack=pack.name,
+                                     count=len(commands)), ctx.t)
         found = catalogue.matcher.resolve_command(name.lstrip("/"))
         if found is None or found[0].topic is None or found[1] < 1.0:
-            return render_info(USAGE)
+            return render_info(ctx.t("switches.usage"), ctx.t)
         topic = found[0].topic.command
         try:
             await self.store.set_topic_enabled(ctx.chat, topic, enabled)
         except Exception as exc:
             log.warning("could not save a topic setting: %r", exc)
-            return render_info(NOT_SAVED)
-        return render_info(f"/{topic} is {action} in this chat.")
+            return render_info(ctx.t("not_saved"), ctx.t)
+        return render_info(ctx.t(f"switches.topic_{action}", topic=topic), ctx.t)
