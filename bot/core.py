@@ -29,7 +29,7 @@ from factbot.features.daily import DailyFacts
 from factbot.features.language import ChatLanguage
 from factbot.features.stats import Stats
 from factbot.features.switches import TopicSwitches
-from factbot.i18n import ENGLISH_STRINGS, choose, strings, supported
+from factbot.i18n import ENGLISH, ENGLISH_STRINGS, LANGUAGES, choose, strings, supported
 from factbot.lru import LRU
 from factbot.matcher import Candidate, Matcher
 from factbot.matching.index import Index
@@ -221,9 +221,9 @@ class FactBot:
             log.exception("reload failed, still serving the last good packs")
             return ReloadResult(False, False, "failed: the packs could not be loaded (the log "
                                               "has the details)")
-        before = self.commands()
+        before = self.menus()
         self.load(packs)
-        changed = self.commands() != before
+        changed = self.menus() != before
         log.info("reloaded %d pack(s) from %s%s", len(packs), self.facts_dir,
                  "; commands changed" if changed else "")
         if changed:
@@ -238,14 +238,22 @@ class FactBot:
 
     # --- menus -------------------------------------------------------------------
 
-    def topic_commands(self) -> list[tuple[str, str]]:
-        """Each topic's command and description, in the packs' order."""
-        return [(t.command, t.description) for p in self.packs for t in p.topics]
+    def topic_commands(self, language: str = ENGLISH) -> list[tuple[str, str]]:
+        """Each topic's command and description (in ``language`` where the pack has it)."""
+        return [(t.command, t.described(language)) for p in self.packs for t in p.topics]
 
-    def commands(self) -> list[tuple[str, str]]:
-        """The menu everyone sees: the topics, then the built-ins offered to everyone."""
-        return self.topic_commands() + [(c.name, c.description) for c in table()
-                                        if c.menu is Menu.EVERYONE]
+    def commands(self, language: str = ENGLISH, admins: bool = False) -> list[tuple[str, str]]:
+        """A command menu: the topics, then the built-ins offered to everyone, and with
+        ``admins`` those offered to admins too, described in ``language``."""
+        t = strings(language)
+        shown = (Menu.EVERYONE, Menu.ADMINS) if admins else (Menu.EVERYONE,)
+        return self.topic_commands(language) + [(c.name, t.command(c)) for c in table()
+                                                if c.menu in shown]
+
+    def menus(self) -> dict[tuple[str, bool], list[tuple[str, str]]]:
+        """Every menu, by (language, for admins): what a reload compares."""
+        return {(lang, admins): self.commands(lang, admins)
+                for lang in LANGUAGES for admins in (False, True)}
 
     def topic(self, name: str) -> tuple[FactPack, Topic] | None:
         return self.catalogue.topic(name)
