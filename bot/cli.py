@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     hook.add_argument("--webhook-url", help="the public https:// URL (default: "
                                             "telegram.webhook_url)")
 
-    stats = sub.add_parser("stats", parents=[common], help="top topics and unanswered questions")
+    stats = sub.add_parser("stats", parents=[common],
+                           help="top topics, unanswered and wrongly answered questions")
     stats.add_argument("--json", action="store_true", help="print JSON")
     stats.add_argument("--db", help="state database (or FACTBOT_DB)")
 
@@ -283,12 +284,11 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
     from factbot.text import escape_invisible
 
     async with make_store(getattr(args, "db", None), settings, create=False) as store:
-        topics, total, questions = await collect(store)
+        report = await collect(store)
     if args.json:
-        print(escape_invisible(json.dumps(as_json(topics, total, questions), ensure_ascii=False,
-                                          indent=2)))
+        print(escape_invisible(json.dumps(as_json(report), ensure_ascii=False, indent=2)))
     else:
-        print(as_text(topics, total, questions))
+        print(as_text(report))
     return 0
 
 

@@ -50,10 +50,15 @@ class Harness:
     # --- driving the bot ----------------------------------------------------------------
 
     def message(self, text: str, *, chat: str = "c1", user: str = "u1", group: bool = False,
-                addressed: bool = True, bot_username: str | None = None) -> IncomingMessage:
-        """What an adapter on this platform would hand the core for ``text``."""
+                addressed: bool = True, bot_username: str | None = None,
+                language: str | None = None) -> IncomingMessage:
+        """What an adapter on this platform would hand the core for ``text``.
+
+        ``language``: the sender's app language as the platform gives it ("ko", "en-US").
+        """
         return IncomingMessage(text=text, platform=self.name, chat_id=chat, user_id=user,
-                               is_group=group, addressed=addressed, bot_username=bot_username)
+                               is_group=group, addressed=addressed, bot_username=bot_username,
+                               language=language)
 
     async def handle(self, message: IncomingMessage, *, admin: bool | None = None
                      ) -> Reply | None:
@@ -70,15 +75,17 @@ class Harness:
 
     async def push(self, text: str, *, chat: str = "c1", user: str = "u1", group: bool = False,
                    admin: bool | None = None, addressed: bool = True,
-                   bot_username: str | None = None) -> Reply | None:
+                   bot_username: str | None = None, language: str | None = None
+                   ) -> Reply | None:
         """Send ``text`` as ``user`` in ``chat``; the reply, or None if the bot stays quiet."""
         message = self.message(text, chat=chat, user=user, group=group, addressed=addressed,
-                               bot_username=bot_username)
+                               bot_username=bot_username, language=language)
         return await self.handle(message, admin=admin)
 
     async def ask(self, text: str, *, chat: str = "c1", user: str = "u1", group: bool = False,
-                  admin: bool | None = None) -> Reply:
+                  admin: bool | None = None, language: str | None = None) -> Reply:
         """Like :meth:`push`, for a message that must be answered."""
-        reply = await self.push(text, chat=chat, user=user, group=group, admin=admin)
+        reply = await self.push(text, chat=chat, user=user, group=group, admin=admin,
+                                language=language)
         assert reply is not None, f"no reply to {text!r}"
         return reply

@@ -128,6 +128,35 @@ def test_stats_lists_top_topics_and_frequent_unanswered_questions(
     assert "/hallyu" in text and '2x  "What is the weather on MARS"' in text
 
 
+def test_stats_lists_the_wrongly_answered_questions_by_the_fact_shown(
+        tmp_path: Path, env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+
+    from factbot.storage.sqlite import SqliteStore
+
+    db = tmp_path / "x.db"
+
+    async def vote() -> None:
+        async with SqliteStore(db) as store:
+            for user, question in (("a", "who runs the embassy"), ("b", "embassy boss?")):
+                assert await store.record_feedback("telegram", "-1", "-1:5", user, question,
+                                                   "ambassador", "Q1")
+            assert not await store.record_feedback("telegram", "-1", "-1:5", "a", "again",
+                                                   "ambassador", "Q1")
+
+    asyncio.run(vote())
+    assert main(["stats", "--db", str(db), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["wrong_total"] == 2
+    [wrong] = report["wrong"]
+    assert (wrong["topic"], wrong["quote"], wrong["count"]) == ("ambassador", "Q1", 2)
+    assert set(wrong["questions"]) == {"who runs the embassy", "embassy boss?"}
+    assert main(["stats", "--db", str(db)]) == 0
+    text = capsys.readouterr().out
+    assert 'Answers marked "Not what I asked": 2' in text
+    assert '2x  /ambassador: "Q1"' in text and 'asked: "embassy boss?"' in text
+
+
 def test_stats_on_a_missing_database_is_a_one_line_error(
         tmp_path: Path, env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "nope.db"

@@ -45,8 +45,8 @@ from factbot.render import (
     render_topics,
 )
 from factbot.settings import Settings
-from factbot.stats import as_text
-from factbot.storage.base import TopicCount, UnmatchedCount
+from factbot.stats import Report, as_text
+from factbot.storage.base import TopicCount, UnmatchedCount, WrongCount
 
 from .conftest import FACTS
 
@@ -338,9 +338,11 @@ async def test_the_shipped_packs_replies_fit_and_name_every_topic(text: str) -> 
 
 
 def test_stats_shows_control_and_bidi_characters_escaped() -> None:
-    text = as_text([TopicCount("hallyu", 2, (("console", 2),))], 1,
-                   [UnmatchedCount("abc\u202egnp.exe \x1b[2J\x85 \u2066x\u2069 👩\u200d💻", 1,
-                                   datetime(2026, 1, 1, tzinfo=UTC))])
+    hostile = "abc\u202egnp.exe \x1b[2J\x85 \u2066x\u2069 👩\u200d💻"
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    text = as_text(Report([TopicCount("hallyu", 2, (("console", 2),))], 1,
+                          [UnmatchedCount(hostile, 1, when)], 1,
+                          (WrongCount("hallyu", "Q", 1, (hostile,), when),)))
     assert not any(ch in text for ch in "\u202e\x1b\x85\u2066\u2069")
     assert "\\u202e" in text and "\\u001b[2J" in text and "👩\u200d💻" in text
 
