@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # Installed as the package `factbot` (pyproject's package-dir). "strict" editable mode links
 # each file into build/, a plain directory that mypy can read too; new files need a reinstall,
 # hence the stamp's dependence on the file lists.
-SOURCES := $(wildcard bot/*.py bot/*/*.py adapters/*.py facts/*/*) bot/locales/*
+SOURCES := $(wildcard bot/*.py bot/*/*.py adapters/*.py facts/*/* bot/dashboard/*/*) bot/locales/*
 
 $(STAMP): pyproject.toml $(SOURCES)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "factbot needs Python 3.11 or newer")'

@@ -99,10 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     hook.add_argument("--webhook-url", help="the public https:// URL (default: "
                                             "telegram.webhook_url)")
 
-    stats = sub.add_parser("stats", parents=[common],
-                           help="top topics, unanswered and wrongly answered questions")
+    stats = sub.add_parser("stats", parents=[common], help="top topics and unanswered questions")
     stats.add_argument("--json", action="store_true", help="print JSON")
     stats.add_argument("--db", help="state database (or FACTBOT_DB)")
+
+    dash = sub.add_parser("dashboard", parents=[common],
+                          help="the curator's web dashboard (stats, misses, accuracy)")
+    dash.add_argument("--listen", help="HOST:PORT (default 127.0.0.1:8080); any other host "
+                                       "than a loopback one needs FACTBOT_DASHBOARD_TOKEN")
+    dash.add_argument("--db", help="state database (or FACTBOT_DB), read beside the bot")
 
     db = sub.add_parser("db", parents=[common], help="state database tools")
     db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
@@ -284,11 +289,12 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
     from factbot.text import escape_invisible
 
     async with make_store(getattr(args, "db", None), settings, create=False) as store:
-        report = await collect(store)
+        topics, total, questions = await collect(store)
     if args.json:
-        print(escape_invisible(json.dumps(as_json(report), ensure_ascii=False, indent=2)))
+        print(escape_invisible(json.dumps(as_json(topics, total, questions), ensure_ascii=False,
+                                          indent=2)))
     else:
-        print(as_text(report))
+        print(as_text(topics, total, questions))
     return 0
 
 
@@ -353,6 +359,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return set_webhook_main(args, settings)
         if args.command == "stats":
             return asyncio.run(_stats(args, settings))
+        if args.command == "dashboard":
+            from factbot.dashboard.app import dashboard_main
+
+            return dashboard_main(args, settings)
         if args.command == "db" and args.db_command == "migrate":
             from factbot.storage.postgres import migrate_main
 
