@@ -25,8 +25,10 @@ class ConsoleAdapter:
     name = "console"
 
     def __init__(self, bot: FactBot, *, stdin: TextIO | None = None,
-                 stdout: TextIO | None = None, chat_id: str = "console") -> None:
+                 stdout: TextIO | None = None, chat_id: str = "console",
+                 language: str | None = None) -> None:
         self.bot = bot
+        self.language = language  # the reader's, as a platform's app language would be
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.chat_id = chat_id
@@ -66,7 +68,7 @@ class ConsoleAdapter:
             if not text.strip():
                 continue
             message = IncomingMessage(text=text, platform="console", chat_id=self.chat_id,
-                                      user_id="console")
+                                      user_id="console", language=self.language)
             reply = await self.bot.handle(message, self)
             if reply is not None:
                 await self.send(self.chat_id, reply)

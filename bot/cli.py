@@ -26,6 +26,27 @@ if TYPE_CHECKING:  # each command imports what it needs, when it runs: start-up 
 log = logging.getLogger(__name__)
 EXIT_USAGE = 2
 PACK_QUESTIONS = "questions.jsonl"  # a pack's own labelled questions, for `factbot eval`
+LANG_HELP = ("the language you read factbot's own words in: en, ms or ko (default: the "
+             "terminal's, from LC_ALL, LC_MESSAGES or LANG; else that of each question)")
+
+
+def _language(value: str) -> str:
+    from factbot.i18n import LANGUAGES
+
+    if value not in LANGUAGES:
+        raise argparse.ArgumentTypeError(f"{value!r}: one of {', '.join(LANGUAGES)}")
+    return value
+
+
+def _terminal_language() -> str | None:
+    """The terminal's language as a platform would give a member's ("ko_KR.UTF-8": ko)."""
+    from factbot.i18n import supported
+
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            return supported(value.split(".")[0])
+    return None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     chat = sub.add_parser("chat", parents=[common], help="talk to the bot in this terminal")
     chat.add_argument("--db", help="state database (or FACTBOT_DB)")
+    chat.add_argument("--lang", type=_language, default=_terminal_language(),
+                      help=LANG_HELP)
 
     ask = sub.add_parser("ask", parents=[common], help="print the reply to one message")
     ask.add_argument("text", nargs="*", help="the message")
@@ -53,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "(FACTBOT_DB or the default, unless --db)")
     ask.add_argument("--db", help="keep rotation and usage in this database (default: none, "
                                   "each run starts afresh)")
+    ask.add_argument("--lang", type=_language, default=_terminal_language(), help=LANG_HELP)
     mode = ask.add_mutually_exclusive_group()
     mode.add_argument("--json", action="store_true", help="print one JSON object")
     mode.add_argument("--jsonl", action="store_true",
@@ -99,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     hook.add_argument("--webhook-url", help="the public https:// URL (default: "
                                             "telegram.webhook_url)")
 
-    stats = sub.add_parser("stats", parents=[common], help="top topics and unanswered questions")
+    stats = sub.add_parser("stats", parents=[common],
+                           help="top topics, unanswered and wrongly answered questions")
     stats.add_argument("--json", action="store_true", help="print JSON")
     stats.add_argument("--db", help="state database (or FACTBOT_DB)")
 
@@ -228,11 +253,13 @@ async def _ask_with(args: argparse.Namespace, bot: FactBot) -> int:
         out = sys.stdout
         async for line in read_lines(sys.stdin):
             text = line.rstrip("\r\n")
-            reply = await bot.handle(IncomingMessage(text=text, chat_id=args.chat or "cli"))
+            reply = await bot.handle(IncomingMessage(text=text, chat_id=args.chat or "cli",
+                                                     language=args.lang))
             out.write(json.dumps(_ask_record(text, reply), ensure_ascii=False) + "\n")
         return 0
     text = " ".join(args.text)
-    reply = await bot.handle(IncomingMessage(text=text, chat_id=args.chat or "cli"))
+    reply = await bot.handle(IncomingMessage(text=text, chat_id=args.chat or "cli",
+                                             language=args.lang))
     if args.json:
         print(json.dumps(_ask_record(text, reply), ensure_ascii=False))
     elif reply is not None:
@@ -244,7 +271,8 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
     from factbot.adapters.console import ConsoleAdapter
 
     async with _store(args, settings) as store:
-        await ConsoleAdapter(_bot(settings, store, cooldown=True, console=True)).run()
+        await ConsoleAdapter(_bot(settings, store, cooldown=True, console=True),
+                             language=args.lang).run()
     return 0
 
 
@@ -289,12 +317,11 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
     from factbot.text import escape_invisible
 
     async with make_store(getattr(args, "db", None), settings, create=False) as store:
-        topics, total, questions = await collect(store)
+        report = await collect(store)
     if args.json:
-        print(escape_invisible(json.dumps(as_json(topics, total, questions), ensure_ascii=False,
-                                          indent=2)))
+        print(escape_invisible(json.dumps(as_json(report), ensure_ascii=False, indent=2)))
     else:
-        print(as_text(topics, total, questions))
+        print(as_text(report))
     return 0
 
 
