@@ -55,7 +55,7 @@ def render_fact(pack: FactPack, topic: Topic, fact: Fact, score: float = 1.0,
     if fact.context:
         lines.append(t("fact.context", context=fact.context))
     lines.append(t("fact.source", source=source))
-    index = next((i for i, f in enumerate(topic.facts) if f is fact), None)
+    index = next((i for i, f in enumerate(topic.facts) if f.quote == fact.quote), None)
     return Reply(kind=ReplyKind.FACT, text="\n".join(lines), topic=topic.command,
                  quote=fact.quote, speaker=speaker, source=source, score=score,
                  quoted=fact.quoted, attribution=attribution, context=fact.context,
@@ -247,7 +247,7 @@ def render_context(pack: FactPack, topic: Topic, fact: Fact, paragraph: tuple[in
     source = pack.source.line()
     heading = t("context.heading")
     text = f"{heading}\n{passage}\n{t('fact.source', source=source)}"
-    index = next((i for i, f in enumerate(topic.facts) if f is fact), None)
+    index = next((i for i, f in enumerate(topic.facts) if f.quote == fact.quote), None)
     return Reply(kind=ReplyKind.CONTEXT, text=text, topic=topic.command, quote=passage,
                  source=source, heading=heading, context=fact.quote, language=t.language,
                  fact=index)

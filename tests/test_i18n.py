@@ -292,3 +292,14 @@ def test_a_translated_description_over_the_limit_is_refused_and_reported(
     french = write_pack(tmp_path / "x", "    descriptions: {fr: Le pont}\n")
     with pytest.raises(PackError, match="language 'fr'"):
         load_pack(french)
+
+
+async def test_every_fact_reply_names_its_fact_for_the_buttons(
+        harness: Harness, packs: tuple[FactPack, ...]) -> None:
+    topics = {t.command: t for t in packs[0].topics}
+    for text in ("how many koreans live in malaysia?", "/hallyu", "/hallyu", "/fact",
+                 "/trade why"):
+        reply = await harness.ask(text)
+        assert reply.kind is ReplyKind.FACT and reply.topic is not None
+        assert reply.fact is not None
+        assert topics[reply.topic].facts[reply.fact].quote == reply.quote
