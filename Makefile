@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint browser bench clean
 
 # Installed as the package `factbot` (pyproject's package-dir). "strict" editable mode links
 # each file into build/, a plain directory that mypy can read too; new files need a reinstall,
@@ -28,8 +28,18 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint
+test: lint browser
 	$(BIN)/pytest -q
+
+# tests/test_dashboard_browser.py drives Debian's Chromium: installed here when it is missing
+# and we may (root, apt-get); otherwise that test skips and says why (.ci/run fails it).
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y -q chromium >/dev/null \
+			|| echo "could not install chromium: the browser test will skip" >&2; \
+	else echo "no /usr/bin/chromium (apt-get install chromium as root): the browser test" \
+		"will skip" >&2; fi
 
 bench: $(STAMP)
 	$(BIN)/python -m compileall -q build

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from hypothesis import settings
@@ -80,6 +81,17 @@ async def fake() -> AsyncIterator[FakeDiscord]:
         yield server
 
 
+# --- services a test needs: PostgreSQL, a browser ----------------------------------------
+
+
+def missing_service(reason: str) -> NoReturn:
+    """Skip the test, saying why, or fail it where FACTBOT_REQUIRE_SERVICES=1 (.ci/run):
+    there every service must be present, so that a skip cannot hide a missing test."""
+    if os.environ.get("FACTBOT_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"FACTBOT_REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 # --- a throwaway PostgreSQL database ------------------------------------------------------
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -104,11 +116,8 @@ def postgres_server() -> Iterator[str]:
         problem = f"{type(exc).__name__}: {exc}"
         for secret in url_password(admin):
             problem = problem.replace(secret, "***")
-        reason = (f"no PostgreSQL server to test against at {redact_url(admin)} "
-                  f"({problem}); set FACTBOT_TEST_POSTGRES_URL")
-        if os.environ.get("FACTBOT_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"FACTBOT_REQUIRE_SERVICES=1 but {reason}", pytrace=False)
-        pytest.skip(reason)
+        missing_service(f"no PostgreSQL server to test against at {redact_url(admin)} "
+                        f"({problem}); set FACTBOT_TEST_POSTGRES_URL")
     try:
         yield url
     finally:

@@ -9,15 +9,22 @@ Deterministic: one seed, one store.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import random
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
+from aiohttp import web
+
 from factbot.app import build_bot
+from factbot.dashboard import views
+from factbot.dashboard.app import make_app
 from factbot.settings import Settings
 from factbot.storage import BaseStore, MemoryStore
 from factbot.storage.base import EvalRun
@@ -117,3 +124,33 @@ async def seed(store: BaseStore | None = None, *, settings: Settings | None = No
     await store.flush()
     return Seeded(store=store, now=now, asked=asked, misses=misses, raw_ids=USERS,
                   hashes=tuple(user_hash(u) for u in USERS))
+
+
+@asynccontextmanager
+async def serving(store: BaseStore, token: str = "",
+                  settings: Settings | None = None) -> AsyncIterator[str]:
+    """The dashboard on ``store`` and the default packs, on a free loopback port: its URL.
+
+    Reloads load the packs again; evaluations go into ``store``.
+    """
+    settings = settings or Settings()
+
+    async def loader() -> views.Loaded:
+        return await asyncio.to_thread(views.load, settings)
+
+    async def recorder(runs: list[EvalRun]) -> None:
+        for run in runs:
+            await store.record_eval(run)
+
+    loaded = await loader()
+    await recorder(loaded.evals)
+    app = make_app(store, loaded, loader, recorder, token=token)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()

@@ -340,7 +340,8 @@ def make_app(store: BaseStore, loaded: views.Loaded, loader: Loader, recorder: R
     return app
 
 
-STATIC = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
+STATIC = {"dashboard.js": "text/javascript", "dashboard.css": "text/css",
+          "favicon.svg": "image/svg+xml"}
 
 
 def _static(name: str, kind: str) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -427,10 +428,7 @@ async def serve(args: Any, settings: Any, host: str, port: int, token: str,
         try:
             site = web.TCPSite(runner, host, port)
             await site.start()
-            bound = port
-            server = getattr(site, "_server", None)
-            if server is not None and server.sockets:
-                bound = server.sockets[0].getsockname()[1]
+            bound = int(runner.addresses[0][1])  # the port chosen, for --listen HOST:0
             if not token:
                 app[STATE].local_port = bound
             shown = f"[{host}]" if ":" in host else host
