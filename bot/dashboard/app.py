@@ -86,6 +86,7 @@ def _templates() -> jinja2.Environment:
     env.filters["pct"] = lambda v: "–" if v is None else f"{v:.1%}"
     env.filters["score"] = lambda v: f"{v:.2f}"
     env.filters["when"] = lambda v: "" if v is None else v.strftime("%Y-%m-%d %H:%M UTC")
+    env.filters["sentence"] = lambda v: v[:1].upper() + v[1:]
     return env
 
 
@@ -227,7 +228,8 @@ async def try_question(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    return _render(request, "health.html", **views.health(request.app[STATE].loaded.report))
+    loaded = request.app[STATE].loaded
+    return _render(request, "health.html", **views.health(loaded.report, loaded.facts))
 
 
 async def accuracy(request: web.Request) -> web.Response:

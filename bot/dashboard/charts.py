@@ -17,17 +17,18 @@ WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 40
 
 
+# Steps of the y axis: four of them from 0, each a round number.
+_STEPS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80)
+
+
 def _nice_max(value: float) -> float:
-    """A round top for the y axis at or above ``value``."""
-    if value <= 0:
-        return 1.0
-    step = 1.0
-    while step * 10 <= value:
-        step *= 10
-    for m in (1, 2, 5, 10):
-        if m * step >= value:
-            return m * step
-    return 10 * step  # pragma: no cover - the loop above always returns
+    """A round top for the y axis at or above ``value``: four round steps."""
+    scale = 1.0
+    while True:
+        for step in _STEPS:
+            if step * scale * 4 >= value:
+                return step * scale * 4
+        scale *= 10
 
 
 def _fmt(value: float, percent: bool) -> str:
@@ -48,20 +49,28 @@ def _frame(labels: Sequence[str], top: float, percent: bool, title: str,
                      f'y2="{y:.1f}" stroke="#ddd" stroke-width="1"/>')
         parts.append(f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" '
                      f'font-size="11" fill="#555">{_fmt(value, percent)}</text>')
-    every = max(1, len(labels) // 8)
+    every = max(1, -(-len(labels) // 8))
+    last = len(labels) - 1
     for i, (label, x) in enumerate(zip(labels, x_at, strict=True)):
-        if i % every == 0 or i == len(labels) - 1:
+        # Every few labels, and the last one, which ends at the right edge; one close before
+        # it is left out rather than overlapped.
+        if i == last or (i % every == 0 and last - i >= max(1, every * 2 // 3)):
+            anchor = "end" if i == last and last > 0 else "middle"
             parts.append(f'<text class="tick" x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" '
-                         f'text-anchor="middle" font-size="11" fill="#555">'
+                         f'text-anchor="{anchor}" font-size="11" fill="#555">'
                          f'{escape(label)}</text>')
     return parts
 
 
-def _legend(names: Sequence[str]) -> list[str]:
+def _colour(i: int, colours: Sequence[str]) -> str:
+    return colours[i] if i < len(colours) else PALETTE[i % len(PALETTE)]
+
+
+def _legend(names: Sequence[str], colours: Sequence[str]) -> list[str]:
     parts = []
     x = LEFT
     for i, name in enumerate(names):
-        colour = PALETTE[i % len(PALETTE)]
+        colour = _colour(i, colours)
         parts.append(f'<rect x="{x}" y="{HEIGHT - 14}" width="10" height="10" '
                      f'fill="{colour}"/>')
         parts.append(f'<text x="{x + 14}" y="{HEIGHT - 5}" font-size="11" fill="#333">'
@@ -78,8 +87,9 @@ def _svg(parts: list[str], kind: str, label: str) -> Markup:
 
 
 def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]],
-               title: str, percent: bool = False) -> Markup:
-    """One line per series over ``labels`` (days, or runs), a point per label each."""
+               title: str, percent: bool = False, colours: Sequence[str] = ()) -> Markup:
+    """One line per series over ``labels`` (days, or runs), a point per label each;
+    ``colours``: the series' own, in order (default: the palette's)."""
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
     n = len(labels)
@@ -89,7 +99,7 @@ def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float
     top = 1.0 if percent else _nice_max(peak)
     parts = _frame(labels, top, percent, title, x_at)
     for s, (name, values) in enumerate(series):
-        colour = PALETTE[s % len(PALETTE)]
+        colour = _colour(s, colours)
         points = [(x, TOP + plot_h - plot_h * (v / top)) for x, v in zip(x_at, values,
                                                                          strict=True)]
         parts.append(f'<g class="series" data-series="{escape(name)}" '
@@ -103,12 +113,12 @@ def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float
                          f'data-value="{v:g}"><title>{escape(name)}, {escape(label)}: '
                          f'{_fmt(v, percent)}</title></circle>')
         parts.append("</g>")
-    parts += _legend([name for name, _ in series])
+    parts += _legend([name for name, _ in series], colours)
     return _svg(parts, "line", title)
 
 
 def stacked_bars(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]],
-                 title: str) -> Markup:
+                 title: str, colours: Sequence[str] = ()) -> Markup:
     """A bar per label, its series stacked in order; a ``<rect>`` per label and series."""
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
@@ -121,7 +131,7 @@ def stacked_bars(labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
     parts = _frame(labels, top, False, title, x_at)
     base = [0.0] * len(labels)
     for s, (name, values) in enumerate(series):
-        colour = PALETTE[s % len(PALETTE)]
+        colour = _colour(s, colours)
         parts.append(f'<g class="series" data-series="{escape(name)}" '
                      f'data-points="{len(values)}">')
         for i, (x, v) in enumerate(zip(x_at, values, strict=True)):
@@ -133,5 +143,5 @@ def stacked_bars(labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
                          f'{escape(name)}, {escape(labels[i])}: {_fmt(v, False)}</title>'
                          f'</rect>')
         parts.append("</g>")
-    parts += _legend([name for name, _ in series])
+    parts += _legend([name for name, _ in series], colours)
     return _svg(parts, "bars", title)

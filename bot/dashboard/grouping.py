@@ -183,7 +183,10 @@ def suggest(wordings: Sequence[tuple[str, int]], unknown: Sequence[tuple[str, ..
         return Suggestion("alias", nearest_topic, (phrase,),
                           f"the question names something the packs do not know; if it is "
                           f"/{nearest_topic}, make it an alias", pack_file)
+    caveat = (f"; but a rule refused its nearest fact ({refused}): the article may not say "
+              f"it" if refused else "")
     return Suggestion("keyword", nearest_topic, terms,
                       f"{', '.join(terms)} {'is' if len(terms) == 1 else 'are'} unknown to "
                       f"the packs; if /{nearest_topic} answers this, add "
-                      f"{'it' if len(terms) == 1 else 'them'} to its keywords", pack_file)
+                      f"{'it' if len(terms) == 1 else 'them'} to its keywords{caveat}",
+                      pack_file)

@@ -43,6 +43,7 @@ class Loaded:
     report: CheckReport
     at: datetime
     evals: list[EvalRun] = field(default_factory=list)
+    facts: Path = Path()  # the facts directory they came from
 
 
 def pack_digest(folder: Path) -> str:
@@ -79,12 +80,13 @@ def load(settings: Settings, now: datetime | None = None) -> Loaded:
         runs.append(EvalRun(pack=pack.name, at=at, questions=result.on_total + result.off_total,
                             top1=result.accuracy, rejection=result.rejection,
                             wrong=result.wrong_share, digest=pack_digest(pack.path.parent)))
-    return Loaded(bot=bot, report=report, at=at, evals=runs)
+    return Loaded(bot=bot, report=report, at=at, evals=runs, facts=settings.facts)
 
 
 # --- Overview ------------------------------------------------------------------------------
 
 OUTCOME_NAMES = {"fact": "answered", "fallback": "“I don't know”", "wrong": "“Not what I asked”"}
+OUTCOME_COLOURS = {"fact": "#009E73", "fallback": "#E69F00", "wrong": "#D55E00"}
 
 
 def days_between(first: date, last: date) -> list[date]:
@@ -121,7 +123,8 @@ async def overview(store: BaseStore, days: int, today: date) -> dict[str, Any]:
                                   f"Questions per day by platform, last {days} days")
         if platforms else None,
         "outcome_chart": stacked_bars(labels, [(OUTCOME_NAMES[o], outcomes[o]) for o in shown],
-                                      f"Answered against unanswered, last {days} days")
+                                      f"Answered against unanswered, last {days} days",
+                                      colours=[OUTCOME_COLOURS[o] for o in shown])
         if rows else None,
         "top_topics": await store.top_topics(10),
         "top_facts": await store.top_facts(10),
@@ -212,7 +215,9 @@ class WordEvidence:
     weight: float  # its rarity in the packs (0: generic, or unknown)
     scale: float  # below 1: a corrected typo or a translation
     alternatives: tuple[str, ...]
-    found: tuple[str, ...]  # for each shown candidate: "sentence", "keyword" or ""
+    # For each shown candidate: "sentence" (its quote holds the word), "fact keyword",
+    # "topic" (the topic's name, aliases or keywords), "generic" (counts for none), or "".
+    found: tuple[str, ...]
 
 
 def explain(bot: FactBot, text: str) -> dict[str, Any]:
@@ -253,12 +258,19 @@ def explain(bot: FactBot, text: str) -> dict[str, Any]:
     else:
         out["reason"] = (f"two quotes of different topics are within {MARGIN:.2f} of each "
                          f"other: too close to call")
+    index = bot.matcher.index
+    owners = [index.intents.index(c.intent) for c in candidates]
     rows: list[WordEvidence] = []
     for unit in ranking.query.units:
         label = " ".join(unit.term)
-        found = tuple("sentence" if label in c.evidence
-                      else "keyword" if f"{label} (keyword)" in c.evidence else ""
-                      for c in candidates)
+        # Which topics name the term (their command, aliases or keywords): the topic prior.
+        named_by = {owner for term in (unit.term, *unit.alternatives)
+                    for owner, _w in index.prior.get(term, ())}
+        found = tuple("generic" if unit.term in index.generic
+                      else "sentence" if label in c.evidence
+                      else "fact keyword" if f"{label} (keyword)" in c.evidence
+                      else "topic" if owner in named_by else ""
+                      for c, owner in zip(candidates, owners, strict=True))
         rows.append(WordEvidence(
             term=label, weight=bot.matcher.index.weights.get(unit.term, 0.0), scale=unit.scale,
             alternatives=tuple(" ".join(a) for a in unit.alternatives if a != unit.term),
@@ -270,21 +282,40 @@ def explain(bot: FactBot, text: str) -> dict[str, Any]:
 # --- Pack health ---------------------------------------------------------------------------
 
 
-def health(report: CheckReport) -> dict[str, Any]:
-    by_check: dict[str, list[Any]] = defaultdict(list)
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A finding of ``facts check``, its file named from the facts directory."""
+
+    where: str
+    check: str
+    message: str
+
+
+def _finding(f: Any, facts_dir: Path) -> Finding:
+    try:
+        name = str(Path(f.file).relative_to(facts_dir))
+    except ValueError:
+        name = f.file
+    return Finding(f"{name}:{f.line}" if f.line else name, f.check, f.message)
+
+
+def health(report: CheckReport, facts_dir: Path) -> dict[str, Any]:
+    by_check: dict[str, list[Finding]] = defaultdict(list)
     for finding in report.warnings:
-        by_check[finding.check].append(finding)
-    packs = [{"name": p.name, "path": str(p.path.parent), "source": p.source.line(),
+        by_check[finding.check].append(_finding(finding, facts_dir))
+    packs = [{"name": p.name, "path": str(p.path.parent), "folder": p.path.parent.name,
+              "source": p.source.line(),
               "topics": [(t.command, t.description, len(t.facts)) for t in p.topics],
               "facts": sum(len(t.facts) for t in p.topics)} for p in report.packs]
     return {
         "ok": not report.errors,
-        "errors": report.errors,
+        "errors": [_finding(f, facts_dir) for f in report.errors],
         "unreachable": by_check.pop("unreachable", []),
         "confusable": by_check.pop("confusable", []),
         "warnings": [f for items in by_check.values() for f in items],
         "warning_total": len(report.warnings),
         "packs": packs,
+        "facts_dir": str(facts_dir),
     }
 
 
@@ -302,7 +333,8 @@ def accuracy(history: list[EvalRun]) -> dict[str, Any]:
         chart: Markup = line_chart(labels, [("on-topic top-1", [r.top1 for r in runs]),
                                             ("off-topic rejection", [r.rejection for r in runs]),
                                             ("wrong facts shown", [r.wrong for r in runs])],
-                                   f"{name}: accuracy by evaluation", percent=True)
+                                   f"{name}: accuracy by evaluation", percent=True,
+                                   colours=("#0072B2", "#009E73", "#D55E00"))
         rows = []
         previous: EvalRun | None = None
         for run in runs:
