@@ -27,6 +27,7 @@ from factbot.storage.base import EvalRun
 from factbot.storage.sqlite import SqliteStore
 from tests.dashboard_seed import Seeded, seed
 from tests.test_cli_storage import env, factbot  # noqa: F401 (env: a fixture)
+from tests.test_sqlite_lock import holder  # noqa: F401 (a fixture)
 
 TOKEN = "dashboard-token-" + "x7" * 12
 PAGES = ("/", "/?days=7", "/?days=90", "/unanswered", "/unanswered?days=7", "/try",
@@ -387,22 +388,7 @@ async def test_the_command_reads_sqlite_read_only_and_keeps_its_evaluations(
     db = tmp_path / "state.db"
     async with SqliteStore(db) as store:
         await seed(store, days=3, per_day=3, evals=False)
-    args = type("Args", (), {"db": str(db)})()
-    urls: asyncio.Queue[str] = asyncio.Queue()
-    server = asyncio.create_task(dashboard.serve(args, Settings(), "127.0.0.1", 0, "",
-                                                 ready=urls.put_nowait))
-    try:
-        url = await asyncio.wait_for(urls.get(), 60)
-        import aiohttp
-
-        async with aiohttp.ClientSession() as session:
-            for path in ("/", "/unanswered", "/accuracy"):
-                async with session.get(url.rstrip("/") + path) as response:
-                    assert response.status == 200, path
-    finally:
-        server.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await server
+    await serve_and_get(str(db), ("/", "/unanswered", "/accuracy"))
     async with SqliteStore(db, read_only=True) as store:
         runs = await store.eval_history()
     assert [r.pack for r in runs] == ["korea-malaysia"]
@@ -416,3 +402,47 @@ async def test_a_memory_store_works_too() -> None:
     # The views need only the store interface: an empty store gives empty pages, no error.
     data = await views.overview(MemoryStore(), 7, datetime.now(UTC).date())
     assert data["questions"] == 0 and data["asked_chart"] is None
+
+
+async def serve_and_get(db: str, paths: tuple[str, ...]) -> None:
+    """``factbot dashboard --db DB`` on a free port, each path fetched: all must be 200."""
+    import aiohttp
+
+    args = type("Args", (), {"db": db})()
+    urls: asyncio.Queue[str] = asyncio.Queue()
+    server = asyncio.create_task(dashboard.serve(args, Settings(), "127.0.0.1", 0, "",
+                                                 ready=urls.put_nowait))
+    try:
+        url = await asyncio.wait_for(urls.get(), 60)
+        async with aiohttp.ClientSession() as session:
+            for path in paths:
+                async with session.get(url.rstrip("/") + path) as response:
+                    assert response.status == 200, path
+    finally:
+        server.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await server
+
+
+async def test_the_command_on_postgresql_reads_and_keeps_its_evaluations(
+        postgres_url: str) -> None:
+    from factbot.storage.postgres import PostgresStore
+
+    async with PostgresStore(postgres_url) as store:
+        seeded = await seed(store, days=3, per_day=3, evals=False)
+    await serve_and_get(postgres_url, ("/", "/unanswered", "/accuracy"))
+    async with PostgresStore(postgres_url) as store:
+        runs = await store.eval_history()
+        activity = await store.activity(seeded.now.date())
+    assert [r.pack for r in runs] == ["korea-malaysia"]
+    assert activity  # the seeded day is there to chart
+
+
+async def test_the_command_reads_the_file_a_running_bot_holds(
+        tmp_path: Path, env: dict[str, str], holder: Any) -> None:  # noqa: F811
+    # `factbot chat` holds tmp_path/x.db (its flock): the dashboard reads beside it, and
+    # writes only its evaluation, through SQLite's own locking.
+    await serve_and_get(str(tmp_path / "x.db"), ("/", "/unanswered", "/accuracy"))
+    assert holder.poll() is None
+    async with SqliteStore(tmp_path / "x.db", read_only=True) as store:
+        assert [r.pack for r in await store.eval_history()] == ["korea-malaysia"]
