@@ -72,6 +72,9 @@ def test_the_wheel_installs_one_package_and_ships_the_pack(built: tuple[Path, Pa
     assert "factbot/facts/korea-malaysia/article.txt" in names
     assert "factbot/facts/korea-malaysia/questions.jsonl" in names
     assert "factbot/adapters/telegram.py" in names
+    # factbot dashboard's pages and its one script and style sheet.
+    assert {"factbot/dashboard/templates/base.html", "factbot/dashboard/static/dashboard.js",
+            "factbot/dashboard/static/dashboard.css"} <= set(names)
     assert any(n.endswith("dist-info/licenses/LICENSE") for n in names)
     with tarfile.open(built[1]) as archive:
         sdist = archive.getnames()
