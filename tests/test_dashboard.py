@@ -446,3 +446,14 @@ async def test_the_command_reads_the_file_a_running_bot_holds(
     assert holder.poll() is None
     async with SqliteStore(tmp_path / "x.db", read_only=True) as store:
         assert [r.pack for r in await store.eval_history()] == ["korea-malaysia"]
+
+
+async def test_a_session_ends_after_its_time(client: Client, monkeypatch: pytest.MonkeyPatch,
+                                             penalties: list[int]) -> None:
+    c = await client(TOKEN)
+    await c.post("/login", data={"token": TOKEN}, allow_redirects=False)
+    assert (await c.get("/", allow_redirects=False)).status == 200
+    later = dashboard.clock() + dashboard.SESSION_TTL + 1
+    monkeypatch.setattr(dashboard, "clock", lambda: later)
+    gone = await c.get("/", allow_redirects=False)
+    assert gone.status == 303 and gone.headers["Location"] == "/login"

@@ -24,7 +24,9 @@ from tests.dashboard_seed import DAYS, PLATFORMS, Seeded, seed, serving
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
-CHROMIUM = "/usr/bin/chromium"
+# Debian's Chromium (playwright cannot download its own here); FACTBOT_TEST_CHROMIUM names
+# another build of it.
+CHROMIUM = os.environ.get("FACTBOT_TEST_CHROMIUM") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TOKEN = "browser-token-" + "q9" * 12
@@ -37,7 +39,7 @@ async def browser() -> AsyncIterator[Browser]:
                         "the test extra)")
     if not os.access(CHROMIUM, os.X_OK):
         missing_service(f"no browser at {CHROMIUM}: apt-get install chromium (make test "
-                        f"does it where it runs as root)")
+                        f"does it where it runs as root), or set FACTBOT_TEST_CHROMIUM")
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:

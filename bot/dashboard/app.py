@@ -17,6 +17,7 @@ import asyncio
 import hmac
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +37,8 @@ HERE = Path(__file__).parent
 COOKIE = "factbot_dashboard"
 WRONG_TOKEN_DELAY = 1.0  # seconds: guessing the token costs this much a try
 MAX_SESSIONS = 1024  # the oldest is forgotten first (its holder logs in again)
+SESSION_TTL = 12 * 3600.0  # seconds a login lasts
+clock = time.monotonic  # the sessions' clock (a test moves it, not the event loop's)
 MAX_QUESTION = 600  # the matcher reads no further (matching.analysis.MAX_CHARS)
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -56,6 +59,7 @@ Recorder = Callable[[list[EvalRun]], Awaitable[None]]
 @dataclass
 class Session:
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    until: float = field(default_factory=lambda: clock() + SESSION_TTL)
 
 
 @dataclass
@@ -117,7 +121,11 @@ def host_is_local(host: str, port: int | None) -> bool:
 
 def _session(request: web.Request) -> tuple[str, Session] | None:
     sid = request.cookies.get(COOKIE, "")
-    found = request.app[STATE].sessions.get(sid) if sid else None
+    sessions = request.app[STATE].sessions
+    found = sessions.get(sid) if sid else None
+    if found is not None and found.until < clock():
+        sessions.pop(sid, None)  # expired: log in again
+        found = None
     return (sid, found) if found is not None else None
 
 
@@ -290,6 +298,8 @@ async def record(state: State, runs: list[EvalRun]) -> None:
 
 
 async def login_page(request: web.Request) -> web.Response:
+    if not request.app[STATE].token:
+        raise web.HTTPSeeOther("/")
     return _render(request, "login.html", error="")
 
 

@@ -89,18 +89,24 @@ def group_questions(asked: Iterable[Asked], same: float = SAME_QUESTION) -> list
         by_key.setdefault(question_key(a.text) or a.text.strip(), []).append(a)
     order = sorted(by_key, key=lambda k: (-len(by_key[k]), k))
     groups: list[Group] = []
+    # Each group under each of its words: a wording is compared only with the groups it
+    # shares a word with, not with all of them (5,000 questions would be 25 million pairs).
+    by_word: dict[str, list[int]] = {}
     for key in order:
         rows = by_key[key]
         found = content_words(rows[0].text)
-        # The most overlapping group; a wording with no content words stays on its own.
+        # The most overlapping group (the first made, of equals); a wording with no content
+        # words stays on its own.
         best: Group | None = None
         best_score = 0.0
-        for g in groups:
-            score = overlap(found, g.words)
+        for n in sorted({n for w in found for n in by_word.get(w, ())}):
+            score = overlap(found, groups[n].words)
             if score >= same and score > best_score:
-                best, best_score = g, score
+                best, best_score = groups[n], score
         if best is None:
             best = Group(words=found)
+            for w in found:
+                by_word.setdefault(w, []).append(len(groups))
             groups.append(best)
         latest = max(rows, key=lambda r: r.at)
         best.wordings[key] += len(rows)

@@ -6,6 +6,7 @@ same FactBot.decide, Matcher.assess and check_dir the bot and ``facts check`` us
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -177,7 +178,9 @@ class GroupView:
 async def unanswered(store: BaseStore, bot: FactBot, days: int,
                      now: datetime) -> dict[str, Any]:
     rows = await store.unmatched_questions(now - timedelta(days=days))
-    groups = group_questions(Asked(r.text, r.at, r.platform, r.user_hash) for r in rows)
+    # Up to a second for thousands of different questions: off the event loop.
+    groups = await asyncio.to_thread(
+        group_questions, [Asked(r.text, r.at, r.platform, r.user_hash) for r in rows])
     pack_files = {t.command: f"{p.path.parent.name}/pack.yaml" for p in bot.packs
                   for t in p.topics}
     views: list[GroupView] = []
