@@ -9,6 +9,7 @@ import yaml
 from factbot.dashboard.grouping import (
     Asked,
     content_words,
+    generic_stems,
     group_questions,
     overlap,
     suggest,
@@ -75,7 +76,7 @@ def test_an_unknown_word_becomes_a_keyword_of_the_nearest_topic_as_yaml() -> Non
                 [("concert",), ("concert",)], "hallyu", 0.18, 0.40,
                 pack_file="korea-malaysia/pack.yaml")
     assert (s.kind, s.topic, s.terms) == ("keyword", "hallyu", ("concert",))
-    assert "concert is unknown" in s.reason
+    assert s.reason == "if /hallyu answers this, add concert to its keywords"
     data = yaml.safe_load(s.yaml)
     assert data == [{"command": "hallyu", "keywords": ["concert"]}]
 
@@ -107,3 +108,12 @@ def test_yaml_quotes_what_plain_yaml_would_misread() -> None:
         s = suggest([(f"{term} ferry timetable", 1)], [(term,)], "t", 0.1, 0.4)
         assert s.kind == "keyword", term
         assert yaml.safe_load(s.yaml) == [{"command": "t", "keywords": [term]}], s.yaml
+
+
+def test_a_packs_generic_terms_do_not_tell_questions_apart() -> None:
+    rows = asked("when is the next blackpink concert",
+                 "is there a blackpink concert in kuala lumpur")
+    assert len(group_questions(rows)) == 2  # 2 words of 5 shared
+    ignore = generic_stems(["kuala lumpur", "malaysia"])
+    assert content_words("blackpink in Kuala Lumpur", ignore) == {"blackpink"}
+    assert [g.count for g in group_questions(rows, ignore=ignore)] == [2]  # 2 of 3

@@ -26,9 +26,17 @@ MAX_WORDINGS = 5
 ALIAS_WORDS = 3
 
 
-def content_words(text: str) -> frozenset[str]:
-    """The stems of the words of ``text`` that say something: stop words dropped."""
-    return frozenset(stem(w) for w in words(text) if w not in STOPWORDS and not w.isdigit())
+def content_words(text: str, ignore: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The stems of the words of ``text`` that say something: stop words dropped, and the
+    stems in ``ignore`` (a pack's generic terms: "korea", "kuala lumpur")."""
+    return frozenset(s for s in (stem(w) for w in words(text)
+                                 if w not in STOPWORDS and not w.isdigit())
+                     if s not in ignore)
+
+
+def generic_stems(terms: Iterable[str]) -> frozenset[str]:
+    """The stems of the words of a pack's generic terms, for ``content_words(ignore=)``."""
+    return frozenset(stem(w) for t in terms for w in words(t))
 
 
 def overlap(a: frozenset[str], b: frozenset[str]) -> float:
@@ -77,10 +85,12 @@ class Group:
         return len(self.askers)
 
 
-def group_questions(asked: Iterable[Asked], same: float = SAME_QUESTION) -> list[Group]:
+def group_questions(asked: Iterable[Asked], same: float = SAME_QUESTION,
+                    ignore: frozenset[str] = frozenset()) -> list[Group]:
     """Group questions into rewordings: first those equal after folding and punctuation
-    (the store's question_key), then those whose content words overlap ``same`` or more
-    with a group's first wording. Most asked groups first; ties: the most recent first.
+    (the store's question_key), then those whose content words (less ``ignore``) overlap
+    ``same`` or more with a group's first wording. Most asked groups first; ties: the most
+    recent first.
 
     Deterministic: wordings are taken most asked first, then by their key.
     """
@@ -94,7 +104,7 @@ def group_questions(asked: Iterable[Asked], same: float = SAME_QUESTION) -> list
     by_word: dict[str, list[int]] = {}
     for key in order:
         rows = by_key[key]
-        found = content_words(rows[0].text)
+        found = content_words(rows[0].text, ignore)
         # The most overlapping group (the first made, of equals); a wording with no content
         # words stays on its own.
         best: Group | None = None
@@ -192,7 +202,5 @@ def suggest(wordings: Sequence[tuple[str, int]], unknown: Sequence[tuple[str, ..
     caveat = (f"; but a rule refused its nearest fact ({refused}): the article may not say "
               f"it" if refused else "")
     return Suggestion("keyword", nearest_topic, terms,
-                      f"{', '.join(terms)} {'is' if len(terms) == 1 else 'are'} unknown to "
-                      f"the packs; if /{nearest_topic} answers this, add "
-                      f"{'it' if len(terms) == 1 else 'them'} to its keywords{caveat}",
-                      pack_file)
+                      f"if /{nearest_topic} answers this, add {', '.join(terms)} to its "
+                      f"keywords{caveat}", pack_file)

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from factbot.dashboard.charts import line_chart, stacked_bars
-from factbot.dashboard.grouping import Asked, Suggestion, group_questions, suggest
+from factbot.dashboard.grouping import (
+    SAME_QUESTION,
+    Asked,
+    Suggestion,
+    generic_stems,
+    group_questions,
+    suggest,
+)
 from factbot.router import MARGIN, REFUSED_LEAD
 from factbot.storage.base import BaseStore, EvalRun
 
@@ -178,9 +185,12 @@ class GroupView:
 async def unanswered(store: BaseStore, bot: FactBot, days: int,
                      now: datetime) -> dict[str, Any]:
     rows = await store.unmatched_questions(now - timedelta(days=days))
+    # Words too common in the packs to tell topics apart tell questions apart no better.
+    ignore = generic_stems(g for p in bot.packs for g in p.generic_terms)
     # Up to a second for thousands of different questions: off the event loop.
     groups = await asyncio.to_thread(
-        group_questions, [Asked(r.text, r.at, r.platform, r.user_hash) for r in rows])
+        group_questions, [Asked(r.text, r.at, r.platform, r.user_hash) for r in rows],
+        SAME_QUESTION, ignore)
     pack_files = {t.command: f"{p.path.parent.name}/pack.yaml" for p in bot.packs
                   for t in p.topics}
     views: list[GroupView] = []
