@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from aiohttp import ClientResponse, web
@@ -459,3 +460,15 @@ async def test_a_session_ends_after_its_time(client: Client, monkeypatch: pytest
     monkeypatch.setattr(dashboard, "clock", lambda: later)
     gone = await c.get("/", allow_redirects=False)
     assert gone.status == 303 and gone.headers["Location"] == "/login"
+
+
+async def test_what_members_typed_is_shown_as_text_never_as_markup(
+        client: Client, harness: Harness) -> None:
+    hostile = '<script>alert(1)</script> "><img src=x onerror=alert(2)>'
+    for n in range(3):
+        await harness.seeded.store.record_unmatched("telegram", hostile, f"h{n}")
+    c = await client()
+    for path in ("/unanswered?days=7", "/try?q=" + quote(hostile)):
+        html = await (await c.get(path)).text()
+        assert "<script>alert" not in html and "<img src=x" not in html, path
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, path
