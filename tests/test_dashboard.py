@@ -472,3 +472,20 @@ async def test_what_members_typed_is_shown_as_text_never_as_markup(
         html = await (await c.get(path)).text()
         assert "<script>alert" not in html and "<img src=x" not in html, path
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, path
+
+
+async def test_evaluations_the_store_would_not_keep_are_said_so_and_still_shown(
+        client: Client, harness: Harness) -> None:
+    from factbot.errors import StorageError
+
+    async def failing(runs: list[EvalRun]) -> None:
+        raise StorageError("state.db: read-only: factbot must be able to write its state there")
+
+    c = await client()
+    state = harness_state(c)
+    state.recorder = failing
+    token = csrf_of(await (await c.get("/accuracy")).text())
+    await c.post("/reload", data={"csrf": token, "back": "/accuracy"}, allow_redirects=False)
+    html = await (await c.get("/accuracy")).text()
+    assert "These evaluations were not kept in the store: state.db: read-only" in html
+    assert f"{harness.loaded.evals[0].top1:.1%}" in html  # this load's run, from memory

@@ -280,6 +280,9 @@ async def reload(state: State) -> str:
     except FactbotError as exc:
         log.error("reload refused, still showing the last good packs: %s", exc)
         return f"Reload refused, still showing the last good packs: {exc}"
+    except Exception:  # a bug, MemoryError: the page stays up on the last good packs
+        log.exception("reload failed, still showing the last good packs")
+        return "Reload failed, still showing the last good packs (the log has the details)"
     state.loaded = loaded
     await record(state, loaded.evals)
     topics = sum(len(p.topics) for p in loaded.bot.packs)
