@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/scaleout.py [--url postgresql://postgres@127.0.0.1/postgres]
                                         [--messages 6000] [--rounds 3] [--concurrency 8]
-                                        [--processes 1,2,4]
+                                        [--processes 1,2,4] [--groups 0.5]
 
 Each worker is a process of its own that builds the real core (``build_bot(settings,
 store).handle``) on its own store, warms up, waits for the others at a common start, then
@@ -13,7 +13,10 @@ workers behind a balancer do. Throughput: all messages over the time from the co
 the last worker's end (its final flush included). Each round: 1, 2 and 4 processes on
 PostgreSQL (a fresh database each) and 1 on SQLite (a fresh file), in turn; the medians and
 the median of each round's ratios are printed. The load generator runs inside the workers
-(no sockets), and the server shares the machine with them.
+(no sockets), and the server shares the machine with them. ``--groups F``: that fraction of
+the messages are addressed to the bot in its groups, with the cooldown on at limits no one
+reaches here (1,000 a minute): each answer there is counted, across the processes on
+PostgreSQL.
 Targets: 2 processes >= 1.3x one on PostgreSQL; one on PostgreSQL >= 0.7x one on SQLite.
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import multiprocessing as mp
 import random
 import statistics
@@ -43,9 +47,10 @@ CHATS, USERS = 400, 3000
 SCALE_TARGET, STORE_TARGET = 1.3, 0.7
 
 
-def message_mix(packs: tuple[FactPack, ...], count: int, seed: int = 11
+def message_mix(packs: tuple[FactPack, ...], count: int, seed: int = 11, groups: float = 0.0
                 ) -> list[IncomingMessage]:
-    """bench/storage.py's mix (topic commands, questions, misses, /topics), more chats."""
+    """bench/storage.py's mix (topic commands, questions, misses, /topics), more chats;
+    ``groups``: the fraction said to the bot in a group (the cooldown counts those)."""
     rng = random.Random(seed)
     commands = [f"/{t.command}" for p in packs for t in p.topics]
     out = []
@@ -55,32 +60,35 @@ def message_mix(packs: tuple[FactPack, ...], count: int, seed: int = 11
                 else rng.choice(UNKNOWN) if roll < 0.92 else "/topics")
         out.append(IncomingMessage(text=text, platform="telegram",
                                    chat_id=str(-1000 - rng.randrange(CHATS)),
-                                   user_id=str(rng.randrange(USERS))))
+                                   user_id=str(rng.randrange(USERS)),
+                                   is_group=rng.random() < groups))
     return out
 
 
-def worker(index: int, workers: int, db: str, messages: int, concurrency: int,
+def worker(index: int, workers: int, db: str, messages: int, concurrency: int, groups: float,
            ready: Any, start: Any, results: Any) -> None:
     """One bot process: its share of the mix through build_bot(...).handle; report timings."""
-    asyncio.run(_work(index, workers, db, messages, concurrency, ready, start, results))
+    asyncio.run(_work(index, workers, db, messages, concurrency, groups, ready, start, results))
 
 
 async def _work(index: int, workers: int, db: str, messages: int, concurrency: int,
-                ready: Any, start: Any, results: Any) -> None:
+                groups: float, ready: Any, start: Any, results: Any) -> None:
     from factbot.app import build_bot
     from factbot.packs import load_packs
-    from factbot.settings import Settings
+    from factbot.settings import CooldownSettings, Settings
     from factbot.storage import BaseStore
     from factbot.storage.postgres import PostgresStore
     from factbot.storage.sqlite import SqliteStore
 
     packs = load_packs(ROOT / "facts")
-    mine = message_mix(packs, messages)[index::workers]
+    mine = message_mix(packs, messages, groups=groups)[index::workers]
     warm = message_mix(packs, 200, seed=99)  # other chats' turns: the matcher's caches
     store: BaseStore = PostgresStore(db) if db.startswith("postgresql://") \
         else SqliteStore(Path(db))
     async with store:
-        bot = build_bot(Settings(), store, packs=packs, cooldown=False)
+        # Limits no one reaches here: every answer in a group is counted, none refused.
+        settings = dataclasses.replace(Settings(), cooldown=CooldownSettings(True, 1000, 1000))
+        bot = build_bot(settings, store, packs=packs, cooldown=groups > 0)
         for message in warm:
             await bot.handle(message)
         await store.flush()
@@ -101,12 +109,13 @@ async def _work(index: int, workers: int, db: str, messages: int, concurrency: i
     results.put((index, len(mine), began, ended, cpu))
 
 
-def run(db: str, processes: int, messages: int, concurrency: int) -> tuple[float, float]:
+def run(db: str, processes: int, messages: int, concurrency: int, groups: float = 0.0
+        ) -> tuple[float, float]:
     """Replies per second of ``processes`` workers on ``db``, from the common start, and the
     CPU the workers used, in cores (the server's is the rest of the machine's)."""
     ctx = mp.get_context("spawn")  # a fresh interpreter each, as separate bot processes
     ready, results, start = ctx.Queue(), ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=worker, args=(i, processes, db, messages, concurrency,
+    procs = [ctx.Process(target=worker, args=(i, processes, db, messages, concurrency, groups,
                                                 ready, start, results))
              for i in range(processes)]
     for proc in procs:
@@ -131,6 +140,8 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8, help="in flight per process")
     parser.add_argument("--processes", default="1,2,4", help="PostgreSQL process counts")
+    parser.add_argument("--groups", type=float, default=0.0,
+                        help="fraction of messages in groups, counted by the cooldown")
     args = parser.parse_args()
     counts = [int(n) for n in args.processes.split(",")]
     url = await create_database(args.url)
@@ -148,7 +159,7 @@ async def main() -> None:
                     else:
                         db = str(Path(tmp) / f"bench-{r}.db")
                     rate, used = await asyncio.to_thread(run, db, int(n), args.messages,
-                                                         args.concurrency)
+                                                         args.concurrency, args.groups)
                     rates[name].append(rate)
                     cores[name].append(used)
                     print(f"round {r + 1}: {name:>11}: {rate:8.0f} replies/s, workers used "
@@ -156,7 +167,7 @@ async def main() -> None:
     finally:
         await drop_database(args.url, url)
     print(f"messages a run: {args.messages}, rounds: {args.rounds}, {args.concurrency} in "
-          f"flight per process, {CHATS} chats, {USERS} users")
+          f"flight per process, {CHATS} chats, {USERS} users, {args.groups:.0%} in groups")
     for name, values in rates.items():
         print(f"{name:>11}: median {statistics.median(values):8.0f} replies/s  "
               f"(rounds: {', '.join(f'{v:.0f}' for v in values)}); workers' CPU: "

@@ -175,8 +175,9 @@ class Cooldowns:
     async def confirm(self, message: IncomingMessage, chat: ChatSettings) -> Verdict:
         """Count the answer in the store all processes share, if it is under the limits there.
 
-        The tolerance across processes (SHARED_TOLERANCE) is the store's; while the store
-        cannot be reached, each process limits on its own.
+        The tolerance across processes is the store's (PostgresStore: SHARED_TOLERANCE, the
+        other processes' answers heard within a sync interval); while the store cannot be
+        reached, each process limits on its own.
         """
         limiter = self.limiter
         assert limiter is not None  # check() said SHARED

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import json
 import logging
@@ -211,13 +212,23 @@ SETTINGS_CACHE = 10_000  # chats whose settings a process keeps
 # for longer than about this.
 CACHE_FRESH = 1.0
 _EVERY_CHAT = "*"
+# Cooldown answers are counted in each process at once and reconciled through the database:
+# every COOLDOWN_SYNC seconds while there are new ones, one statement writes them (stamped
+# with the server's now()) and NOTIFYs them on COOLDOWN_CHANNEL; every process adds what it
+# hears to its own copy of the windows, read whole when its listener (re)connects.
+COOLDOWN_SYNC = 0.1
+COOLDOWN_CHANNEL = "factbot_cooldown"
+COOLDOWN_KEYS = 100_000  # people and chats whose windows a process keeps (most recent)
 # What the shared cooldown guarantees, in words (docs/storage.md says the same).
 SHARED_TOLERANCE = (
-    "exact across processes: each answer in a group is counted in one atomic call (both rows "
-    "locked) against a sliding window by the server's clock, so alternating processes get no "
-    "extra answer; a process's own window is also kept (it only ever refuses earlier); the "
-    "'slow down' note can come once from each process; while the server cannot be reached "
-    "each process limits on its own (then up to one limit per process)")
+    "each process decides at once, from its own answers and those the other processes have "
+    f"announced; an answer is announced within COOLDOWN_SYNC ({COOLDOWN_SYNC} s) and heard a "
+    "round trip later. A sender alternating between processes more slowly than that gets "
+    "exactly the limit; faster, each process can answer what it has not yet heard the others "
+    f"answer: at most one limit per process within those {COOLDOWN_SYNC} s. A process's own "
+    "window only ever refuses earlier; the 'slow down' note can come once from each process; "
+    "while the server or a process's listening connection is lost, that process limits on "
+    "its own (up to one limit per process) until it reads the windows again")
 OFFLINE_CHATS = 10_000  # rotation positions kept in memory while the server is down
 RETRY_AFTER = 1.0  # seconds: while failing, the hot path asks the server at most this often
 _DEFAULT_SETTINGS = ChatSettings()
@@ -257,6 +268,34 @@ _ROTATE_MANY = (
     "   SELECT (r.position % u.n + u.k - 1) % u.n + 1 FROM u"
     "   WHERE u.p = excluded.platform AND u.c = excluded.chat_id AND u.t = excluded.topic)"
     " RETURNING platform, chat_id, topic, position")
+# One cooldown sync, one statement: each key's new answers (n of them) stamped now(), its
+# window pruned, rows locked in key order (two processes' syncs never wait on each other in a
+# cycle), announced in payloads of up to 100 keys; every key's window comes back (epoch
+# seconds by the server's clock), with the server's now().
+_COOLDOWN_SYNC = (
+    "WITH u (p, c, w, n) AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[],"
+    "                                             $4::int[])),"
+    " up AS (INSERT INTO cooldown_hits AS k (platform, chat_id, user_id, hits)"
+    "   SELECT p, c, w, array_fill(now(), ARRAY[n]) FROM u ORDER BY p, c, w"
+    "   ON CONFLICT (platform, chat_id, user_id) DO UPDATE SET hits = CASE"
+    "     WHEN k.hits[1] > now() - $5 * interval '1 second' THEN k.hits"  # none to prune
+    "     ELSE ARRAY(SELECT h FROM unnest(k.hits) AS h"
+    "                WHERE h > now() - $5 * interval '1 second' ORDER BY h) END"
+    "     || excluded.hits"
+    "   RETURNING platform, chat_id, user_id, hits),"
+    " said AS (SELECT count(pg_notify($6, json_build_array($7::text,"
+    "   extract(epoch FROM now()), g.keys)::text)) AS n"
+    "   FROM (SELECT json_agg(json_build_array(p, c, w, n)) AS keys FROM"
+    "         (SELECT u.*, (row_number() OVER () - 1) / 100 AS part FROM u) AS numbered"
+    "         GROUP BY part) AS g)"
+    " SELECT platform, chat_id, user_id,"
+    "   ARRAY(SELECT extract(epoch FROM h)::float8 FROM unnest(hits) AS h),"
+    "   extract(epoch FROM now())::float8, said.n FROM up, said")
+_COOLDOWN_ALL = (
+    "SELECT platform, chat_id, user_id, ARRAY(SELECT extract(epoch FROM h)::float8"
+    "   FROM unnest(hits) AS h WHERE h > now() - $1 * interval '1 second'),"
+    " extract(epoch FROM now())::float8 FROM cooldown_hits"
+    " WHERE hits[cardinality(hits)] > now() - $1 * interval '1 second'")
 _ENSURE = ("INSERT INTO chats (platform, chat_id) VALUES ($1, $2)"
            " ON CONFLICT (platform, chat_id) DO NOTHING")
 # Due chats, the earliest first, on the chats_next_daily index, skipping those another
@@ -355,6 +394,20 @@ class PostgresStore(FailureLog, BaseStore):
         # Rotation steps waiting for the statement under way to come back: sent as one.
         self._steps: list[tuple[tuple[str, str, str], int, asyncio.Future[int | None]]] = []
         self._stepper: asyncio.Task[None] | None = None
+        # The connection the steps go on, held between statements: a pool acquire and
+        # release cost more client CPU than the round trip itself.
+        self._step_conn: PoolConnectionProxy | None = None
+        # Cooldown answers (see COOLDOWN_SYNC): each key's, as written and heard (epoch
+        # seconds, the server's clock, which _cd_offset gives from this process's monotonic
+        # one); this process's answers not yet written (and those being written).
+        self._cd_hits: LRU[tuple[str, str, str], list[float]] = LRU(COOLDOWN_KEYS)
+        self._cd_new: dict[tuple[str, str, str], list[float]] = {}
+        self._cd_sending: dict[tuple[str, str, str], list[float]] = {}
+        self._cd_offset = _time.time() - _time.monotonic()  # until the server says
+        self._cd_window = 60.0
+        self._cd_token = secrets.token_hex(8)  # this process's own announcements: skipped
+        self._cd_heard = False  # the windows were read whole since the listener connected
+        self._cd_syncer: asyncio.Task[None] | None = None
 
     # --- life cycle ------------------------------------------------------------------
 
@@ -449,6 +502,14 @@ class PostgresStore(FailureLog, BaseStore):
             self._stop.set()
             await self._flusher
             self._flusher = None
+        stepper = self._stepper
+        if stepper is not None and not stepper.done():
+            await asyncio.wait([stepper])  # the steps under way get their positions
+        await self._release_step_conn()
+        syncer = self._cd_syncer
+        if syncer is not None and not syncer.done():
+            await asyncio.wait([syncer])  # stops with _stop
+        await self.sync_cooldowns()  # the last answers, for the other processes
         await self.flush()
         if self.pending or self._dropping:
             log.warning("%s: closing with %d writes the database never took (and %d "
@@ -490,6 +551,7 @@ class PostgresStore(FailureLog, BaseStore):
             return  # no cache until the heartbeat manages to connect; reads go to the server
         try:
             await conn.add_listener(SETTINGS_CHANNEL, self._notified)
+            await conn.add_listener(COOLDOWN_CHANNEL, self._cd_heard_of)
         except _DB_ERRORS:
             conn.terminate()
             return
@@ -532,6 +594,7 @@ class PostgresStore(FailureLog, BaseStore):
     def _lost(self, conn: object) -> None:
         if self._listener is conn:
             self._listener = None
+            self._cd_heard = False  # announcements missed: read the windows again
             self._forget(None)
 
     def _cache_usable(self) -> bool:
@@ -715,18 +778,25 @@ class PostgresStore(FailureLog, BaseStore):
     async def _step_all(self) -> None:
         """Send the waiting rotation steps, one statement at a time, until none wait."""
         while self._steps:
+            # One turn of the loop first: the messages woken by the last statement's answers
+            # reach their next steps and go in this statement, not the one after (half the
+            # statements with 8 messages in flight, measured in bench/scaleout.py).
+            await asyncio.sleep(0)
             steps, self._steps = self._steps, []
             wanted: dict[tuple[str, str, str], tuple[int, int]] = {}  # key: (steps, count)
             for key, count, _ in steps:
                 k, _n = wanted.get(key, (0, count))
                 wanted[key] = (k + 1, count)
             try:
+                conn = self._step_conn
+                if conn is None:
+                    conn = self._step_conn = await self._conn().acquire()
                 if len(steps) == 1:
                     (key, count, _), = steps
-                    first = {key: int(await self._conn().fetchval(_ROTATE, *key, count))}
+                    first = {key: int(await conn.fetchval(_ROTATE, *key, count))}
                 else:
                     keys = sorted(wanted)
-                    rows = await self._conn().fetch(
+                    rows = await conn.fetch(
                         _ROTATE_MANY, [k[0] for k in keys], [k[1] for k in keys],
                         [k[2] for k in keys], [wanted[k][0] for k in keys],
                         [wanted[k][1] for k in keys])
@@ -734,6 +804,7 @@ class PostgresStore(FailureLog, BaseStore):
                              % wanted[r[0], r[1], r[2]][1] for r in rows}
             except _DB_ERRORS:
                 self._failed("advancing a rotation")
+                await self._release_step_conn()  # the pool replaces it if it broke
                 for _, _, step in steps:
                     if not step.done():
                         step.set_result(None)  # each carries on from memory
@@ -750,6 +821,12 @@ class PostgresStore(FailureLog, BaseStore):
                 if not step.done():  # a caller cancelled meanwhile: its position is skipped
                     step.set_result(position % count)
 
+    async def _release_step_conn(self) -> None:
+        conn, self._step_conn = self._step_conn, None
+        if conn is not None and self._pool is not None:
+            with contextlib.suppress(TimeoutError, *_DB_ERRORS):
+                await self._pool.release(conn, timeout=self.connect_timeout)
+
     async def record_usage(self, platform: str, topic: str, quote: str = "",
                            at: datetime | None = None) -> None:
         self._usage[(platform, topic)] += 1
@@ -761,18 +838,118 @@ class PostgresStore(FailureLog, BaseStore):
 
     async def count_cooldown(self, platform: str, chat_id: str, user_id: str, user_limit: int,
                              chat_limit: int, window: float) -> bool | None:
-        # Tolerance: SHARED_TOLERANCE. None while the server fails: each process on its own.
-        if self._waiting():
-            return None
+        # Decided here, with no round trip: the tolerance is SHARED_TOLERANCE.
+        now = _time.monotonic() + self._cd_offset
+        self._cd_window = window
+        keys = [(key, limit) for key, limit in (((platform, chat_id, user_id), user_limit),
+                                                ((platform, chat_id, ""), chat_limit))
+                if limit > 0]
+        if any(self._cd_count(key, now - window) >= limit for key, limit in keys):
+            return False
+        for key, _ in keys:
+            self._cd_new.setdefault(key, []).append(now)
+        if self._cd_syncer is None or self._cd_syncer.done():
+            self._cd_syncer = asyncio.create_task(self._cooldown_loop(), name="cooldown sync")
+        return True
+
+    def _cd_count(self, key: tuple[str, str, str], since: float) -> int:
+        """Answers to ``key`` after ``since``: written or heard, and this process's unwritten
+        (each list in time order)."""
+        count = 0
+        for hits in (self._cd_hits.get(key), self._cd_new.get(key), self._cd_sending.get(key)):
+            if hits:
+                count += len(hits) - bisect.bisect_right(hits, since)
+        return count
+
+    def _cd_add(self, key: tuple[str, str, str], read: Sequence[float] | None,
+                heard: tuple[float, int] | None, since: float) -> None:
+        """Merge a window read from the server (``read``: every answer written to ``key`` up
+        to then) or ``heard`` (n answers at one time, announced) into what is known of it.
+
+        Each answer's time is stamped once, by the statement that wrote it: an answer both
+        heard and read back is counted once.
+        """
+        hits = self._cd_hits.get(key) or []
+        if read is not None:  # the server's, and what was heard of since, newer than it
+            last = read[-1] if read else float("-inf")
+            hits = [at for at in read if at > since] + [at for at in hits if at > last]
+        elif heard is not None and heard[0] > since and heard[0] not in hits:
+            hits = sorted([at for at in hits if at > since] + [heard[0]] * heard[1])
+        if hits:
+            self._cd_hits[key] = hits
+        else:
+            self._cd_hits.pop(key, None)
+
+    def _cd_heard_of(self, conn: object, pid: int, channel: str, payload: object) -> None:
+        """Another process's answers, announced by its sync: [token, at, [[p, c, u, n]...]]."""
+        token, at, keys = json.loads(str(payload))
+        if token == self._cd_token:
+            return
+        since = _time.monotonic() + self._cd_offset - self._cd_window
+        for platform, chat_id, user_id, n in keys:
+            self._cd_add((platform, chat_id, user_id), None, (float(at), int(n)), since)
+
+    async def _cooldown_loop(self) -> None:
+        """Write this process's answers every COOLDOWN_SYNC while there are any."""
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), COOLDOWN_SYNC)
+            await self.sync_cooldowns()
+            if not self._cd_new:
+                return
+
+    async def sync_cooldowns(self) -> None:
+        """Write and announce this process's new cooldown answers; read every window first
+        if the listener has (re)connected since they were last read."""
+        if self._pool is None:
+            return
+        if self._listener is not None and not self._cd_heard:
+            await self._cd_read_all()
+        if not self._cd_new:
+            return
+        sending, self._cd_new = self._cd_new, {}
+        self._cd_sending = sending
+        keys = sorted(sending)
         try:
-            allowed = await self._conn().fetchval(
-                "SELECT factbot_cooldown($1, $2, $3, $4, $5, $6)", platform, chat_id,
-                user_id, user_limit, chat_limit, window)
+            rows = await self._conn().fetch(
+                _COOLDOWN_SYNC, [k[0] for k in keys], [k[1] for k in keys],
+                [k[2] for k in keys], [len(sending[k]) for k in keys], self._cd_window,
+                COOLDOWN_CHANNEL, self._cd_token)
         except _DB_ERRORS:
-            self._failed("counting a cooldown")
-            return None
+            self._failed("counting cooldowns")
+            since = _time.monotonic() + self._cd_offset - self._cd_window
+            for key, hits in sending.items():  # not written: the next sync tries again
+                kept = [at for at in hits if at > since] + self._cd_new.get(key, [])
+                if kept:
+                    self._cd_new[key] = kept
+            return
+        finally:
+            self._cd_sending = {}
+        self._cd_known(rows)
         self._recovered()
-        return bool(allowed)
+
+    async def _cd_read_all(self) -> None:
+        """Read every live window: what was announced while this process was not listening."""
+        listener = self._listener
+        try:
+            rows = await self._conn().fetch(_COOLDOWN_ALL, self._cd_window)
+        except _DB_ERRORS:
+            self._failed("reading cooldown counts")
+            return
+        self._cd_known(rows)
+        self._cd_heard = self._listener is listener  # not lost meanwhile
+
+    def _cd_known(self, rows: Sequence[asyncpg.Record]) -> None:
+        """Windows read from the server: merged in, and its clock against this one's."""
+        received = _time.monotonic()
+        for row in rows:
+            # The server's now() was read before the answer came back: its clock looks
+            # a round trip slower than it is, so hits leave the window later, never earlier.
+            self._cd_offset = row[4] - received
+            break
+        since = received + self._cd_offset - self._cd_window
+        for row in rows:
+            self._cd_add((row[0], row[1], row[2]), row[3], None, since)
 
     async def record_unmatched(self, platform: str, text: str, user_hash: str,
                                at: datetime | None = None) -> None:
