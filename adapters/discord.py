@@ -1,4 +1,4 @@
-"""Discord adapter on discord.py: slash commands, autocomplete, embeds and a persistent button.
+"""Discord adapter on discord.py: slash commands, autocomplete, embeds and persistent buttons.
 
 ``serve`` runs the bot until a stop event (``factbot run discord``); ``sync_main``
 registers the application commands (``factbot discord sync``). At start-up the
@@ -7,6 +7,10 @@ per application and scope is kept in a small JSON file next to the database.
 ``factbot discord sync --clear`` empties a guild's set or the global one, and at start-up
 the bot warns once if a guild set and the global set hold the same commands (Discord then
 shows them twice in that guild).
+
+Languages: each interaction's ``locale`` goes to the core, which answers in it when it is one
+of factbot's (Korean, English; Discord has no Malay locale); the commands carry Korean
+``description_localizations`` (a Translator reading them from factbot's catalogues).
 """
 
 from __future__ import annotations
@@ -32,12 +36,24 @@ import aiohttp
 import discord
 from discord import app_commands
 
-from factbot.adapters.discord_render import NEXT_TEMPLATE, clip, next_custom_id, render_embed
+from factbot.adapters.discord_render import (
+    CONTEXT_TEMPLATE,
+    NEXT_TEMPLATE,
+    WRONG_TEMPLATE,
+    clip,
+    context_custom_id,
+    next_custom_id,
+    render_embed,
+    wrong_custom_id,
+)
 from factbot.adapters.lifecycle import STOP_GRACE, raised_in, unless_stopped
 from factbot.commands import Command as BuiltinCommand
 from factbot.commands import Menu, Option, menu_commands
-from factbot.core import FactBot
+from factbot.core import FactBot, Press
 from factbot.errors import ConfigError, FactbotError, UnreachableError
+from factbot.features.cooldown import Verdict
+from factbot.i18n import ENGLISH, strings, supported
+from factbot.lru import LRU
 from factbot.messages import IncomingMessage, Reply, ReplyKind
 from factbot.settings import DiscordSettings, Settings, redact_url
 from factbot.storage import ChatKey
@@ -49,10 +65,14 @@ MAX_COMMANDS = 100  # Discord's limit of chat-input commands per scope
 AUTOCOMPLETE_MAX = 25
 CHOICE_MAX = 100
 ADMIN_CACHE_MAX = 10_000
-APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
-# A slash command is always addressed to the bot, so the core stays quiet on one only
-# while the cooldown silences its sender: say so, to them alone.
-COOLDOWN = "Slow down a little, please: try again in a moment."
+# The locales the commands are described in besides English: Discord has no Malay one.
+COMMAND_LOCALES = {discord.Locale.korean: "ko"}
+DESCRIPTION_MAX = 100  # a command's or option's description, in every locale
+# Fact replies this process sent, by message id: what was asked and the reply's language,
+# for a later "Not what I asked". Interactions of a guild always reach the shard (and so the
+# process) that answered them, so a per-process cache holds for the recent replies.
+ASKED_MAX = 20_000
+VIEW_CACHE = 2048  # button rows kept: (topic, fact, language)
 SYNC_STATE_FILE = "discord-commands.json"
 _MENTION = re.compile(r"<@!?(\d+)>")
 EMBED_CACHE = 512  # rendered replies kept: every fact of a few packs, plus menus
@@ -152,15 +172,44 @@ def default_sync_state(settings: Settings, db: str | None = None) -> Path:
     return database.parent / SYNC_STATE_FILE
 
 
-# --- the persistent "Another fact" button -------------------------------------------------
+# --- Korean descriptions ----------------------------------------------------------------
+
+
+class CatalogueTranslator(app_commands.Translator):
+    """Hands discord.py the translations each description carries in its ``locale_str``.
+
+    The adapter writes them in when it declares a command (``locale_str(english, ko=...)``,
+    from factbot's catalogues and the packs), so the synced payload and its hash hold them.
+    """
+
+    async def translate(self, string: app_commands.locale_str, locale: discord.Locale,
+                        context: app_commands.TranslationContextTypes) -> str | None:
+        language = COMMAND_LOCALES.get(locale)
+        text = string.extras.get(language) if language else None
+        return str(text) if text else None
+
+
+def described(english: str, translations: dict[str, str]) -> app_commands.locale_str:
+    """A description within Discord's 1-100 characters, with its translations."""
+    return app_commands.locale_str(clip(english, DESCRIPTION_MAX), **{
+        language: clip(text, DESCRIPTION_MAX) for language, text in translations.items()
+        if text.strip()})
+
+
+# --- the persistent buttons ---------------------------------------------------------------
+
+
+def _adapter(interaction: discord.Interaction[Any]) -> DiscordAdapter | None:
+    adapter = getattr(interaction.client, "adapter", None)
+    return adapter if isinstance(adapter, DiscordAdapter) else None
 
 
 class NextFactButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
                      template=NEXT_TEMPLATE):
     """Another fact on the same topic; the topic rides in the custom_id, so restarts keep it."""
 
-    def __init__(self, topic: str) -> None:
-        super().__init__(discord.ui.Button(label="Another fact", emoji="🔁",
+    def __init__(self, topic: str, label: str = "Another fact") -> None:
+        super().__init__(discord.ui.Button(label=label, emoji="🔁",
                                            style=discord.ButtonStyle.secondary,
                                            custom_id=next_custom_id(topic)))
         self.topic = topic
@@ -173,11 +222,61 @@ class NextFactButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         """Reply with the next fact on this button's topic."""
-        adapter = getattr(interaction.client, "adapter", None)
-        if not isinstance(adapter, DiscordAdapter):
+        adapter = _adapter(interaction)
+        if adapter is None:
             return
         try:
-            await adapter.answer(interaction, f"/{self.topic}")
+            await adapter.next_fact(interaction, self.topic)
+        except Exception as exc:
+            await adapter.on_error(interaction, exc)
+
+
+class WrongAnswerButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+                        template=WRONG_TEMPLATE):
+    """"Not what I asked": a vote for the curators, acknowledged to the presser alone."""
+
+    def __init__(self, topic: str, fact: int, label: str = "Not what I asked") -> None:
+        super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.secondary,
+                                           custom_id=wrong_custom_id(topic, fact)))
+        self.topic, self.fact = topic, fact
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any],
+                             item: discord.ui.Item[Any], match: re.Match[str], /
+                             ) -> WrongAnswerButton:
+        return cls(match["topic"], int(match["fact"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        adapter = _adapter(interaction)
+        if adapter is None:
+            return
+        try:
+            await adapter.feedback(interaction, self.topic, self.fact)
+        except Exception as exc:
+            await adapter.on_error(interaction, exc)
+
+
+class ContextButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+                    template=CONTEXT_TEMPLATE):
+    """"Show context": the article's paragraph around the quote, to the presser alone."""
+
+    def __init__(self, topic: str, fact: int, label: str = "Show context") -> None:
+        super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.secondary,
+                                           custom_id=context_custom_id(topic, fact)))
+        self.topic, self.fact = topic, fact
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any],
+                             item: discord.ui.Item[Any], match: re.Match[str], /
+                             ) -> ContextButton:
+        return cls(match["topic"], int(match["fact"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        adapter = _adapter(interaction)
+        if adapter is None:
+            return
+        try:
+            await adapter.show_context(interaction, self.topic, self.fact)
         except Exception as exc:
             await adapter.on_error(interaction, exc)
 
@@ -245,7 +344,10 @@ class DiscordAdapter:
         # Replies are frozen and repeat (a topic has a few facts): render each once.
         # discord.py only reads an embed when sending, so sharing one is safe.
         self._embed = functools.lru_cache(maxsize=EMBED_CACHE)(render_embed)
-        self._views: dict[str, discord.ui.View] = {}
+        self._views: LRU[tuple[str, int | None, str], discord.ui.View] = LRU(VIEW_CACHE)
+        # Fact replies sent from here: message id -> (what was asked, the reply's language).
+        self._asked: LRU[int, tuple[str, str]] = LRU(ASKED_MAX)
+        self.translator = CatalogueTranslator()
         self.command_check: asyncio.Task[None] | None = None  # see check_command_sets
         # factbot never joins voice: skip discord.py's warnings about voice libraries.
         discord.VoiceClient.warn_nacl = False
@@ -281,7 +383,7 @@ class DiscordAdapter:
         self.client: discord.Client = client
         self.tree: app_commands.CommandTree[Any] = app_commands.CommandTree(client)
         self.tree.on_error = self.on_error  # type: ignore[method-assign]  # the documented hook
-        client.add_dynamic_items(NextFactButton)
+        client.add_dynamic_items(NextFactButton, WrongAnswerButton, ContextButton)
         if settings.message_content:
             self._listen_for_mentions()
         # Shards not connected now (None: the whole client, until READY, and while a plain
@@ -307,6 +409,7 @@ class DiscordAdapter:
         """Post a reply to a channel unprompted (the daily fact)."""
         channel = self.client.get_partial_messageable(int(chat_id))
         try:
+            # Nobody asked: a "Not what I asked" under it records no question.
             await channel.send(embed=self._embed(reply), view=self._view(reply),
                                allowed_mentions=discord.AllowedMentions.none())
         except Exception as exc:
@@ -327,20 +430,23 @@ class DiscordAdapter:
         if self.guild is not None:
             self.tree.clear_commands(guild=self.guild)
         # The loader refuses packs with more topics than fit beside the built-ins.
-        for name, description in self.bot.topic_commands():
-            self.tree.add_command(self._topic_command(name, description))
+        for pack in self.bot.packs:
+            for topic in pack.topics:
+                self.tree.add_command(self._topic_command(topic.command, described(
+                    topic.description,
+                    {code: topic.described(code) for code in COMMAND_LOCALES.values()})))
         for spec in menu_commands():
             self.tree.add_command(self._builtin_command(spec))
         if self.guild is not None:
             self.tree.copy_global_to(guild=self.guild)
             self.tree.clear_commands(guild=None)
 
-    def _topic_command(self, name: str, description: str) -> app_commands.Command[Any, Any, Any]:
+    def _topic_command(self, name: str, description: app_commands.locale_str
+                       ) -> app_commands.Command[Any, Any, Any]:
         async def topic(interaction: discord.Interaction[Any]) -> None:
             await self.answer(interaction, f"/{name}")
 
-        return app_commands.Command(name=name, description=clip(description, CHOICE_MAX),
-                                    callback=topic)
+        return app_commands.Command(name=name, description=description, callback=topic)
 
     def _builtin_command(self, spec: BuiltinCommand) -> app_commands.Command[Any, Any, Any]:
         """A slash command from its declaration: each option becomes a typed parameter, and
@@ -361,10 +467,14 @@ class DiscordAdapter:
             for o in spec.options]
         callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         callback.__annotations__ = {p.name: p.annotation for p in params}
+        languages = {code: strings(code) for code in COMMAND_LOCALES.values()}
         if spec.options:
-            app_commands.describe(**{o.name: o.description for o in spec.options})(callback)
+            app_commands.describe(**{o.name: described(o.description, {
+                code: t.option(spec, o) for code, t in languages.items()})
+                for o in spec.options})(callback)
         command: app_commands.Command[Any, Any, Any] = app_commands.Command(
-            name=spec.name, description=clip(spec.description, CHOICE_MAX), callback=callback)
+            name=spec.name, callback=callback, description=described(
+                spec.description, {code: t.command(spec) for code, t in languages.items()}))
         for option in spec.options:
             if option.kind == "topic":
                 command.autocomplete(option.name)(self._complete)
@@ -375,21 +485,28 @@ class DiscordAdapter:
 
     async def _complete(self, interaction: discord.Interaction[Any], current: str
                         ) -> list[app_commands.Choice[str]]:
-        return self.choices(current)
+        return self.choices(current, supported(str(interaction.locale)) or ENGLISH)
 
-    def choices(self, current: str) -> list[app_commands.Choice[str]]:
-        """Autocomplete for /fact: fuzzy on topic names and aliases, at most 25."""
-        return [app_commands.Choice(name=clip(f"{t.command} — {t.description}", CHOICE_MAX),
-                                    value=t.command)
+    def choices(self, current: str, language: str = ENGLISH) -> list[app_commands.Choice[str]]:
+        """Autocomplete for /fact: fuzzy on topic names and aliases, at most 25, each
+        described in ``language`` where the pack has it."""
+        return [app_commands.Choice(name=clip(f"{t.command} — {t.described(language)}",
+                                              CHOICE_MAX), value=t.command)
                 for t in self.bot.matcher.complete(current[:CHOICE_MAX],
                                                    limit=AUTOCOMPLETE_MAX)][:AUTOCOMPLETE_MAX]
 
     def payload(self) -> list[dict[str, Any]]:
-        """The command set as Discord receives it on sync."""
+        """The command set in English alone (its shape; the sync adds the localizations)."""
         return [c.to_dict(self.tree) for c in self.tree.get_commands(guild=self.guild)]
 
-    def digest(self) -> str:
-        blob = json.dumps(self.payload(), sort_keys=True, ensure_ascii=False)
+    async def translated_payload(self) -> list[dict[str, Any]]:
+        """The command set as Discord receives it on sync, localizations included."""
+        return [await c.get_translated_payload(self.tree, self.translator)
+                for c in self.tree.get_commands(guild=self.guild)]
+
+    async def digest(self) -> str:
+        """Of the synced payload, translations included: a changed one syncs again."""
+        blob = json.dumps(await self.translated_payload(), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def _sync_key(self, guild_id: int | None = None) -> str:
@@ -399,7 +516,9 @@ class DiscordAdapter:
 
     async def sync(self, *, force: bool = False) -> bool:
         """Register the commands with Discord unless the same set was synced last time."""
-        digest, key = self.digest(), self._sync_key()
+        if self.tree.translator is not self.translator:
+            await self.tree.set_translator(self.translator)
+        digest, key = await self.digest(), self._sync_key()
         if not force and self.sync_state.get(key) == digest:
             log.info("Discord commands unchanged since the last sync; not syncing")
             return False
@@ -508,18 +627,36 @@ class DiscordAdapter:
             self._admins.popitem(last=False)
 
     def _view(self, reply: Reply) -> discord.ui.View:
-        """The "Another fact" button under a fact; MISSING (no components) otherwise."""
+        """The buttons under a fact ("Another fact", "Not what I asked", "Show context"),
+        labelled in the reply's language; MISSING (no components) otherwise."""
         if not (reply.matched and reply.topic):
             return discord.utils.MISSING
-        view = self._views.get(reply.topic)
+        # The index must fit the custom_id templates (4 digits); beyond, "Another fact" only.
+        fact = reply.fact if reply.fact is not None and 0 <= reply.fact < 10_000 else None
+        key = (reply.topic, fact, reply.language)
+        view = self._views.get(key)
         if view is None:
+            t = strings(reply.language)
             view = discord.ui.View(timeout=None)
-            view.add_item(NextFactButton(reply.topic))
-            # The registered DynamicItem answers the clicks, so discord.py need not track
+            view.add_item(NextFactButton(reply.topic, t("button.more")))
+            if fact is not None:
+                view.add_item(WrongAnswerButton(reply.topic, fact, t("button.wrong")))
+                view.add_item(ContextButton(reply.topic, fact, t("button.context")))
+            # The registered DynamicItems answer the clicks, so discord.py need not track
             # this view per message: a stopped view is sent but never stored.
             view.stop()
-            self._views[reply.topic] = view
+            self._views[key] = view
         return view
+
+    def _presser(self, interaction: discord.Interaction[Any], reply_language: str | None = None
+                 ) -> str:
+        """The catalogue for whoever pressed or typed: their locale when factbot has it,
+        else the reply's language, else English."""
+        return supported(str(interaction.locale)) or supported(reply_language) or ENGLISH
+
+    def _remember_question(self, message_id: int | None, question: str, reply: Reply) -> None:
+        if message_id is not None and reply.matched:
+            self._asked[message_id] = (question, reply.language)
 
     async def answer(self, interaction: discord.Interaction[Any], text: str, *,
                      ephemeral: bool = False) -> None:
@@ -527,18 +664,120 @@ class DiscordAdapter:
         message = IncomingMessage(text=text, platform=self.name,
                                   chat_id=str(interaction.channel_id),
                                   user_id=str(interaction.user.id),
-                                  is_group=interaction.guild_id is not None, addressed=True)
+                                  is_group=interaction.guild_id is not None, addressed=True,
+                                  language=str(interaction.locale))
         token = self._current.set(interaction)
         try:
             reply = await self.bot.handle(message, self)
         finally:
             self._current.reset(token)
         if reply is None:
-            await interaction.response.send_message(COOLDOWN, ephemeral=True)
+            # A slash command is always addressed to the bot, so the core stays quiet on one
+            # only while the cooldown silences its sender: say so, to them alone.
+            await interaction.response.send_message(
+                strings(self._presser(interaction))("slow_down"), ephemeral=True)
             return
-        await interaction.response.send_message(
+        sent = await interaction.response.send_message(
             embed=self._embed(reply), view=self._view(reply),
             ephemeral=ephemeral or reply.private,
+            allowed_mentions=discord.AllowedMentions.none())
+        question = text[len("/ask "):] if text.startswith("/ask ") else text
+        self._remember_question(sent.message_id if sent is not None else None, question, reply)
+
+    # --- the buttons --------------------------------------------------------------------
+
+    async def _notice(self, interaction: discord.Interaction[Any], text: str) -> None:
+        await interaction.response.send_message(text, ephemeral=True)
+
+    def _allowed(self, interaction: discord.Interaction[Any]) -> bool:
+        """A press counts against the presser's cooldown like a command (as the core's
+        feedback does); False: over the limit."""
+        limiter = self.bot.limiter
+        if limiter is None:
+            return True
+        probe = IncomingMessage(text="", platform=self.name, chat_id=str(interaction.channel_id),
+                                user_id=str(interaction.user.id),
+                                is_group=interaction.guild_id is not None)
+        return limiter.check(probe) is Verdict.ANSWER
+
+    async def next_fact(self, interaction: discord.Interaction[Any], topic: str) -> None:
+        """"Another fact": the next one, or why there is none, to the presser alone."""
+        found = self.bot.topic(topic)
+        if found is None or len(found[1].facts) < 2:
+            t = strings(self._presser(interaction, self._reply_language(interaction)))
+            await self._notice(interaction, t("button.gone" if found is None
+                                              else "button.only_fact"))
+            return
+        await self.answer(interaction, f"/{topic}")
+
+    def _reply_language(self, interaction: discord.Interaction[Any]) -> str | None:
+        message = interaction.message
+        known = self._asked.peek(message.id) if message is not None else None
+        return known[1] if known else None
+
+    async def _question(self, interaction: discord.Interaction[Any]) -> tuple[str, str | None]:
+        """What was asked for the pressed reply, and the reply's language, where known.
+
+        A reply this process sent is in ``_asked``; a reply to a member's message (a mention)
+        names that message, which Discord resolves or the bot fetches. Else ("", None).
+        """
+        message = interaction.message
+        if message is None:
+            return "", None
+        known = self._asked.get(message.id)
+        if known is not None:
+            return known
+        reference = message.reference
+        if reference is None or reference.message_id is None:
+            return "", None
+        asked = reference.resolved if isinstance(reference.resolved, discord.Message) else None
+        if asked is None:
+            channel = self.client.get_partial_messageable(reference.channel_id)
+            try:
+                asked = await asyncio.wait_for(channel.fetch_message(reference.message_id), 2.0)
+            except (discord.HTTPException, TimeoutError):
+                # Deleted, or no Read Message History: the vote counts without the question.
+                return "", None
+        return self._mentioned_text(asked), None
+
+    def _mentioned_text(self, message: discord.Message) -> str:
+        """A member's message without the bot's mention."""
+        me = self.client.user
+        return _MENTION.sub(lambda m: "" if me is not None and int(m.group(1)) == me.id
+                            else m.group(0), message.content).strip()
+
+    def _press(self, interaction: discord.Interaction[Any], topic: str, fact: int,
+               question: str = "", language: str | None = None) -> Press:
+        message = interaction.message
+        return Press(platform=self.name, chat_id=str(interaction.channel_id),
+                     user_id=str(interaction.user.id), topic=topic, fact=fact,
+                     reply_key=f"{interaction.channel_id}:{message.id}" if message else "",
+                     question=question, language=language or str(interaction.locale),
+                     is_group=interaction.guild_id is not None)
+
+    async def feedback(self, interaction: discord.Interaction[Any], topic: str,
+                       fact: int) -> None:
+        """"Not what I asked": record it once per member and reply; thank them privately."""
+        question, reply_language = await self._question(interaction)
+        # A locale factbot has no catalogue for ("fr"): the reply's own language instead.
+        language = supported(str(interaction.locale)) or reply_language
+        text = await self.bot.feedback(self._press(interaction, topic, fact, question, language))
+        await self._notice(interaction, text)
+
+    async def show_context(self, interaction: discord.Interaction[Any], topic: str,
+                           fact: int) -> None:
+        """"Show context": the paragraph around the quote, cited, to the presser alone."""
+        language = self._presser(interaction, self._reply_language(interaction))
+        t = strings(language)
+        if not self._allowed(interaction):
+            await self._notice(interaction, t("slow_down"))
+            return
+        reply = self.bot.context(self._press(interaction, topic, fact, language=language))
+        if reply is None:
+            await self._notice(interaction, t("context.none"))
+            return
+        await interaction.response.send_message(
+            embed=self._embed(reply), ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none())
 
     async def on_error(self, interaction: discord.Interaction[Any],
@@ -548,11 +787,12 @@ class DiscordAdapter:
         log.error("error answering a Discord interaction (command %s)", command,
                   exc_info=error)
         self._count_error(error)
+        apology = strings(self._presser(interaction))("apology")
         try:
             if interaction.response.is_done():
-                await interaction.followup.send(APOLOGY, ephemeral=True)
+                await interaction.followup.send(apology, ephemeral=True)
             else:
-                await interaction.response.send_message(APOLOGY, ephemeral=True)
+                await interaction.response.send_message(apology, ephemeral=True)
         except discord.HTTPException as exc:
             log.warning("could not send the apology for a failed interaction", exc_info=True)
             self._count_error(exc)
@@ -614,8 +854,7 @@ class DiscordAdapter:
         me = self.client.user
         if me is None or message.author.bot or me not in message.mentions:
             return
-        text = _MENTION.sub(lambda m: "" if int(m.group(1)) == me.id else m.group(0),
-                            message.content).strip()
+        text = self._mentioned_text(message)
         chat_id = str(message.channel.id)
         user_id = str(message.author.id)
         in_guild = message.guild is not None or getattr(message.channel, "guild_id", None)
@@ -628,9 +867,10 @@ class DiscordAdapter:
         # channel would add to the flood it is about, so a mention gets silence instead.
         if reply is None or reply.kind is ReplyKind.SLOW_DOWN:
             return
-        await message.reply(embed=self._embed(reply), view=self._view(reply),
-                            mention_author=False,
-                            allowed_mentions=discord.AllowedMentions.none())
+        sent = await message.reply(embed=self._embed(reply), view=self._view(reply),
+                                   mention_author=False,
+                                   allowed_mentions=discord.AllowedMentions.none())
+        self._remember_question(sent.id, text, reply)
 
     # --- running ----------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ import pytest
 from factbot.adapters.discord import DiscordAdapter, discord_endpoints
 from factbot.adapters.discord_render import render_embed
 from factbot.core import FactBot
+from factbot.i18n import strings
 from factbot.messages import IncomingMessage, Reply, ReplyKind
 from factbot.packs import FactPack, load_packs
 from factbot.settings import CooldownSettings, DiscordSettings, Secret
@@ -153,7 +154,11 @@ async def test_a_topic_command_answers_with_an_embed_holding_the_quote(
     assert embed["footer"]["text"].startswith("Source: ")
     assert "Bernama" in embed["footer"]["text"]
     assert callback.data["allowed_mentions"] == {"parse": []}
-    assert callback.custom_ids == ["factbot:next:hallyu"]
+    # Another fact, Not what I asked and Show context, the last two naming the fact shown.
+    [index] = [i for i, q in enumerate(quotes(factbot, "hallyu"))
+               if q[:40] in embed["description"]]
+    assert callback.custom_ids == ["factbot:next:hallyu", f"factbot:bad:hallyu:{index}",
+                                   f"factbot:ctx:hallyu:{index}"]
 
 
 async def test_the_callback_carries_no_authorization_header(
@@ -196,7 +201,7 @@ async def test_the_button_gives_the_next_fact_also_after_a_client_restart(
     descriptions = [c.embeds[0]["description"] for c in (first, second, third)]
     assert len(set(descriptions)) == 3, descriptions
     assert second.type == 4 and third.type == 4
-    assert third.custom_ids == ["factbot:next:hallyu"]
+    assert third.custom_ids[0] == "factbot:next:hallyu"
 
 
 async def test_ask_with_a_typo_still_finds_the_topic(
@@ -352,7 +357,9 @@ async def test_send_posts_a_fact_to_the_channel(
     channel, body = fake.channel_messages[0]
     assert channel == CHANNEL_ID
     assert body["embeds"][0]["description"].startswith("“")
-    assert body["components"][0]["components"][0]["custom_id"] == "factbot:next:hallyu"
+    assert [c["custom_id"] for c in body["components"][0]["components"]] == [
+        "factbot:next:hallyu", f"factbot:bad:hallyu:{reply.fact}",
+        f"factbot:ctx:hallyu:{reply.fact}"]
 
 
 async def test_a_reload_re_syncs_only_when_the_command_set_changed(
@@ -582,7 +589,7 @@ async def test_a_command_the_cooldown_silences_gets_a_private_cooldown_notice(
     assert not first.ephemeral and first.embeds
     assert slow.ephemeral and "Slow down" in slow.embeds[0]["description"]
     assert quiet.ephemeral
-    assert quiet.data["content"] == "Slow down a little, please: try again in a moment."
+    assert quiet.data["content"] == strings("en")("slow_down")
 
 
 # --- pack text with markdown and mentions --------------------------------------------------

@@ -2,7 +2,9 @@
 
 REST: ``/users/@me``, ``/oauth2/applications/@me``, ``/gateway/bot``, command sets
 (global and per guild: bulk overwrite with PUT, read with GET, kept in ``commands``),
-interaction callbacks, webhook follow-ups and channel messages. Gateway: HELLO,
+interaction callbacks (a message response answers with its message id, like Discord's
+``with_response``), webhook follow-ups, channel messages, and reading back a message it made
+or was given (``messages``). Gateway: HELLO,
 IDENTIFY -> READY (+ a GUILD_CREATE per guild), heartbeat ACKs, RESUME -> RESUMED,
 op 7 RECONNECT on demand, and dispatches from the test.
 Everything the bot sent is recorded for assertions. Like Discord, the fake answers
@@ -52,6 +54,11 @@ EMBEDS_MAX = 10
 CONTENT_MAX = 2000
 CUSTOM_ID_MAX = 100
 BUTTON_LABEL_MAX = 80
+# Discord's locales (https://discord.com/developers/docs/reference#locales): no Malay.
+LOCALES = frozenset((
+    "id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl",
+    "no", "pl", "pt-BR", "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi",
+    "th", "zh-CN", "ja", "zh-TW", "ko"))
 EMBED_TOTAL_MAX = 6000
 EMBED_FIELDS_MAX = 25
 EMBED_LIMITS = {"title": 256, "description": 4096}
@@ -105,6 +112,7 @@ def command_errors(commands: Any) -> Errors:
                  f"Application command names must be unique: {command.get('name')!r}")
         seen.add(str(command.get("name")))
         _length(errors, (*at, "description"), command.get("description"), 1, 100)
+        _localizations(errors, at, command)
         options = command.get("options") or []
         if len(options) > OPTIONS_MAX:
             _add(errors, (*at, "options"), "BASE_TYPE_MAX_LENGTH",
@@ -113,9 +121,19 @@ def command_errors(commands: Any) -> Errors:
             where = (*at, "options", str(j))
             _command_name(errors, (*where, "name"), option.get("name"))
             _length(errors, (*where, "description"), option.get("description"), 1, 100)
+            _localizations(errors, where, option)
             for k, choice in enumerate(option.get("choices") or []):
                 _length(errors, (*where, "choices", str(k), "name"), choice.get("name"), 1, 100)
     return errors
+
+
+def _localizations(errors: Errors, at: tuple[str, ...], item: dict[str, Any]) -> None:
+    """Localized descriptions: known locales, 1-100 characters like the English one."""
+    for locale, text in (item.get("description_localizations") or {}).items():
+        where = (*at, "description_localizations", str(locale))
+        if locale not in LOCALES:
+            _add(errors, where, "INVALID_LOCALE", f"Invalid locale: {locale!r}")
+        _length(errors, where, text, 1, 100)
 
 
 def message_errors(data: Any) -> Errors:
@@ -198,6 +216,7 @@ class Callback:
     interaction_id: str
     raw: bytes
     received: float
+    message_id: str | None = None  # the message a message response made (type 4)
 
     @functools.cached_property
     def body(self) -> dict[str, Any]:
@@ -280,6 +299,9 @@ class FakeDiscord:
         self.port = 0
         # The command sets as Discord keeps them (with ids), by guild; None is the global set.
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
+        # Messages by id, as GET /channels/{c}/messages/{m} returns them: those the bot
+        # posted and those a test gave (``remember``).
+        self.messages: dict[str, dict[str, Any]] = {}
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -308,6 +330,7 @@ class FakeDiscord:
         app.router.add_patch(f"{api}/webhooks/{{app}}/{{itoken}}/messages/{{mid}}",
                              self._edit_followup)
         app.router.add_post(f"{api}/channels/{{channel}}/messages", self._channel_message)
+        app.router.add_get(f"{api}/channels/{{channel}}/messages/{{mid}}", self._get_message)
         app.router.add_get("/gateway/", self._gateway)
         app.router.add_get("/gateway", self._gateway)
         self._runner = web.AppRunner(app, access_log=None)
@@ -451,20 +474,48 @@ class FakeDiscord:
         rejected = self._reject("POST callback", message_errors(callback.data))
         if rejected is not None:
             return rejected
+        answer: dict[str, Any] = {"interaction": {"id": iid, "type": 2}}
+        if callback.type == 4:  # CHANNEL_MESSAGE_WITH_SOURCE: Discord names the message
+            message = self._message(CHANNEL_ID, callback.data)
+            callback.message_id = message["id"]
+            answer["interaction"].update(response_message_id=message["id"],
+                                         response_message_ephemeral=callback.ephemeral)
+            answer["resource"] = {"type": 4, "message": message}
         self.callbacks[iid] = callback
         waiter = self._waiters.pop(iid, None)
         if waiter is not None and not waiter.done():
             waiter.set_result(callback)
-        return _json({"interaction": {"id": iid, "type": 2}})
+        return _json(answer)
 
     def _message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
-        return {"id": self.next_id(), "channel_id": str(channel_id),
+        message = {"id": self.next_id(), "channel_id": str(channel_id),
                 "author": user(BOT_ID, "factbot", bot=True), "content": body.get("content", ""),
                 "timestamp": TIMESTAMP, "edited_timestamp": None, "tts": False,
                 "mention_everyone": False, "mentions": [], "mention_roles": [],
                 "attachments": [], "embeds": body.get("embeds", []), "pinned": False,
                 "type": 0, "flags": body.get("flags", 0),
                 "components": body.get("components", [])}
+        if body.get("message_reference"):
+            message["type"] = 19  # REPLY
+            message["message_reference"] = body["message_reference"]
+        self.remember(message)
+        return message
+
+    def remember(self, message: dict[str, Any]) -> None:
+        """Keep a message so that GET /channels/{c}/messages/{m} returns it."""
+        self.messages[str(message["id"])] = message
+
+    async def _get_message(self, request: web.Request) -> web.Response:
+        self._record(request)
+        if not self._authorised(request):
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+        fault = await self._fault("GET message")
+        if fault is not None:
+            return fault
+        message = self.messages.get(request.match_info["mid"])
+        if message is None or message["channel_id"] != request.match_info["channel"]:
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        return _json(message)
 
     async def _followup(self, request: web.Request) -> web.Response:
         self._record(request)
@@ -641,12 +692,13 @@ class FakeDiscord:
 
     def interaction(self, kind: int, data: dict[str, Any], *, in_guild: bool = True,
                     manage_guild: bool = False, message: dict[str, Any] | None = None,
-                    user_id: int = USER_ID) -> dict[str, Any]:
+                    user_id: int = USER_ID, locale: str = "en-US") -> dict[str, Any]:
+        """An interaction from user ``user_id`` whose Discord client is set to ``locale``."""
         iid = self.next_id()
         payload: dict[str, Any] = {
             "id": iid, "application_id": str(APP_ID), "type": kind, "token": f"itoken-{iid}",
             "version": 1, "attachment_size_limit": 8 * 1024 * 1024, "data": data,
-            "channel_id": str(CHANNEL_ID), "locale": "en-US", "app_permissions": "0",
+            "channel_id": str(CHANNEL_ID), "locale": locale, "app_permissions": "0",
             "entitlements": [], "authorizing_integration_owners": {"0": str(GUILD_ID)}}
         if in_guild:
             payload.update(
@@ -684,25 +736,39 @@ class FakeDiscord:
         data["options"] = [{"name": option, "type": 3, "value": value, "focused": True}]
         return self.interaction(4, data, **kwargs)
 
-    def button(self, custom_id: str, **kwargs: Any) -> dict[str, Any]:
-        """A click on a button of an earlier bot message that carried ``custom_id``."""
-        components = [{"type": 1, "components": [
-            {"type": 2, "style": 2, "label": "Another fact", "custom_id": custom_id}]}]
-        message = self._message(CHANNEL_ID, {"embeds": [], "components": components})
+    def button(self, custom_id: str, *, message_id: str | None = None, **kwargs: Any
+               ) -> dict[str, Any]:
+        """A click on a button of an earlier bot message that carried ``custom_id``: the
+        message ``message_id`` when given (one the bot posted or answered with), else a new
+        one. Like Discord's, a reply's message carries the message it replied to
+        (``referenced_message``) when the fake still has it."""
+        message = self.messages.get(message_id) if message_id is not None else None
+        if message is None:
+            components = [{"type": 1, "components": [
+                {"type": 2, "style": 2, "label": "Another fact", "custom_id": custom_id}]}]
+            message = self._message(CHANNEL_ID, {"embeds": [], "components": components})
+        message = dict(message)
+        if message_id is not None:
+            message["id"] = message_id
+        reference = message.get("message_reference") or {}
+        if reference.get("message_id") in self.messages:
+            message["referenced_message"] = self.messages[reference["message_id"]]
         data = {"custom_id": custom_id, "component_type": 2}
         return self.interaction(3, data, message=message, **kwargs)
 
     def mention(self, text: str, *, user_id: int = USER_ID) -> dict[str, Any]:
         """A MESSAGE_CREATE in the guild channel that mentions the bot."""
-        return {"id": self.next_id(), "channel_id": str(CHANNEL_ID), "guild_id": str(GUILD_ID),
-                "author": user(user_id, "fan"),
-                "member": {"roles": [], "joined_at": TIMESTAMP, "deaf": False, "mute": False,
-                           "flags": 0},
-                "content": f"<@{BOT_ID}> {text}", "timestamp": TIMESTAMP,
-                "edited_timestamp": None, "tts": False, "mention_everyone": False,
-                "mentions": [user(BOT_ID, "factbot", bot=True)], "mention_roles": [],
-                "attachments": [], "embeds": [], "pinned": False, "type": 0, "flags": 0,
-                "components": []}
+        message = {"id": self.next_id(), "channel_id": str(CHANNEL_ID), "guild_id": str(GUILD_ID),
+                   "author": user(user_id, "fan"),
+                   "member": {"roles": [], "joined_at": TIMESTAMP, "deaf": False, "mute": False,
+                              "flags": 0},
+                   "content": f"<@{BOT_ID}> {text}", "timestamp": TIMESTAMP,
+                   "edited_timestamp": None, "tts": False, "mention_everyone": False,
+                   "mentions": [user(BOT_ID, "factbot", bot=True)], "mention_roles": [],
+                   "attachments": [], "embeds": [], "pinned": False, "type": 0, "flags": 0,
+                   "components": []}
+        self.remember(message)  # a reply to it can name it, as on Discord
+        return message
 
     async def interact(self, payload: dict[str, Any], token: str | None = None,
                        timeout: float = 10.0) -> Callback:
