@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,11 +17,13 @@ import pytest
 from factbot.adapters.discord_render import (
     parse_context_custom_id,
     parse_wrong_custom_id,
+    render_embed,
 )
 from factbot.app import build_bot
 from factbot.commands import menu_commands
 from factbot.core import FactBot
 from factbot.i18n import catalogue, strings
+from factbot.messages import Reply, ReplyKind
 from factbot.packs import FactPack, paragraphs
 from factbot.settings import CooldownSettings, Settings
 from tests.fakes.discord_api import Callback, FakeDiscord
@@ -199,9 +202,11 @@ async def test_not_what_i_asked_is_recorded_once_per_member_and_told_them_alone(
     assert (grouped.topic, grouped.count, grouped.questions) == (topic, 2, (question,))
 
 
+@pytest.mark.parametrize("resolved", [True, False], ids=["resolved", "fetched"])
 async def test_the_question_of_a_mention_is_found_from_the_message_replied_to_after_a_restart(
-        packs: tuple[FactPack, ...], fake: FakeDiscord, tmp_path: Path) -> None:
-    """A new process has no memory of the reply: the reply names the member's message."""
+        packs: tuple[FactPack, ...], fake: FakeDiscord, tmp_path: Path, resolved: bool) -> None:
+    """A new process has no memory of the reply: the reply names the member's message,
+    which Discord sends along or the bot fetches."""
     bot = build_bot(Settings(), packs=packs, cooldown=False)
     state = tmp_path / "sync.json"
     question = "tell me about k-pop fans"
@@ -213,10 +218,23 @@ async def test_the_question_of_a_mention_is_found_from_the_message_replied_to_af
     _, body = fake.channel_messages[0]
     wrong = [c["custom_id"] for c in body["components"][0]["components"]][1]
     async with running(bot, fake, state, message_content=True):
-        pressed = await fake.interact(fake.button(wrong, message_id=message_id))
+        pressed = await fake.interact(fake.button(wrong, message_id=message_id,
+                                                  resolve=resolved))
     assert pressed.ephemeral and pressed.data["content"] == EN("feedback.thanks")
     [row] = await bot.store.feedback_rows(datetime.now(UTC) - timedelta(hours=1))
     assert row.question == question
+    fetched = [p for m, p, _ in fake.requests if m == "GET" and "/messages/" in p]
+    assert len(fetched) == (0 if resolved else 1)
+
+
+async def test_a_press_on_a_reply_nobody_knows_the_question_of_is_still_recorded(
+        packs: tuple[FactPack, ...], fake: FakeDiscord, tmp_path: Path) -> None:
+    bot = build_bot(Settings(), packs=packs, cooldown=False)
+    async with running(bot, fake, tmp_path / "sync.json"):
+        pressed = await fake.interact(fake.button("factbot:bad:hallyu:0"))
+    assert pressed.data["content"] == EN("feedback.thanks")
+    [row] = await bot.store.feedback_rows(datetime.now(UTC) - timedelta(hours=1))
+    assert (row.question, row.topic, row.quote) == ("", "hallyu", quotes(bot, "hallyu")[0])
 
 
 async def test_presses_are_rate_limited_like_commands(
@@ -256,13 +274,13 @@ async def test_show_context_gives_the_articles_paragraph_with_the_quote_in_bold(
     assert embed["title"] == EN("context.heading")
     assert embed["footer"]["text"] == EN("fact.source", source=pack.source.line())
     description = embed["description"]
-    # The quote marked in bold; the paragraph's words around it (escaped, so compare words).
-    assert "**" in description
-    marked = description.split("**")[1].replace("\\", "")
-    assert marked == fact.quote
-    words = pack.article[start:end].split()
-    plain = description.replace("**", "").replace("\\", "")
-    assert all(w in plain for w in words[:5] + words[-5:]) or len(plain) > 1000
+    # The quote marked in bold, inside a passage of that very paragraph (escaped for
+    # Discord's markdown: unescaped here to compare).
+    before, marked, after = description.split("**")
+    assert marked.replace("\\", "") == fact.quote
+    plain = (before + marked + after).replace("\\", "").strip("…")
+    assert plain in pack.article[start:end]
+    assert len(plain) > len(fact.quote)  # more than the quote: its setting
     assert korean.embeds[0]["title"] == KO("context.heading")
     assert fake.channel_messages == []
 
@@ -274,6 +292,53 @@ async def test_show_context_for_a_fact_the_pack_no_longer_has_says_so(
         old_topic = await fake.interact(fake.button("factbot:next:nosuchtopic"))
     assert gone.ephemeral and gone.data["content"] == KO("context.none")
     assert old_topic.ephemeral and old_topic.data["content"] == EN("button.gone")
+
+
+async def test_another_fact_speaks_the_pressers_language_and_says_when_there_is_no_other(
+        packs: tuple[FactPack, ...], fake: FakeDiscord, tmp_path: Path) -> None:
+    pack = packs[0]
+    lone = replace(pack.topics[0], facts=pack.topics[0].facts[:1])
+    bot = FactBot([replace(pack, topics=(lone, *pack.topics[1:]))])
+    async with running(bot, fake, tmp_path / "sync.json"):
+        more = await fake.interact(fake.button("factbot:next:hallyu", locale="ko"))
+        only = await fake.interact(fake.button(f"factbot:next:{lone.command}", locale="ko"))
+    assert not more.ephemeral
+    assert more.embeds[0]["footer"]["text"].startswith("출처: ")
+    assert labels(more)[0] == KO("button.more")
+    assert only.ephemeral and only.data["content"] == KO("button.only_fact")
+
+
+async def test_the_apology_and_the_cooldown_notice_are_in_the_users_language(
+        packs: tuple[FactPack, ...], fake: FakeDiscord, tmp_path: Path) -> None:
+    bot = FactBot(packs, cooldown=CooldownSettings(user_per_minute=1))
+    async with running(bot, fake, tmp_path / "sync.json"):
+        await fake.interact(fake.slash("hallyu", locale="ko"))
+        await fake.interact(fake.slash("hallyu", locale="ko"))  # the core's own notice
+        quiet = await fake.interact(fake.slash("hallyu", locale="ko"))
+
+        async def broken(*args: object) -> None:
+            raise RuntimeError("boom")
+
+        bot.handle = broken  # type: ignore[method-assign,assignment]  # a core fault
+        apology = await fake.interact(fake.slash("hallyu", locale="ko", user_id=7))
+    assert quiet.ephemeral and quiet.data["content"] == KO("slow_down")
+    assert apology.ephemeral and apology.data["content"] == KO("apology")
+
+
+def test_a_context_reply_is_escaped_with_the_quote_in_bold() -> None:
+    passage = "Fans *love* it. She said K-pop_is @everyone's **thing**. The end."
+    quote = "K-pop_is @everyone's **thing**"
+    reply = Reply(kind=ReplyKind.CONTEXT, text=passage, topic="hallyu", quote=passage,
+                  context=quote, source="Bernama, 1 Jan 2026", heading=KO("context.heading"),
+                  language="ko", fact=0)
+    embed = render_embed(reply).to_dict()
+    description = embed["description"]
+    assert description.startswith("Fans \\*love\\* it. She said **K-pop\\_is ")
+    assert "\\*\\*thing\\*\\***." in description
+    assert "@everyone" not in description  # escaped: never pings
+    assert embed["footer"]["text"] == KO("fact.source", source="Bernama, 1 Jan 2026")
+    not_verbatim = replace(reply, context="nowhere in it")
+    assert "**" not in render_embed(not_verbatim).to_dict()["description"].replace("\\*", "")
 
 
 def test_custom_ids_are_within_discords_limit_and_read_strictly() -> None:

@@ -497,7 +497,9 @@ class FakeDiscord:
                 "components": body.get("components", [])}
         if body.get("message_reference"):
             message["type"] = 19  # REPLY
-            message["message_reference"] = body["message_reference"]
+            # discord.py sends the ids as numbers; Discord's own payloads carry strings.
+            message["message_reference"] = {k: str(v) if k.endswith("_id") else v
+                                            for k, v in body["message_reference"].items()}
         self.remember(message)
         return message
 
@@ -736,12 +738,13 @@ class FakeDiscord:
         data["options"] = [{"name": option, "type": 3, "value": value, "focused": True}]
         return self.interaction(4, data, **kwargs)
 
-    def button(self, custom_id: str, *, message_id: str | None = None, **kwargs: Any
-               ) -> dict[str, Any]:
+    def button(self, custom_id: str, *, message_id: str | None = None, resolve: bool = True,
+               **kwargs: Any) -> dict[str, Any]:
         """A click on a button of an earlier bot message that carried ``custom_id``: the
         message ``message_id`` when given (one the bot posted or answered with), else a new
         one. Like Discord's, a reply's message carries the message it replied to
-        (``referenced_message``) when the fake still has it."""
+        (``referenced_message``) when the fake still has it, unless ``resolve`` is False
+        (the bot must then fetch it)."""
         message = self.messages.get(message_id) if message_id is not None else None
         if message is None:
             components = [{"type": 1, "components": [
@@ -750,9 +753,9 @@ class FakeDiscord:
         message = dict(message)
         if message_id is not None:
             message["id"] = message_id
-        reference = message.get("message_reference") or {}
-        if reference.get("message_id") in self.messages:
-            message["referenced_message"] = self.messages[reference["message_id"]]
+        replied_to = str((message.get("message_reference") or {}).get("message_id"))
+        if resolve and replied_to in self.messages:
+            message["referenced_message"] = self.messages[replied_to]
         data = {"custom_id": custom_id, "component_type": 2}
         return self.interaction(3, data, message=message, **kwargs)
 
