@@ -730,8 +730,10 @@ class DiscordAdapter:
         reference = message.reference
         if reference is None or reference.message_id is None:
             return "", None
-        asked = reference.resolved if isinstance(reference.resolved, discord.Message) else None
-        if asked is None:
+        asked = reference.resolved
+        if isinstance(asked, discord.DeletedReferencedMessage):
+            return "", None
+        if asked is None:  # Discord did not send it along: fetch it
             channel = self.client.get_partial_messageable(reference.channel_id)
             try:
                 asked = await asyncio.wait_for(channel.fetch_message(reference.message_id), 2.0)
