@@ -2,8 +2,10 @@
 
 One MessageHandler turns every text message into an IncomingMessage (the core
 parses commands itself, so ``/cmd@otherbot`` and deep links are decided in
-one place); inline queries and the "Another fact" / "Source" buttons have
-their own handlers. ``serve`` runs it with long polling, or with a webhook when
+one place); inline queries and the buttons under a fact ("Another fact", "Source",
+"Not what I asked", "Show context") have their own handlers. factbot's own words go out in
+each member's app language (``language_code``); the command menus are published per
+language and per scope. ``serve`` runs it with long polling, or with a webhook when
 a public URL is given, until the stop event is set.
 """
 
@@ -27,19 +29,24 @@ from urllib.parse import urlsplit
 
 from factbot.adapters.lifecycle import STOP_GRACE, raised_in, unless_stopped
 from factbot.adapters.telegram_render import (
+    CONTEXT,
     MORE,
     SOURCE,
+    WRONG,
+    ButtonPress,
     callback_data,
     parse_callback_data,
     render_html,
     render_plain,
 )
-from factbot.core import FactBot
+from factbot.core import FactBot, Press
 from factbot.errors import ConfigError, FactbotError, UnreachableError
 from factbot.features.cooldown import Verdict
 from factbot.features.daily import DAILY_IN_FLIGHT, ChatGone, SendThrottle
+from factbot.i18n import ENGLISH, ENGLISH_STRINGS, LANGUAGES, Strings, strings, supported
+from factbot.lru import LRU
 from factbot.messages import IncomingMessage, Reply, ReplyKind
-from factbot.render import render_fact, render_slow_down
+from factbot.render import render_fact
 from factbot.settings import (
     Secret,
     Settings,
@@ -51,16 +58,20 @@ from factbot.settings import (
 from factbot.storage import ChatKey
 
 if TYPE_CHECKING:
-    from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+    from telegram import CallbackQuery, InlineKeyboardMarkup, MaybeInaccessibleMessage, Update
     from telegram.ext import Application, ContextTypes
 
 log = logging.getLogger(__name__)
 
-APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
-ONLY_FACT = "That is the only fact on this topic."
+APOLOGY = ENGLISH_STRINGS("apology")  # each member gets it in their language
+ONLY_FACT = ENGLISH_STRINGS("button.only_fact")
 ADMIN_TTL = 60.0  # seconds to trust a getChatMember answer
 ADMIN_CACHE_MAX = 10_000
 MAX_COMMANDS = 100  # Telegram's limit for setMyCommands
+# "Not what I asked" needs the question: a fact is sent as a reply to the member's message,
+# which Telegram hands back with the press; this many recent (chat, message) -> question are
+# also kept for a press whose message comes without it, and per (user, fact) for inline ones.
+ASKED_KEPT = 10_000
 # my_chat_member: the bot blocked, removed or added back (the chat lifecycle). Migrate
 # service messages come as "message".
 ALLOWED_UPDATES = ["message", "inline_query", "callback_query", "my_chat_member"]
@@ -163,7 +174,12 @@ class TelegramAdapter:
         self.application = application
         self._admins: dict[tuple[str, str], tuple[float, bool]] = {}
         self._username_re: re.Pattern[str] | None = None
-        self._keyboards: dict[str, InlineKeyboardMarkup] = {}
+        # One keyboard per (language, topic, fact): telegram objects are immutable, so shared.
+        self._keyboards: dict[tuple[str, str, int | None], InlineKeyboardMarkup] = {}
+        # (chat id, our message id) -> (the question it answers, the member's message id).
+        self._asked: LRU[tuple[str, int], tuple[str, int | None]] = LRU(ASKED_KEPT)
+        # (user id, topic, fact) -> the inline query that offered that fact to that user.
+        self._inline_asked: LRU[tuple[int, str, int | None], str] = LRU(ASKED_KEPT)
         self.api_watch: _ApiWatch | None = None  # build_application's, for the metrics
         # The bot token's sending limits, in the send path of replies and the daily round
         # alike (build_application's); the daily loop uses it rather than one of its own.
@@ -211,12 +227,35 @@ class TelegramAdapter:
         return self.application.bot.username
 
     async def publish_commands(self) -> None:
-        """Show every topic and built-in command in Telegram's command menu."""
-        from telegram import BotCommand
+        """Publish the command menus: one per language (English as the default, for every
+        app language without its own) and per scope (everyone; chat administrators, who
+        also get the admin commands).
 
-        commands = [BotCommand(name, description[:256] or name)
-                    for name, description in self.bot.commands()][:MAX_COMMANDS]
-        await self.application.bot.set_my_commands(commands)
+        The setMyCommands calls go out together; when any fails, the first failure (a
+        rejected token before any other) is raised once all of them have been tried.
+        """
+        from telegram import (
+            BotCommand,
+            BotCommandScopeAllChatAdministrators,
+            BotCommandScopeDefault,
+        )
+        from telegram.error import InvalidToken
+
+        calls = []
+        for language in LANGUAGES:
+            topics = len(self.bot.topic_commands(language))
+            for admins, scope in ((False, BotCommandScopeDefault()),
+                                  (True, BotCommandScopeAllChatAdministrators())):
+                menu = _fit(self.bot.commands(language, admins=admins), topics)
+                commands = [BotCommand(name, description[:256] or name)
+                            for name, description in menu]
+                calls.append(self.application.bot.set_my_commands(
+                    commands, scope=scope,
+                    language_code=None if language == ENGLISH else language))
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise next((f for f in failures if isinstance(f, InvalidToken)), failures[0])
 
     # --- Platform protocol -----------------------------------------------------
 
@@ -280,13 +319,20 @@ class TelegramAdapter:
             is_group=is_group,
             # A command is judged by the core: known ones are answered, others' are not.
             addressed=not is_group or mentioned or replied,
-            bot_username=self.username)
+            bot_username=self.username,
+            # The member's app language; none for an admin posting as the group.
+            language=None if as_group else message.from_user.language_code)
         await self._seen(incoming.chat_id)
         reply = await self.bot.handle(incoming, self)
         if reply is None:
             return
-        await self._send(chat.id, reply, reply_to=message.message_id if is_group else None,
-                         thread_id=_thread_id(message))
+        fact = reply.kind is ReplyKind.FACT
+        # A fact replies to the question, in private chats too: Telegram hands that message
+        # back with a press of "Not what I asked", across processes and restarts.
+        await self._send(chat.id, reply,
+                         reply_to=message.message_id if is_group or fact else None,
+                         thread_id=_thread_id(message),
+                         question=self._strip_mention(message.text) if fact else None)
 
     async def on_inline_query(self, update: Update, context: ContextTypes.DEFAULT_TYPE
                               ) -> None:
@@ -297,36 +343,55 @@ class TelegramAdapter:
         from telegram import InlineQueryResultArticle, InputTextMessageContent
         from telegram.constants import ParseMode
 
+        text = query.query[:256]
         results = []
-        for reply in self.bot.search(query.query[:256], limit=10):
+        for reply in self.bot.search(text, limit=10, language=query.from_user.language_code):
             digest = hashlib.sha256(f"{reply.topic}:{reply.quote}".encode()).hexdigest()[:32]
             found = self.bot.topic(reply.topic) if reply.topic else None
-            title = found[1].description if found else (reply.topic or "Fact")
+            title = found[1].described(reply.language) if found else (reply.topic or "Fact")
+            if text.strip() and reply.topic and reply.fact is not None:
+                self._inline_asked[query.from_user.id, reply.topic, reply.fact] = text
             results.append(InlineQueryResultArticle(
                 id=digest, title=title[:100], description=render_plain(reply)[:200],
                 input_message_content=InputTextMessageContent(render_html(reply),
                                                               parse_mode=ParseMode.HTML),
                 reply_markup=self._keyboard(reply)))
-        await query.answer(results, cache_time=60, is_personal=False)
+        # Personal: the buttons and titles are in this member's language, and Telegram
+        # would otherwise hand the same answer to anyone typing the same query.
+        await query.answer(results, cache_time=60, is_personal=True)
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """"Another fact" gives the chat the topic's next fact; "Source" shows the citation."""
+        """The buttons under a fact: "Another fact" gives the chat the topic's next fact,
+        "Source" shows the citation, "Not what I asked" tells the curators (the presser
+        alone sees the thanks), "Show context" shows the article's paragraph around it."""
         query = update.callback_query
         if query is None:
             return
+        message = query.message
+        t = await self._presser_strings(query.from_user.language_code,
+                                        str(message.chat.id) if message else None)
         press = parse_callback_data(query.data)
         found = self.bot.topic(press.topic) if press is not None else None
         if press is None or found is None:
-            await query.answer("That topic is no longer available: send /topics.")
+            await query.answer(t("button.gone"))
             return
-        pack, topic = found
-        name = topic.command
         if press.action == SOURCE:
-            await query.answer(f"Quoted word for word from: {pack.source.line()}"[:200],
+            await query.answer(t("button.source_alert", source=found[0].source.line())[:200],
                                show_alert=True)
-            return
+        elif press.action == WRONG:
+            await self._wrong(query, press, t)
+        elif press.action == CONTEXT:
+            await self._context(query, press, t)
+        else:
+            await self._more(query, press, t)
+
+    async def _more(self, query: CallbackQuery, press: ButtonPress, t: Strings) -> None:
+        """"Another fact": the topic's next fact, posted to the chat or edited in place."""
+        found = self.bot.topic(press.topic)
+        assert found is not None  # on_callback looked
+        pack, topic = found
         if len(topic.facts) == 1:  # another post or edit would only repeat it
-            await query.answer(ONLY_FACT)
+            await query.answer(t("button.only_fact"))
             return
         from telegram.constants import ChatType
 
@@ -334,34 +399,120 @@ class TelegramAdapter:
         if message is None:  # an inline message: in a group, every edit is seen by all
             verdict = self._inline_verdict(query)
             if verdict is not Verdict.ANSWER:
-                await query.answer(render_slow_down().text[:200]
-                                   if verdict is Verdict.SLOW_DOWN else None)
+                await query.answer(t("slow_down")[:200] if verdict is Verdict.SLOW_DOWN
+                                   else None)
                 return
         if message is None and query.inline_message_id and press.shown is not None:
             # The inline message shows fact `shown`: the next one is sure to differ, where
             # the user's rotation may well land on the very fact on screen.
             fact = topic.facts[(press.shown + 1) % len(topic.facts)]
-            await self._edit_inline(query, render_fact(pack, topic, fact))
+            await self._edit_inline(query, render_fact(pack, topic, fact, t=t), t)
             return
         if message is not None:
             is_group = message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
             chat_id = str(message.chat.id)
         else:  # a fact sent inline: we cannot post into that chat, only edit our message
             is_group, chat_id = False, f"inline:{query.from_user.id}"
-        incoming = IncomingMessage(text=f"/{name}", platform=self.name, chat_id=chat_id,
-                                   user_id=str(query.from_user.id), is_group=is_group,
-                                   addressed=True, bot_username=self.username)
+        incoming = IncomingMessage(text=f"/{topic.command}", platform=self.name,
+                                   chat_id=chat_id, user_id=str(query.from_user.id),
+                                   is_group=is_group, addressed=True,
+                                   bot_username=self.username, language=t.language)
         reply = await self.bot.handle(incoming, self)
         if reply is None or reply.kind is ReplyKind.SLOW_DOWN:
             await query.answer(reply.text[:200] if reply else None)
             return
         if message is not None:
             await query.answer()
-            await self._send(message.chat.id, reply, thread_id=_thread_id(message))
+            # Another answer to the same question: a reply to it, carrying it on.
+            question, asked = self._asked_in(message)
+            await self._send(message.chat.id, reply, reply_to=asked,
+                             thread_id=_thread_id(message), question=question or None)
         elif query.inline_message_id:
-            await self._edit_inline(query, reply)
+            await self._edit_inline(query, reply, t)
         else:
             await query.answer()
+
+    async def _wrong(self, query: CallbackQuery, press: ButtonPress, t: Strings) -> None:
+        """"Not what I asked": the core records the vote (once per member and message, held
+        to the cooldown); its thanks goes to the presser alone, as a toast."""
+        message = query.message
+        user = query.from_user
+        if message is not None:
+            chat_id, is_group = str(message.chat.id), _is_group(message)
+            key = f"{chat_id}:{message.message_id}"
+            question = self._asked_in(message)[0]
+        elif query.inline_message_id:  # counted as a group chat of its own, as for presses
+            chat_id = key = f"inline:{query.inline_message_id}"
+            is_group = True
+            question = self._inline_asked.get((user.id, press.topic, press.shown), "")
+        else:
+            await query.answer()
+            return
+        text = await self.bot.feedback(Press(
+            self.name, chat_id, str(user.id), press.topic, press.shown, reply_key=key,
+            question=question, language=t.language, is_group=is_group))
+        await query.answer(text[:200], show_alert=False)
+
+    async def _context(self, query: CallbackQuery, press: ButtonPress, t: Strings) -> None:
+        """"Show context": the article's paragraph around the fact, as a reply to the fact
+        in its chat, or in place of an inline message; held to the cooldown like a message."""
+        message = query.message
+        user = query.from_user
+        if message is not None:
+            chat_id, is_group = str(message.chat.id), _is_group(message)
+            limiter = self.bot.limiter
+            verdict = Verdict.ANSWER if limiter is None else limiter.check(IncomingMessage(
+                text="", platform=self.name, chat_id=chat_id, user_id=str(user.id),
+                is_group=is_group, addressed=True))
+        elif query.inline_message_id:
+            chat_id, is_group = f"inline:{query.inline_message_id}", True
+            verdict = self._inline_verdict(query)
+        else:
+            await query.answer()
+            return
+        if verdict is not Verdict.ANSWER:
+            await query.answer(t("slow_down")[:200] if verdict is Verdict.SLOW_DOWN else None)
+            return
+        reply = self.bot.context(Press(self.name, chat_id, str(user.id), press.topic,
+                                       press.shown, language=t.language, is_group=is_group))
+        if reply is None:  # the article or the topic changed since the fact was sent
+            await query.answer(t("context.none")[:200])
+            return
+        if message is not None:
+            await query.answer()
+            await self._send(message.chat.id, reply, reply_to=message.message_id,
+                             thread_id=_thread_id(message))
+        else:
+            # The inline message keeps the fact's buttons: "Another fact" moves on from it.
+            await self._edit_inline(query, reply, t, same=None,
+                                    keyboard=self._buttons(press.topic, press.shown,
+                                                           reply.language))
+
+    async def _presser_strings(self, code: str | None, chat_id: str | None) -> Strings:
+        """A presser's language: their app's, else their chat's /language, else English."""
+        language = supported(code)
+        if language is None and chat_id is not None:
+            try:  # cached per chat by the store
+                settings = await self.bot.store.chat_settings(ChatKey(self.name, chat_id))
+            except Exception as exc:  # a toast in English rather than none
+                log.debug("telegram: could not read chat %s's settings: %r", chat_id, exc)
+            else:
+                language = supported(settings.language)
+        return strings(language)
+
+    def _asked_in(self, message: MaybeInaccessibleMessage) -> tuple[str, int | None]:
+        """The question a fact of ours answers, and the member's message that asked it.
+
+        Telegram gives our message back with the one it replied to; where it does not (the
+        question was deleted, the message is too old), this process may remember it.
+        """
+        from telegram import Message
+
+        asked = message.reply_to_message if isinstance(message, Message) else None
+        if asked is not None and asked.text and not (
+                asked.from_user is not None and asked.from_user.id == self.application.bot.id):
+            return self._strip_mention(asked.text), asked.message_id
+        return self._asked.get((str(message.chat.id), message.message_id), ("", None))
 
     def _inline_verdict(self, query: CallbackQuery) -> Verdict:
         """The cooldown on presses on an inline message, counted as in a group chat.
@@ -376,20 +527,23 @@ class TelegramAdapter:
                                 user_id=str(query.from_user.id), is_group=True, addressed=True)
         return self.bot.limiter.check(press)
 
-    async def _edit_inline(self, query: CallbackQuery, reply: Reply) -> None:
-        """Show ``reply`` in place of an inline message, then answer the button press."""
+    async def _edit_inline(self, query: CallbackQuery, reply: Reply, t: Strings, *,
+                           same: str | None = "button.only_fact",
+                           keyboard: InlineKeyboardMarkup | None = None) -> None:
+        """Show ``reply`` in place of an inline message, then answer the button press
+        (with the text of ``same`` when it was on screen already)."""
         from telegram.constants import ParseMode
         from telegram.error import BadRequest
 
         try:
             await self.application.bot.edit_message_text(
                 render_html(reply), inline_message_id=query.inline_message_id,
-                parse_mode=ParseMode.HTML, reply_markup=self._keyboard(reply))
+                parse_mode=ParseMode.HTML, reply_markup=keyboard or self._keyboard(reply))
         except BadRequest as exc:
             if "not modified" not in str(exc):
                 raise
             # Telegram refuses an edit to the same text; the user saw nothing change.
-            await query.answer(ONLY_FACT)
+            await query.answer(t(same) if same else None)
             return
         await query.answer()
 
@@ -440,8 +594,10 @@ class TelegramAdapter:
         if chat is None:
             return
         message = update.effective_message if isinstance(update, Update) else None
+        user = update.effective_user if isinstance(update, Update) else None
+        apology = strings(supported(user.language_code if user else None))("apology")
         try:
-            await context.bot.send_message(chat.id, APOLOGY, message_thread_id=_thread_id(message))
+            await context.bot.send_message(chat.id, apology, message_thread_id=_thread_id(message))
         except Exception:
             log.warning("could not send the apology to chat %s", chat.id, exc_info=True)
 
@@ -468,21 +624,34 @@ class TelegramAdapter:
     def _keyboard(self, reply: Reply) -> InlineKeyboardMarkup | None:
         if reply.kind is not ReplyKind.FACT or not reply.topic:
             return None
-        found = self.bot.topic(reply.topic)
-        index = next((i for i, fact in enumerate(found[1].facts) if fact.quote == reply.quote),
-                     None) if found else None
-        more = callback_data(MORE, reply.topic, index)
-        keyboard = self._keyboards.get(more)
-        if keyboard is None:  # telegram objects are immutable, so one per fact is shared
+        return self._buttons(reply.topic, reply.fact, reply.language)
+
+    def _buttons(self, topic: str, index: int | None, language: str) -> InlineKeyboardMarkup:
+        """The buttons under fact ``index`` of ``topic``, labelled in ``language``: two rows
+        of two, so that the labels fit on a phone in every language."""
+        key = (language, topic, index)
+        keyboard = self._keyboards.get(key)
+        if keyboard is None:
             from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+            t = strings(language)
             # callback_data is at most 64 bytes: "more:" + a 32-character command + ":N".
-            keyboard = InlineKeyboardMarkup([[
-                InlineKeyboardButton("Another fact", callback_data=more),
-                InlineKeyboardButton("Source", callback_data=callback_data(SOURCE, reply.topic)),
-            ]])
+            rows = [[
+                InlineKeyboardButton(t("button.more"),
+                                     callback_data=callback_data(MORE, topic, index)),
+                InlineKeyboardButton(t("button.source"),
+                                     callback_data=callback_data(SOURCE, topic)),
+            ]]
+            if index is not None:  # the other two name the fact
+                rows.append([
+                    InlineKeyboardButton(t("button.wrong"),
+                                         callback_data=callback_data(WRONG, topic, index)),
+                    InlineKeyboardButton(t("button.context"),
+                                         callback_data=callback_data(CONTEXT, topic, index)),
+                ])
+            keyboard = InlineKeyboardMarkup(rows)
             if len(self._keyboards) < ADMIN_CACHE_MAX:
-                self._keyboards[more] = keyboard
+                self._keyboards[key] = keyboard
         return keyboard
 
     # --- the chat lifecycle ----------------------------------------------------------
@@ -514,40 +683,62 @@ class TelegramAdapter:
                         old, new, exc)
 
     async def _send(self, chat_id: int | str, reply: Reply, reply_to: int | None = None,
-                    thread_id: int | None = None, *, bulk: bool = False) -> bool:
+                    thread_id: int | None = None, *, bulk: bool = False,
+                    question: str | None = None) -> bool:
         """Post ``reply``; False when the chat no longer takes the bot's messages.
 
         A 403 (blocked, removed) stops the chat's daily fact, in one log line. A group
         upgraded to a supergroup has its settings moved and the message sent there, once.
+        ``question``: what the reply answers, remembered for "Not what I asked".
         """
         from telegram.error import ChatMigrated, Forbidden
 
         try:
             try:
-                await self._post(chat_id, reply, reply_to, thread_id, bulk=bulk)
+                sent = await self._post(chat_id, reply, reply_to, thread_id, bulk=bulk)
             except ChatMigrated as exc:
                 old, chat_id = chat_id, exc.new_chat_id
                 await self._migrate(str(old), str(chat_id))
                 # Once, to the new id: the message replied to and its topic were the old chat's.
-                await self._post(chat_id, reply, None, None, bulk=bulk)
+                reply_to = None
+                sent = await self._post(chat_id, reply, None, None, bulk=bulk)
         except Forbidden as exc:
             log.info("telegram: chat %s refused the bot's message (%s); no more daily facts "
                      "there", chat_id, exc.message)
             await self._mark_left(str(chat_id), dtm.datetime.now(dtm.UTC))
             return False
+        if question:
+            self._asked[str(chat_id), sent] = (question, reply_to)
         return True
 
     async def _post(self, chat_id: int | str, reply: Reply, reply_to: int | None,
-                    thread_id: int | None, *, bulk: bool = False) -> None:
+                    thread_id: int | None, *, bulk: bool = False) -> int:
+        """Send one message; its message id."""
         from telegram import ReplyParameters
         from telegram.constants import ParseMode
 
         parameters = None if reply_to is None else ReplyParameters(
             reply_to, allow_sending_without_reply=True)
-        await self.application.bot.send_message(
+        message = await self.application.bot.send_message(
             chat_id, render_html(reply), parse_mode=ParseMode.HTML,
             reply_markup=self._keyboard(reply), reply_parameters=parameters,
             message_thread_id=thread_id, rate_limit_args=BULK if bulk else None)
+        return message.message_id
+
+
+def _fit(menu: list[tuple[str, str]], topics: int) -> list[tuple[str, str]]:
+    """A menu within MAX_COMMANDS: topics come first, so the built-ins are kept whole and
+    the last topics left out (they still work when typed)."""
+    if len(menu) <= MAX_COMMANDS:
+        return menu
+    builtins = menu[topics:]
+    return menu[:max(0, MAX_COMMANDS - len(builtins))] + builtins[:MAX_COMMANDS]
+
+
+def _is_group(message: MaybeInaccessibleMessage) -> bool:
+    from telegram.constants import ChatType
+
+    return message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
 
 
 def _thread_id(message: object) -> int | None:
@@ -895,8 +1086,8 @@ async def serve(bot: FactBot, settings: Settings, args: argparse.Namespace,
             except InvalidToken:
                 raise
             except TelegramError as exc:  # the menu is cosmetic: commands work without it
-                log.warning("telegram: could not set the command menu, carrying on without "
-                            "it: %s", exc)
+                log.warning("telegram: could not set a command menu, carrying on (commands "
+                            "work without it): %s", exc)
             if webhook_url:
                 secret = config.webhook_secret.reveal() or secrets.token_urlsafe(32)
                 await updater.start_webhook(

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from html import escape
 
+from factbot.i18n import Strings, strings
 from factbot.messages import Reply, ReplyKind
 
 # Telegram refuses messages over 4096 characters (after entity parsing); keep a margin.
@@ -19,10 +20,13 @@ MAX_MESSAGE = 4000
 # Inline keyboard callback data: "<action>:<topic>", at most 64 bytes.
 MORE = "more"
 SOURCE = "src"
+WRONG = "bad"  # "Not what I asked"
+CONTEXT = "ctx"  # "Show context"
 # The one parser of callback data: "src:<topic>", "more:<topic>" (buttons sent before the
-# index was added are still out there in chats) or "more:<topic>:<index of the fact shown>".
+# index was added are still out there in chats), "more:<topic>:<index of the fact shown>",
+# and "bad:<topic>:<index>" / "ctx:<topic>:<index>", which always name the fact.
 # Explicit ASCII classes, never \d or str.isdigit(), which take "²" and "٣" for digits.
-_CALLBACK = re.compile(r"(?P<action>more|src):(?P<topic>[a-z0-9_]{1,32})"
+_CALLBACK = re.compile(r"(?P<action>more|src|bad|ctx):(?P<topic>[a-z0-9_]{1,32})"
                        r"(?::(?P<shown>0|[1-9][0-9]{0,5}))?", re.ASCII)
 
 
@@ -30,9 +34,9 @@ _CALLBACK = re.compile(r"(?P<action>more|src):(?P<topic>[a-z0-9_]{1,32})"
 class ButtonPress:
     """What a button's callback data asks for."""
 
-    action: str  # MORE or SOURCE
+    action: str  # MORE, SOURCE, WRONG or CONTEXT
     topic: str
-    shown: int | None = None  # the fact on screen, for "Another fact" on inline messages
+    shown: int | None = None  # the fact on screen (its index in the topic)
 
 
 def callback_data(action: str, topic: str, shown: int | None = None) -> str:
@@ -43,10 +47,12 @@ def callback_data(action: str, topic: str, shown: int | None = None) -> str:
 def parse_callback_data(data: str | None) -> ButtonPress | None:
     """The press a button's callback data stands for, or None for anything else."""
     match = _CALLBACK.fullmatch(data or "")
-    if match is None or (match["action"] == SOURCE and match["shown"] is not None):
+    if match is None:
         return None
-    shown = match["shown"]
-    return ButtonPress(match["action"], match["topic"], int(shown) if shown else None)
+    action, shown = match["action"], match["shown"]
+    if (action == SOURCE and shown is not None) or (action in (WRONG, CONTEXT) and shown is None):
+        return None  # "src" names no fact; "bad" and "ctx" always name one
+    return ButtonPress(action, match["topic"], int(shown) if shown else None)
 
 
 def _units(html: str) -> int:
@@ -91,9 +97,49 @@ def _sections(heading: str, sections: tuple[tuple[str, tuple[tuple[str, str], ..
     return "\n".join(lines)
 
 
+def _labelled(t: Strings, key: str, value: str) -> str:
+    """A "Label: {value}" text with its label in bold ("<b>Source:</b> Bernama, …").
+
+    The label is whatever the catalogue puts before the placeholder, in any language.
+    """
+    name = key.rsplit(".", 1)[1]
+    before, _, after = t(key, **{name: "\x00"}).partition("\x00")
+    label = f"<b>{escape(before.rstrip())}</b> " if before.strip() else escape(before)
+    return f"{label}{escape(value)}{escape(after)}"
+
+
+def _marked(passage: str, quote: str | None) -> str:
+    """The passage escaped, with the quote in bold where it occurs in it word for word."""
+    at = passage.find(quote) if quote else -1
+    if not quote or at < 0:
+        return escape(passage)
+    end = at + len(quote)
+    return f"{escape(passage[:at])}<b>{escape(quote)}</b>{escape(passage[end:])}"
+
+
+def render_context_html(reply: Reply) -> str:
+    """"Show context": the heading, the article's paragraph with the fact's quote in bold
+    where it stands in it verbatim, and the citation; every piece escaped."""
+    t = strings(reply.language)
+    lines = [f"<b>{escape(reply.heading)}</b>"] if reply.heading else []
+    lines.append(f"<blockquote>{_marked(reply.quote or '', reply.context)}</blockquote>")
+    if reply.source:
+        lines.append(_labelled(t, "fact.source", reply.source))
+    html = "\n".join(lines)
+    if _units(html) <= MAX_MESSAGE:
+        return html
+    return render_html(Reply(kind=ReplyKind.INFO, text=reply.text))  # cut, never broken
+
+
 def render_html(reply: Reply) -> str:
-    """The Reply as a Telegram HTML message, every piece escaped."""
+    """The Reply as a Telegram HTML message, every piece escaped.
+
+    factbot's own words (labels) are in ``reply.language``; quotes keep the article's.
+    """
+    if reply.kind is ReplyKind.CONTEXT and reply.quote is not None:
+        return render_context_html(reply)
     if reply.kind is ReplyKind.FACT and reply.quote is not None:
+        t = strings(reply.language)
         lines = [f"<b>{escape(reply.heading)}</b>"] if reply.heading else []  # "Fact of the day"
         lines.append(f"<blockquote>“{escape(reply.quote)}”</blockquote>")
         # Whose words: "— Lee …" only under Lee's own, "Bernama, reporting Lee …" under
@@ -102,15 +148,12 @@ def render_html(reply: Reply) -> str:
         if reply.attribution:
             lines.append(f"<i>{escape(reply.attribution)}</i>")
         if reply.context:
-            lines.append(f"<b>Context:</b> {escape(reply.context)}")
+            lines.append(_labelled(t, "fact.context", reply.context))
         if reply.source:
-            lines.append(f"<b>Source:</b> {escape(reply.source)}")
+            lines.append(_labelled(t, "fact.source", reply.source))
         return "\n".join(lines)
-    if reply.kind is ReplyKind.FALLBACK and reply.heading:
-        names = " ".join(f"/{escape(command)}" for command, _ in reply.items)
-        tail = f"Try one of these: {names}" if names and len(names) < 400 \
-            else "Send /topics to see what I can answer."
-        return f"{escape(reply.heading)}\n{tail}"
+    # A fallback is its plain text: the core words it in the member's language, suggesting
+    # near topics ("Did you mean /trade?") or listing them within its MAX_REPLY.
     if reply.kind is ReplyKind.TOPICS and reply.heading and reply.sections:
         return _sections(reply.heading, reply.sections)
     if reply.kind in (ReplyKind.TOPICS, ReplyKind.HELP) and reply.heading and reply.items:

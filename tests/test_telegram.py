@@ -359,7 +359,9 @@ async def test_the_fake_refuses_a_message_over_telegrams_limit(
 
 async def test_setmycommands_lists_every_topic_and_the_builtins(
         api: FakeBotAPI, running: TelegramAdapter, factbot: FactBot) -> None:
-    [published] = api.sent("setMyCommands")
+    # The default menu: English, for everyone (tests/test_telegram_locale.py: the others).
+    [published] = [p for p in api.sent("setMyCommands")
+                   if "language_code" not in p and p["scope"] == {"type": "default"}]
     names = [c["command"] for c in published["commands"]]
     assert names == [name for name, _ in factbot.commands()]
     assert {"help", "topics", "source", "hallyu"} <= set(names)
@@ -367,9 +369,15 @@ async def test_setmycommands_lists_every_topic_and_the_builtins(
 
 async def test_a_reload_republishes_the_command_menu(
         api: FakeBotAPI, running: TelegramAdapter, factbot: FactBot) -> None:
+    def menus(calls: list[dict[str, Any]]) -> list[tuple[str, str, list[Any]]]:
+        return sorted((p.get("language_code", ""), p["scope"]["type"], p["commands"])
+                      for p in calls)
+
+    first = api.sent("setMyCommands")
+    assert len(first) == 6  # three languages, two scopes
     for listener in factbot.reload_listeners:
         await listener()
-    assert len(api.sent("setMyCommands")) == 2
+    assert menus(api.sent("setMyCommands")[6:]) == menus(first)
 
 
 async def test_admin_status_comes_from_getchatmember_and_is_cached(
@@ -678,7 +686,8 @@ async def test_a_failed_command_menu_is_a_warning_and_the_bot_still_answers(
     assert _has_quote(sent["text"], packs, "hallyu")
     stop.set()
     await asyncio.wait_for(task, timeout=5.0)
-    assert [c.status for c in api.calls if c.method == "setMyCommands"] == [502]
+    # One menu (of three languages by two scopes) failed; the others were still set.
+    assert sorted(c.status for c in api.calls if c.method == "setMyCommands") == [200] * 5 + [502]
     warnings = [r for r in caplog.records if "command menu" in r.getMessage()]
     assert [r.levelno for r in warnings] == [logging.WARNING]
     assert api.token not in caplog.text

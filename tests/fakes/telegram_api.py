@@ -11,6 +11,13 @@ the bot was blocked or removed (``block``: 403) or the group became a supergroup
 message over 4096 characters and an edit that leaves a message's text as it was (it remembers
 the texts it sent, edited or was told about with ``chose_inline``). Point the bot at it with
 ``base_url=api.base_url``.
+
+Members have an app language (``language=`` on the update builders: ``language_code``). A
+message sent in reply to a member's message carries it as ``reply_to_message``, as Telegram's
+do, and ``callback(data, message=posted)`` presses a button on a message the bot sent
+(``posted``). ``setMyCommands`` is checked as Telegram checks it and each menu kept in
+``menus`` by (scope type, language code); callback data over 64 bytes and alerts over 200
+characters are refused.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import collections
 import contextlib
 import itertools
 import json
+import re
 import socket
 import time
 from collections.abc import Callable
@@ -46,6 +54,11 @@ _JSON_FIELDS = {"reply_markup", "results", "commands", "entities", "reply_parame
 _ASKED_FOR_ONLY = {"chat_member", "message_reaction", "message_reaction_count"}
 _INT_FIELDS = {"offset", "limit", "message_id", "user_id", "cache_time", "max_connections",
                "message_thread_id"}
+MAX_COMMANDS = 100  # setMyCommands: Telegram's limits
+_COMMAND = re.compile(r"[a-z0-9_]{1,32}", re.ASCII)
+MAX_DESCRIPTION = 256
+MAX_CALLBACK_DATA = 64  # bytes
+MAX_ANSWER_TEXT = 200  # answerCallbackQuery text, characters
 
 
 @dataclass
@@ -139,6 +152,12 @@ class FakeBotAPI:
         self.webhook: dict[str, Any] | None = None
         self.texts: dict[tuple[int, int], str] = {}  # (chat_id, message_id) -> current text
         self.inline_texts: dict[str, str] = {}  # inline_message_id -> current text
+        # Messages as Telegram keeps them: members' (built by message()) and the bot's
+        # (sendMessage), by (chat_id, message_id); ``posted``: the bot's, in order.
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.posted: list[dict[str, Any]] = []
+        # The command menus set, by (scope type, language code or ""): the commands.
+        self.menus: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.refused: dict[int, ApiError] = {}  # chat_id -> the error every send there gets
         # The update types getUpdates hands out: the last allowed_updates asked for, kept as
         # Telegram keeps it; until then (or for []), every type but those one must ask for.
@@ -290,13 +309,19 @@ class FakeBotAPI:
     # --- update builders -------------------------------------------------------
 
     @staticmethod
-    def user(user_id: int, name: str = "Ana") -> dict[str, Any]:
-        return {"id": user_id, "is_bot": False, "first_name": name, "username": name.lower()}
+    def user(user_id: int, name: str = "Ana", language: str | None = None) -> dict[str, Any]:
+        """A member; ``language``: their app's language_code ("ko", "ms"), as Telegram sends
+        it when the client shares it."""
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": name,
+                                "username": name.lower()}
+        if language is not None:
+            user["language_code"] = language
+        return user
 
     def message(self, text: str, *, chat_id: int = 501, user_id: int = 501,
                 chat_type: str = "private", reply_to_bot: bool = False,
-                thread_id: int | None = None, anonymous_admin: bool = False
-                ) -> dict[str, Any]:
+                thread_id: int | None = None, anonymous_admin: bool = False,
+                language: str | None = None) -> dict[str, Any]:
         """A text-message update with the entities Telegram would attach.
 
         ``thread_id`` puts it in a forum topic; ``anonymous_admin`` sends it as the group
@@ -309,7 +334,7 @@ class FakeBotAPI:
             chat["title"] = "Test group"
         if thread_id is not None:
             chat["is_forum"] = True
-        sender = self.user(user_id)
+        sender = self.user(user_id, language=language)
         if anonymous_admin:
             sender = {"id": GROUP_ANONYMOUS_BOT, "is_bot": True, "first_name": "Group",
                       "username": "GroupAnonymousBot"}
@@ -328,6 +353,7 @@ class FakeBotAPI:
             message["reply_to_message"] = {
                 "message_id": next(self._message_ids), "date": int(time.time()),
                 "chat": chat, "from": self.bot_user(), "text": "an earlier fact"}
+        self.messages[chat_id, message["message_id"]] = message
         return {"message": message}
 
     def my_chat_member(self, chat_id: int, status: str, *, old_status: str = "member",
@@ -370,31 +396,42 @@ class FakeBotAPI:
                   "from": self.user(user_id), "migrate_from_chat_id": old}
         return [{"message": in_old}, {"message": in_new}]
 
-    def inline_query(self, query: str, *, user_id: int = 501) -> dict[str, Any]:
+    def inline_query(self, query: str, *, user_id: int = 501, language: str | None = None
+                     ) -> dict[str, Any]:
         return {"inline_query": {"id": f"iq{next(self._message_ids)}",
-                                 "from": self.user(user_id), "query": query, "offset": ""}}
+                                 "from": self.user(user_id, language=language), "query": query,
+                                 "offset": ""}}
 
     def callback(self, data: str, *, chat_id: int = 501, user_id: int = 501,
                  chat_type: str = "private", inline: bool = False,
-                 inline_message_id: str = "inline-msg-1", thread_id: int | None = None
-                 ) -> dict[str, Any]:
-        """A button press on one of our messages (in a forum topic with ``thread_id``)."""
+                 inline_message_id: str = "inline-msg-1", thread_id: int | None = None,
+                 language: str | None = None, message: dict[str, Any] | None = None,
+                 without_reply_to: bool = False) -> dict[str, Any]:
+        """A button press on one of our messages (in a forum topic with ``thread_id``).
+
+        ``message``: a message the bot sent (from ``posted``), pressed as Telegram hands it
+        back, the member's message it replied to included; ``without_reply_to``: as Telegram
+        hands it back when that message was deleted.
+        """
         query: dict[str, Any] = {"id": f"cb{next(self._message_ids)}",
-                                 "from": self.user(user_id), "chat_instance": "ci1",
-                                 "data": data}
+                                 "from": self.user(user_id, language=language),
+                                 "chat_instance": "ci1", "data": data}
         if inline:
             query["inline_message_id"] = inline_message_id
+        elif message is not None:
+            query["message"] = {k: v for k, v in message.items()
+                                if not (without_reply_to and k == "reply_to_message")}
         else:
             chat: dict[str, Any] = {"id": chat_id, "type": chat_type, "title": "Test group"}
-            message: dict[str, Any] = {"message_id": next(self._message_ids),
-                                       "date": int(time.time()), "chat": chat,
-                                       "from": self.bot_user(), "text": "a fact"}
+            ours: dict[str, Any] = {"message_id": next(self._message_ids),
+                                    "date": int(time.time()), "chat": chat,
+                                    "from": self.bot_user(), "text": "a fact"}
             if thread_id is not None:
                 chat["is_forum"] = True
-                message["message_thread_id"] = thread_id
-                message["is_topic_message"] = True
-            self.texts[chat_id, message["message_id"]] = message["text"]
-            query["message"] = message
+                ours["message_thread_id"] = thread_id
+                ours["is_topic_message"] = True
+            self.texts[chat_id, ours["message_id"]] = ours["text"]
+            query["message"] = ours
         return {"callback_query": query}
 
     def bot_user(self) -> dict[str, Any]:
@@ -557,12 +594,29 @@ class FakeBotAPI:
         return True
 
     async def _api_setMyCommands(self, params: dict[str, Any]) -> Any:
+        commands = params["commands"]
+        if len(commands) > MAX_COMMANDS:
+            raise ApiError(400, "Bad Request: BOT_COMMANDS_TOO_MUCH")
+        for command in commands:
+            if not _COMMAND.fullmatch(command.get("command", "")):
+                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(command.get("description", "")) <= MAX_DESCRIPTION:
+                raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        language = params.get("language_code", "")
+        if language and not re.fullmatch(r"[a-z]{2}", language):  # ISO 639-1, or none
+            raise ApiError(400, "Bad Request: LANG_CODE_INVALID")
+        scope = params.get("scope", {"type": "default"})["type"]
+        self.menus[scope, language] = commands
         return True
 
     async def _api_answerInlineQuery(self, params: dict[str, Any]) -> Any:
+        for result in params.get("results", []):
+            _check_markup(result)
         return True
 
     async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
+        if len(params.get("text", "")) > MAX_ANSWER_TEXT:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         return True
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> Any:
@@ -571,6 +625,7 @@ class FakeBotAPI:
             raise self.refused[chat_id]
         text = params.get("text", "")
         _check_length(text, params)
+        _check_markup(params)
         message: dict[str, Any] = {
             "message_id": next(self._message_ids), "date": int(time.time()),
             "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
@@ -578,12 +633,26 @@ class FakeBotAPI:
         if "message_thread_id" in params:
             message["message_thread_id"] = params["message_thread_id"]
             message["is_topic_message"] = True
+        if "reply_markup" in params:
+            message["reply_markup"] = params["reply_markup"]
+        replied = params.get("reply_parameters", {}).get("message_id")
+        if replied is not None:
+            original = self.messages.get((chat_id, replied))
+            if original is None and not params["reply_parameters"].get(
+                    "allow_sending_without_reply"):
+                raise ApiError(400, "Bad Request: message to be replied not found")
+            if original is not None:  # one level deep, as Telegram nests it
+                message["reply_to_message"] = {k: v for k, v in original.items()
+                                               if k != "reply_to_message"}
         self.texts[chat_id, message["message_id"]] = text
+        self.messages[chat_id, message["message_id"]] = message
+        self.posted.append(message)
         return message
 
     async def _api_editMessageText(self, params: dict[str, Any]) -> Any:
         text = params.get("text", "")
         _check_length(text, params)
+        _check_markup(params)
         if "inline_message_id" in params:
             inline_id = params["inline_message_id"]
             if self.inline_texts.get(inline_id) == text:
@@ -638,6 +707,13 @@ def _check_length(text: str, params: dict[str, Any]) -> None:
         raise ApiError(400, "Bad Request: message text is empty")
     if visible_length(text, params.get("parse_mode")) > MAX_TEXT:
         raise ApiError(400, "Bad Request: message is too long")
+
+
+def _check_markup(params: dict[str, Any]) -> None:
+    for row in params.get("reply_markup", {}).get("inline_keyboard", []):
+        for button in row:
+            if len(button.get("callback_data", "").encode()) > MAX_CALLBACK_DATA:
+                raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
 
 
 def _error(status: int, description: str, parameters: dict[str, Any] | None = None
