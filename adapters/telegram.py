@@ -174,8 +174,8 @@ class TelegramAdapter:
         self.application = application
         self._admins: dict[tuple[str, str], tuple[float, bool]] = {}
         self._username_re: re.Pattern[str] | None = None
-        # One keyboard per (language, topic, fact): telegram objects are immutable, so shared.
-        self._keyboards: dict[tuple[str, str, int | None], InlineKeyboardMarkup] = {}
+        # One keyboard per (language, topic, fact, asked): telegram objects are immutable.
+        self._keyboards: dict[tuple[str, str, int | None, bool], InlineKeyboardMarkup] = {}
         # (chat id, our message id) -> (the question it answers, the member's message id).
         self._asked: LRU[tuple[str, int], tuple[str, int | None]] = LRU(ASKED_KEPT)
         # (user id, topic, fact) -> the inline query that offered that fact to that user.
@@ -621,15 +621,17 @@ class TelegramAdapter:
             self._username_re = re.compile(rf"@{re.escape(self.username)}\b", re.IGNORECASE)
         return " ".join(self._username_re.sub(" ", text).split())
 
-    def _keyboard(self, reply: Reply) -> InlineKeyboardMarkup | None:
+    def _keyboard(self, reply: Reply, *, asked: bool = True) -> InlineKeyboardMarkup | None:
         if reply.kind is not ReplyKind.FACT or not reply.topic:
             return None
-        return self._buttons(reply.topic, reply.fact, reply.language)
+        return self._buttons(reply.topic, reply.fact, reply.language, asked=asked)
 
-    def _buttons(self, topic: str, index: int | None, language: str) -> InlineKeyboardMarkup:
+    def _buttons(self, topic: str, index: int | None, language: str, *,
+                 asked: bool = True) -> InlineKeyboardMarkup:
         """The buttons under fact ``index`` of ``topic``, labelled in ``language``: two rows
-        of two, so that the labels fit on a phone in every language."""
-        key = (language, topic, index)
+        of two, so that the labels fit on a phone in every language. ``asked`` False: a fact
+        nobody asked for (the daily fact), without "Not what I asked"."""
+        key = (language, topic, index, asked)
         keyboard = self._keyboards.get(key)
         if keyboard is None:
             from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -643,12 +645,11 @@ class TelegramAdapter:
                                      callback_data=callback_data(SOURCE, topic)),
             ]]
             if index is not None:  # the other two name the fact
-                rows.append([
-                    InlineKeyboardButton(t("button.wrong"),
-                                         callback_data=callback_data(WRONG, topic, index)),
-                    InlineKeyboardButton(t("button.context"),
-                                         callback_data=callback_data(CONTEXT, topic, index)),
-                ])
+                context = InlineKeyboardButton(
+                    t("button.context"), callback_data=callback_data(CONTEXT, topic, index))
+                rows.append([InlineKeyboardButton(
+                    t("button.wrong"), callback_data=callback_data(WRONG, topic, index)),
+                    context] if asked else [context])
             keyboard = InlineKeyboardMarkup(rows)
             if len(self._keyboards) < ADMIN_CACHE_MAX:
                 self._keyboards[key] = keyboard
@@ -721,7 +722,8 @@ class TelegramAdapter:
             reply_to, allow_sending_without_reply=True)
         message = await self.application.bot.send_message(
             chat_id, render_html(reply), parse_mode=ParseMode.HTML,
-            reply_markup=self._keyboard(reply), reply_parameters=parameters,
+            # A broadcast (the daily fact) answers no question: no "Not what I asked".
+            reply_markup=self._keyboard(reply, asked=not bulk), reply_parameters=parameters,
             message_thread_id=thread_id, rate_limit_args=BULK if bulk else None)
         return message.message_id
 

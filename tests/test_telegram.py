@@ -120,19 +120,25 @@ def _has_quote(html_text: str, packs: tuple[FactPack, ...], topic: str) -> bool:
 
 async def test_a_private_command_gets_the_topics_fact_with_buttons(
         api: FakeBotAPI, running: TelegramAdapter, packs: tuple[FactPack, ...]) -> None:
-    await api.push(api.message("/hallyu"))
+    update = api.message("/hallyu")
+    await api.push(update)
     [sent] = await _answered(api, 501)
     assert sent["parse_mode"] == "HTML"
     assert sent["text"].startswith("<blockquote>“")
     assert _has_quote(sent["text"], packs, "hallyu")
     assert "<b>Source:</b> Bernama, Kuala Lumpur, Oct 2" in sent["text"]
-    buttons = sent["reply_markup"]["inline_keyboard"][0]
+    # A reply to the question, so that "Not what I asked" finds it again.
+    assert sent["reply_parameters"] == {"message_id": update["message"]["message_id"],
+                                        "allow_sending_without_reply": True}
+    buttons, feedback = sent["reply_markup"]["inline_keyboard"]
     more = buttons[0]["callback_data"]
     assert [(b["text"], b["callback_data"]) for b in buttons] == [
         ("Another fact", more), ("Source", "src:hallyu")]
     # The button names the fact it is under, so "Another fact" can move on from it.
     index = int(more.removeprefix("more:hallyu:"))
     assert html.escape(_quotes(packs, "hallyu")[index]) in sent["text"]
+    assert [(b["text"], b["callback_data"]) for b in feedback] == [
+        ("Not what I asked", f"bad:hallyu:{index}"), ("Show context", f"ctx:hallyu:{index}")]
 
 
 async def test_a_group_command_addressed_to_us_is_answered_as_a_reply(
@@ -425,7 +431,9 @@ async def test_the_daily_fact_goes_out_through_the_adapter(
     [sent] = api.sent()
     assert sent["chat_id"] == GROUP
     assert sent["text"].startswith("<b>Fact of the day</b>\n<blockquote>")
-    assert sent["reply_markup"]["inline_keyboard"][0][0]["text"] == "Another fact"
+    # Nobody asked for it: "Not what I asked" would have no question to go with it.
+    assert [[b["text"] for b in row] for row in sent["reply_markup"]["inline_keyboard"]] == [
+        ["Another fact", "Source"], ["Show context"]]
 
 
 async def test_group_cooldown_says_slow_down_once_then_stays_quiet(

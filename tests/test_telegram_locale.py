@@ -149,6 +149,17 @@ async def test_a_member_gets_factbots_words_in_their_apps_language(
     assert not any(english("fallback.heading") in _read(r).text for r in replies)
 
 
+async def test_a_near_miss_suggests_the_near_topic_in_the_members_language(
+        api: FakeBotAPI, running: TelegramAdapter) -> None:
+    """The fallback is the core's text: "Did you mean", not every topic, in Malay here."""
+    await api.push(api.message("What is Lee's full name?", language="ms"))
+    [sent] = await _sent_to(api, 501)
+    ms = strings("ms")
+    assert _read(sent["text"]).text == (f"{ms('fallback.heading')}\n"
+                                        f"{ms('fallback.near', commands='/ambassador')}")
+    assert "reply_markup" not in sent
+
+
 async def test_without_a_language_code_the_member_gets_english(
         api: FakeBotAPI, running: TelegramAdapter) -> None:
     await api.push(api.message("/trade"))
