@@ -202,6 +202,27 @@ async def test_not_what_i_asked_is_recorded_once_per_member_and_told_them_alone(
     assert (grouped.topic, grouped.count, grouped.questions) == (topic, 2, (question,))
 
 
+async def test_a_vote_is_per_reply_message_not_per_fact(
+        packs: tuple[FactPack, ...], fake: FakeDiscord, tmp_path: Path) -> None:
+    """The same fact shown twice, in two replies: a member may say so under each."""
+    pack = packs[0]
+    hallyu = next(t for t in pack.topics if t.command == "hallyu")
+    lone = replace(hallyu, facts=hallyu.facts[:1])
+    bot = build_bot(Settings(), packs=[replace(pack, topics=tuple(
+        lone if t is hallyu else t for t in pack.topics))], cooldown=False)
+    async with running(bot, fake, tmp_path / "sync.json"):
+        one = await fake.interact(fake.slash("hallyu"))
+        two = await fake.interact(fake.slash("hallyu"))
+        wrong = one.custom_ids[1]
+        first = await fake.interact(fake.button(wrong, message_id=one.message_id))
+        second = await fake.interact(fake.button(wrong, message_id=two.message_id))
+    assert wrong == two.custom_ids[1] == "factbot:bad:hallyu:0"
+    assert one.message_id != two.message_id
+    assert first.data["content"] == second.data["content"] == EN("feedback.thanks")
+    rows = await bot.store.feedback_rows(datetime.now(UTC) - timedelta(hours=1))
+    assert [r.question for r in rows] == ["/hallyu", "/hallyu"]
+
+
 @pytest.mark.parametrize("resolved", [True, False], ids=["resolved", "fetched"])
 async def test_the_question_of_a_mention_is_found_from_the_message_replied_to_after_a_restart(
         packs: tuple[FactPack, ...], fake: FakeDiscord, tmp_path: Path, resolved: bool) -> None:
