@@ -72,7 +72,7 @@ DESCRIPTION_MAX = 100  # a command's or option's description, in every locale
 # for a later "Not what I asked". Interactions of a guild always reach the shard (and so the
 # process) that answered them, so a per-process cache holds for the recent replies.
 ASKED_MAX = 20_000
-VIEW_CACHE = 2048  # button rows kept: (topic, fact, language)
+VIEW_CACHE = 2048  # button rows kept: (topic, fact, language, asked)
 SYNC_STATE_FILE = "discord-commands.json"
 _MENTION = re.compile(r"<@!?(\d+)>")
 EMBED_CACHE = 512  # rendered replies kept: every fact of a few packs, plus menus
@@ -344,7 +344,7 @@ class DiscordAdapter:
         # Replies are frozen and repeat (a topic has a few facts): render each once.
         # discord.py only reads an embed when sending, so sharing one is safe.
         self._embed = functools.lru_cache(maxsize=EMBED_CACHE)(render_embed)
-        self._views: LRU[tuple[str, int | None, str], discord.ui.View] = LRU(VIEW_CACHE)
+        self._views: LRU[tuple[str, int | None, str, bool], discord.ui.View] = LRU(VIEW_CACHE)
         # Fact replies sent from here: message id -> (what was asked, the reply's language).
         self._asked: LRU[int, tuple[str, str]] = LRU(ASKED_MAX)
         self.translator = CatalogueTranslator()
@@ -409,8 +409,8 @@ class DiscordAdapter:
         """Post a reply to a channel unprompted (the daily fact)."""
         channel = self.client.get_partial_messageable(int(chat_id))
         try:
-            # Nobody asked: a "Not what I asked" under it records no question.
-            await channel.send(embed=self._embed(reply), view=self._view(reply),
+            # Nobody asked: no "Not what I asked" under it.
+            await channel.send(embed=self._embed(reply), view=self._view(reply, asked=False),
                                allowed_mentions=discord.AllowedMentions.none())
         except Exception as exc:
             self._count_error(exc)
@@ -626,21 +626,22 @@ class DiscordAdapter:
         while len(self._admins) > ADMIN_CACHE_MAX:
             self._admins.popitem(last=False)
 
-    def _view(self, reply: Reply) -> discord.ui.View:
-        """The buttons under a fact ("Another fact", "Not what I asked", "Show context"),
-        labelled in the reply's language; MISSING (no components) otherwise."""
+    def _view(self, reply: Reply, asked: bool = True) -> discord.ui.View:
+        """The buttons under a fact ("Another fact", "Not what I asked" where someone asked,
+        "Show context"), labelled in the reply's language; MISSING (no components) otherwise."""
         if not (reply.matched and reply.topic):
             return discord.utils.MISSING
         # The index must fit the custom_id templates (4 digits); beyond, "Another fact" only.
         fact = reply.fact if reply.fact is not None and 0 <= reply.fact < 10_000 else None
-        key = (reply.topic, fact, reply.language)
+        key = (reply.topic, fact, reply.language, asked)
         view = self._views.get(key)
         if view is None:
             t = strings(reply.language)
             view = discord.ui.View(timeout=None)
             view.add_item(NextFactButton(reply.topic, t("button.more")))
-            if fact is not None:
+            if fact is not None and asked:
                 view.add_item(WrongAnswerButton(reply.topic, fact, t("button.wrong")))
+            if fact is not None:
                 view.add_item(ContextButton(reply.topic, fact, t("button.context")))
             # The registered DynamicItems answer the clicks, so discord.py need not track
             # this view per message: a stopped view is sent but never stored.
