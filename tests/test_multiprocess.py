@@ -11,8 +11,9 @@ fact goes to each chat once with both running their rounds, also when one is kil
 not yet sent included, once their leases run out: the workers run with a 10-second lease and
 a 1-second round); every update answered once, none lost, none doubled.
 
-Discord shard processes are not run here: tests/test_discord.py runs two shard-group clients
-in one test process against the fake gateway.
+Two real `factbot run discord` shard-group processes (shards 0 and 1 of 2) on one database,
+each with a fake Discord of its own: every channel subscribed to the daily fact gets it once,
+from the process running its guild's shard.
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ import asyncpg
 import pytest
 
 from factbot.packs import FactPack
-from factbot.storage.base import ChatKey
+from factbot.storage.base import ChatKey, shard_of
 from factbot.storage.postgres import PostgresStore
+from tests.fakes import discord_api
+from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.telegram_api import FakeBotAPI
 
 TOKEN = "515151:SECRET-multiprocess-token"
@@ -218,15 +221,40 @@ async def _seed_daily(url: str, chats: list[int]) -> None:
             await store.set_daily(ChatKey("telegram", str(chat)), True, since=long_ago)
 
 
-async def _unsent(url: str) -> int:
+async def _unsent(url: str, platform: str = "telegram") -> int:
     """How many chats are not yet marked sent (their daily fact still due)."""
     conn = await asyncpg.connect(url)
     try:
         return int(await conn.fetchval(
-            "SELECT count(*) FROM chats WHERE platform = 'telegram' AND daily"
-            " AND (last_daily IS NULL OR last_daily < '2021-01-01' OR claimed_until IS NOT NULL)"))
+            "SELECT count(*) FROM chats WHERE platform = $1 AND daily"
+            " AND (last_daily IS NULL OR last_daily < '2021-01-01' OR claimed_until IS NOT NULL)",
+            platform))
     finally:
         await conn.close()
+
+
+async def test_a_daily_claim_leaves_the_other_processes_cached_settings(
+        postgres_url: str) -> None:
+    # Two stores, as two processes. A claim changes no chat's settings (a lease, next_daily):
+    # the other process keeps its cached settings through a whole round of claims.
+    await _seed_daily(postgres_url, [-1, -2, -3])
+    async with PostgresStore(postgres_url) as a, PostgresStore(postgres_url) as b:
+        cached = ChatKey("telegram", "-3")
+        assert (await b.chat_settings(cached)).daily
+        assert ("telegram", "-3") in b._cache
+        claimed = await a.claim_daily("telegram", datetime.now(UTC), limit=2)
+        assert len(claimed) == 2
+        # A positive signal first: a settings change made after the claim is heard by b.
+        changed = ChatKey("telegram", "-999")
+        assert (await b.chat_settings(changed)).daily is False
+        await a.set_daily(changed, True)
+        for _ in range(500):
+            if ("telegram", "-999") not in b._cache:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("b never heard the settings change")
+        assert ("telegram", "-3") in b._cache  # the claim before it dropped nothing
 
 
 @pytest.mark.slow
@@ -317,3 +345,92 @@ async def test_a_sender_alternating_between_two_processes_gets_one_cooldown_limi
     assert len(facts()) == 6, texts
     assert 1 <= len(slow) <= 2, texts  # once from each process at most
     assert await written() == 6
+
+
+class ShardGroup:
+    """One `factbot run discord` process running some of 2 shards, with its own fake Discord."""
+
+    def __init__(self, name: str, fake: FakeDiscord, url: str, shard_ids: tuple[int, ...]
+                 ) -> None:
+        self.name, self.fake, self.url, self.shard_ids = name, fake, url, shard_ids
+        self.process: asyncio.subprocess.Process | None = None
+        self.log: list[str] = []
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("DISCORD_", "TELEGRAM_", "FACTBOT_"))}
+        env.update(DISCORD_BOT_TOKEN=discord_api.TOKEN, DISCORD_API_BASE_URL=self.fake.api_base_url,
+                   DISCORD_GATEWAY_URL=self.fake.gateway_url, FACTBOT_DB=self.url,
+                   FACTBOT_DISCORD_SHARD_COUNT="2",
+                   FACTBOT_DISCORD_SHARD_IDS=",".join(map(str, self.shard_ids)),
+                   FACTBOT_DISCORD_SYNC_COMMANDS="never")
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _RUN, "run", "discord", cwd=ROOT, env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        self._reader = asyncio.create_task(self._read())
+        await _until(lambda: any("discord: ready as" in line for line in self.log),
+                     f"{self.name} ready", process=self.process, log=self.log)
+
+    async def _read(self) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        async for line in self.process.stderr:
+            self.log.append(line.decode(errors="replace").rstrip())
+
+    async def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), 30)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        if self._reader is not None:
+            await self._reader
+
+    def dailies(self) -> list[int]:
+        """The channels this process posted to unprompted (the daily fact), in order."""
+        return [channel for channel, _ in self.fake.channel_messages]
+
+
+@pytest.mark.slow
+async def test_two_discord_shard_groups_send_each_channel_its_daily_fact_once(
+        postgres_url: str) -> None:
+    # Channels in guilds of both shards (a guild's shard: its id >> 22, modulo 2).
+    guilds = {shard: [(5000 + 2 * n + shard) << 22 for n in range(10)] for shard in (0, 1)}
+    channels = {shard: {980_000_000_000_000_000 + 100 * shard + n: guilds[shard][n % 10]
+                        for n in range(30)} for shard in (0, 1)}
+    assert all(shard_of(g, 2) == shard for shard in (0, 1) for g in guilds[shard])
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    async with PostgresStore(postgres_url) as store:
+        for shard in (0, 1):
+            for channel, guild in channels[shard].items():
+                chat = ChatKey("discord", str(channel))
+                await store.set_guild(chat, guild)
+                await store.set_daily(chat, True, since=long_ago)
+    async with FakeDiscord() as fake_a, FakeDiscord() as fake_b:
+        groups = [ShardGroup("shard 0", fake_a, postgres_url, (0,)),
+                  ShardGroup("shard 1", fake_b, postgres_url, (1,))]
+        try:
+            await asyncio.gather(*(group.start() for group in groups))
+            for _ in range(6000):  # every channel marked sent, by one process or the other
+                if not await _unsent(postgres_url, "discord"):
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                raise AssertionError(f"daily round never settled: "
+                                     f"{[len(g.dailies()) for g in groups]} sent")
+            await asyncio.sleep(1.5)  # a round more: nothing further goes out
+        finally:
+            for group in groups:
+                await group.stop()
+        for group in groups:
+            assert not [line for line in group.log if "Traceback" in line], group.log
+            assert discord_api.TOKEN not in "\n".join(group.log)
+    sent = {shard: groups[shard].dailies() for shard in (0, 1)}
+    for shard in (0, 1):  # each process only its own shard's channels, each once
+        assert sorted(sent[shard]) == sorted(channels[shard]), f"shard {shard}"
+    assert [i["shard"] for i in fake_a.identifies] == [[0, 2]]
+    assert [i["shard"] for i in fake_b.identifies] == [[1, 2]]

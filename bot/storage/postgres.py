@@ -218,14 +218,17 @@ _EVERY_CHAT = "*"
 # hears to its own copy of the windows, read whole when its listener (re)connects.
 COOLDOWN_SYNC = 0.1
 COOLDOWN_CHANNEL = "factbot_cooldown"
-COOLDOWN_KEYS = 100_000  # people and chats whose windows a process keeps (most recent)
+# People and chats whose windows a process keeps, the most recently heard of: as many as
+# the in-process limiter keeps (COOLDOWN_WINDOWS): about 9 MB with 3 answers each.
+COOLDOWN_KEYS = 20_000
 # What the shared cooldown guarantees, in words (docs/storage.md says the same).
 SHARED_TOLERANCE = (
     "each process decides at once, from its own answers and those the other processes have "
     f"announced; an answer is announced within COOLDOWN_SYNC ({COOLDOWN_SYNC} s) and heard a "
     "round trip later. A sender alternating between processes more slowly than that gets "
     "exactly the limit; faster, each process can answer what it has not yet heard the others "
-    f"answer: at most one limit per process within those {COOLDOWN_SYNC} s. A process's own "
+    f"answer: at most one limit per process within those {COOLDOWN_SYNC} s (for the "
+    f"{COOLDOWN_KEYS:,} people and chats heard of most recently). A process's own "
     "window only ever refuses earlier; the 'slow down' note can come once from each process; "
     "while the server or a process's listening connection is lost, that process limits on "
     "its own (up to one limit per process) until it reads the windows again")
@@ -1185,7 +1188,7 @@ class PostgresStore(FailureLog, BaseStore):
             pass
         if limit <= 0:
             return []
-        async with self._durably() as conn:
+        async with self._claiming() as conn:
             count, ids = shards or (1, frozenset({0}))
             rows = await conn.fetch(_CLAIM, platform, now, limit, count, sorted(ids))
             claimed = sorted((row[0], _settings(row[1:])) for row in rows)
@@ -1195,11 +1198,20 @@ class PostgresStore(FailureLog, BaseStore):
                 now + self.daily_lease)
         return claimed
 
+    @contextlib.asynccontextmanager
+    async def _claiming(self) -> AsyncIterator[PoolConnectionProxy]:
+        """A transaction on disk before it returns, like ``_durably``'s, that drops no cached
+        settings: a claim's lease and next_daily are no part of a chat's settings. (Through
+        ``_durably`` each claim of 10 chats dropped every process's whole cache.)"""
+        async with self._conn().acquire() as conn, conn.transaction():
+            await conn.execute("SET LOCAL synchronous_commit = on")
+            yield conn
+
     async def _fill_next_daily(self, platform: str) -> bool:
         """Work out next_daily for some chats that have none; True if more may be left."""
         if not await self._conn().fetch(_UNSET, platform, 1):
             return False  # the usual case: one indexed read
-        async with self._durably() as conn:
+        async with self._claiming() as conn:
             rows = await conn.fetch(_UNSET + " FOR UPDATE SKIP LOCKED", platform, FILL_BATCH)
             await conn.execute(_SET_NEXT, platform, None, [r[0] for r in rows],
                                [next_slot(r[1], r[2], r[3]) for r in rows])
