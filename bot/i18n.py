@@ -126,6 +126,12 @@ def question_language(text: str) -> str | None:
 
 
 def choose(platform_code: str | None, text: str, chat_language: str | None) -> str:
-    """Which language to answer in: the member's app, the question's, the chat's, English."""
-    return (supported(platform_code) or question_language(text)
-            or supported(chat_language) or ENGLISH)
+    """Which language to answer in: the member's app, the question's, the chat's, English.
+
+    An English app is a weak sign (it is most apps' default, and Discord has no Malay
+    locale, so Malaysians run it in English): a question plainly in Malay or Korean wins.
+    """
+    platform = supported(platform_code)
+    if platform is not None and platform != ENGLISH:
+        return platform
+    return question_language(text) or platform or supported(chat_language) or ENGLISH

@@ -87,7 +87,10 @@ def test_the_members_app_language_comes_first_then_the_question_then_the_chat() 
     assert choose("de", "apa itu hallyu", "ko") == "ms"  # no German: the question's
     assert choose(None, "/hallyu", "ko") == "ko"  # a command says nothing: the chat's
     assert choose(None, "/hallyu", None) == ENGLISH
-    assert choose("en-GB", "날씨 어때요?", None) == ENGLISH
+    # English is most apps' default, a weak sign: a question plainly in Malay or Korean wins.
+    assert choose("en-GB", "날씨 어때요?", None) == "ko"
+    assert choose("en-US", "apa hubungan Malaysia dengan Korea?", "ko") == "ms"
+    assert choose("en-US", "/hallyu", "ms") == ENGLISH
 
 
 async def test_a_korean_and_a_malay_member_get_their_language(harness: Harness) -> None:
@@ -108,7 +111,8 @@ async def test_quotes_stay_verbatim_and_only_the_labels_are_translated(
         harness: Harness, packs: tuple[FactPack, ...]) -> None:
     reply = await harness.ask("/hallyu", language="ko")
     english = await harness.ask("/hallyu", chat="c2")
-    assert reply.quote == english.quote and reply.quote in packs[0].article
+    assert reply.quote is not None and reply.quote == english.quote
+    assert reply.quote in packs[0].article
     assert f"출처: {packs[0].source.line()}" in reply.text
     assert "Source:" not in reply.text and reply.language == "ko"
 
