@@ -51,7 +51,6 @@ from factbot.commands import Command as BuiltinCommand
 from factbot.commands import Menu, Option, menu_commands
 from factbot.core import FactBot, Press
 from factbot.errors import ConfigError, FactbotError, UnreachableError
-from factbot.features.cooldown import Verdict
 from factbot.i18n import ENGLISH, strings, supported
 from factbot.lru import LRU
 from factbot.messages import IncomingMessage, Reply, ReplyKind
@@ -690,17 +689,6 @@ class DiscordAdapter:
     async def _notice(self, interaction: discord.Interaction[Any], text: str) -> None:
         await interaction.response.send_message(text, ephemeral=True)
 
-    def _allowed(self, interaction: discord.Interaction[Any]) -> bool:
-        """A press counts against the presser's cooldown like a command (as the core's
-        feedback does); False: over the limit."""
-        limiter = self.bot.limiter
-        if limiter is None:
-            return True
-        probe = IncomingMessage(text="", platform=self.name, chat_id=str(interaction.channel_id),
-                                user_id=str(interaction.user.id),
-                                is_group=interaction.guild_id is not None)
-        return limiter.check(probe) is Verdict.ANSWER
-
     async def next_fact(self, interaction: discord.Interaction[Any], topic: str) -> None:
         """"Another fact": the next one, or why there is none, to the presser alone."""
         found = self.bot.topic(topic)
@@ -772,10 +760,11 @@ class DiscordAdapter:
         """"Show context": the paragraph around the quote, cited, to the presser alone."""
         language = self._presser(interaction, self._reply_language(interaction))
         t = strings(language)
-        if not self._allowed(interaction):
+        press = self._press(interaction, topic, fact, language=language)
+        if not await self.bot.pressable(press):
             await self._notice(interaction, t("slow_down"))
             return
-        reply = self.bot.context(self._press(interaction, topic, fact, language=language))
+        reply = self.bot.context(press)
         if reply is None:
             await self._notice(interaction, t("context.none"))
             return

@@ -534,6 +534,20 @@ class FactBot:
             return None
         return found[0], found[1], press.fact
 
+    async def pressable(self, press: Press) -> bool:
+        """Whether a button press is within the presser's cooldown: counted like a message,
+        under the chat's own /cooldown, and across processes where the store shares it."""
+        if self.limiter is None:
+            return True
+        probe = IncomingMessage(text="", platform=press.platform, chat_id=press.chat_id,
+                                user_id=press.user_id, is_group=press.is_group)
+        settings = await self._guard(
+            self.store.chat_settings(ChatKey(press.platform, press.chat_id)), ChatSettings())
+        verdict = self.cooldowns.check(probe, settings)
+        if verdict is Verdict.SHARED:
+            verdict = await self.cooldowns.confirm(probe, settings)
+        return verdict is Verdict.ANSWER
+
     async def feedback(self, press: Press) -> str:
         """"Not what I asked": log the question and the fact shown for the curators.
 
@@ -541,9 +555,7 @@ class FactBot:
         member's cooldown like messages. Returns the short thanks to show the member alone.
         """
         t = strings(supported(press.language))
-        probe = IncomingMessage(text="", platform=press.platform, chat_id=press.chat_id,
-                                user_id=press.user_id, is_group=press.is_group)
-        if self.limiter is not None and self.limiter.check(probe) is not Verdict.ANSWER:
+        if not await self.pressable(press):
             return t("slow_down")
         found = self._pressed(press)
         quote = found[1].facts[found[2]].quote if found else ""

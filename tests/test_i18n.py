@@ -307,3 +307,13 @@ async def test_every_fact_reply_names_its_fact_for_the_buttons(
         assert reply.kind is ReplyKind.FACT and reply.topic is not None
         assert reply.fact is not None
         assert topics[reply.topic].facts[reply.fact].quote == reply.quote
+
+
+async def test_presses_follow_the_chats_own_cooldown(packs: tuple[FactPack, ...]) -> None:
+    settings = Settings(cooldown=CooldownSettings(user_per_minute=50, chat_per_minute=100))
+    h = Harness(settings, MemoryStore(), packs=packs, cooldown=True, admins=["boss"])
+    await h.ask("/cooldown 1 100", chat="-100", group=True, user="boss")
+    first = await h.bot.feedback(press(reply_key="-100:1"))
+    second = await h.bot.feedback(press(reply_key="-100:2"))
+    assert (first, second) == (strings(ENGLISH)("feedback.thanks"), strings(ENGLISH)("slow_down"))
+    assert await h.bot.pressable(press(chat_id="-200"))  # another chat keeps the default
