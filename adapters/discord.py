@@ -53,7 +53,7 @@ from factbot.core import FactBot, Press
 from factbot.errors import ConfigError, FactbotError, UnreachableError
 from factbot.i18n import ENGLISH, strings, supported
 from factbot.lru import LRU
-from factbot.messages import IncomingMessage, Reply, ReplyKind
+from factbot.messages import IncomingMessage, Reply, ReplyKind, fact_key
 from factbot.settings import DiscordSettings, Settings, redact_url
 from factbot.storage import ChatKey
 from factbot.storage.base import Shards
@@ -234,23 +234,24 @@ class WrongAnswerButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View
                         template=WRONG_TEMPLATE):
     """"Not what I asked": a vote for the curators, acknowledged to the presser alone."""
 
-    def __init__(self, topic: str, fact: int, label: str = "Not what I asked") -> None:
+    def __init__(self, topic: str, fact: int, label: str = "Not what I asked",
+                 key: str = "") -> None:
         super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.secondary,
-                                           custom_id=wrong_custom_id(topic, fact)))
-        self.topic, self.fact = topic, fact
+                                           custom_id=wrong_custom_id(topic, fact, key)))
+        self.topic, self.fact, self.key = topic, fact, key
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction[Any],
                              item: discord.ui.Item[Any], match: re.Match[str], /
                              ) -> WrongAnswerButton:
-        return cls(match["topic"], int(match["fact"]))
+        return cls(match["topic"], int(match["fact"]), key=match["key"] or "")
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         adapter = _adapter(interaction)
         if adapter is None:
             return
         try:
-            await adapter.feedback(interaction, self.topic, self.fact)
+            await adapter.feedback(interaction, self.topic, self.fact, self.key)
         except Exception as exc:
             await adapter.on_error(interaction, exc)
 
@@ -259,23 +260,24 @@ class ContextButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
                     template=CONTEXT_TEMPLATE):
     """"Show context": the article's paragraph around the quote, to the presser alone."""
 
-    def __init__(self, topic: str, fact: int, label: str = "Show context") -> None:
+    def __init__(self, topic: str, fact: int, label: str = "Show context",
+                 key: str = "") -> None:
         super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.secondary,
-                                           custom_id=context_custom_id(topic, fact)))
-        self.topic, self.fact = topic, fact
+                                           custom_id=context_custom_id(topic, fact, key)))
+        self.topic, self.fact, self.key = topic, fact, key
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction[Any],
                              item: discord.ui.Item[Any], match: re.Match[str], /
                              ) -> ContextButton:
-        return cls(match["topic"], int(match["fact"]))
+        return cls(match["topic"], int(match["fact"]), key=match["key"] or "")
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         adapter = _adapter(interaction)
         if adapter is None:
             return
         try:
-            await adapter.show_context(interaction, self.topic, self.fact)
+            await adapter.show_context(interaction, self.topic, self.fact, self.key)
         except Exception as exc:
             await adapter.on_error(interaction, exc)
 
@@ -636,12 +638,13 @@ class DiscordAdapter:
         view = self._views.get(key)
         if view is None:
             t = strings(reply.language)
+            quote = fact_key(reply.quote or "")
             view = discord.ui.View(timeout=None)
             view.add_item(NextFactButton(reply.topic, t("button.more")))
             if fact is not None and asked:
-                view.add_item(WrongAnswerButton(reply.topic, fact, t("button.wrong")))
+                view.add_item(WrongAnswerButton(reply.topic, fact, t("button.wrong"), quote))
             if fact is not None:
-                view.add_item(ContextButton(reply.topic, fact, t("button.context")))
+                view.add_item(ContextButton(reply.topic, fact, t("button.context"), quote))
             # The registered DynamicItems answer the clicks, so discord.py need not track
             # this view per message: a stopped view is sent but never stored.
             view.stop()
@@ -738,29 +741,30 @@ class DiscordAdapter:
                             else m.group(0), message.content).strip()
 
     def _press(self, interaction: discord.Interaction[Any], topic: str, fact: int,
-               question: str = "", language: str | None = None) -> Press:
+               key: str, question: str = "", language: str | None = None) -> Press:
         message = interaction.message
         return Press(platform=self.name, chat_id=str(interaction.channel_id),
-                     user_id=str(interaction.user.id), topic=topic, fact=fact,
+                     user_id=str(interaction.user.id), topic=topic, fact=fact, key=key,
                      reply_key=f"{interaction.channel_id}:{message.id}" if message else "",
                      question=question, language=language or str(interaction.locale),
                      is_group=interaction.guild_id is not None)
 
     async def feedback(self, interaction: discord.Interaction[Any], topic: str,
-                       fact: int) -> None:
+                       fact: int, key: str = "") -> None:
         """"Not what I asked": record it once per member and reply; thank them privately."""
         question, reply_language = await self._question(interaction)
         # A locale factbot has no catalogue for ("fr"): the reply's own language instead.
         language = supported(str(interaction.locale)) or reply_language
-        text = await self.bot.feedback(self._press(interaction, topic, fact, question, language))
+        press = self._press(interaction, topic, fact, key, question, language)
+        text = await self.bot.feedback(press)
         await self._notice(interaction, text)
 
     async def show_context(self, interaction: discord.Interaction[Any], topic: str,
-                           fact: int) -> None:
+                           fact: int, key: str = "") -> None:
         """"Show context": the paragraph around the quote, cited, to the presser alone."""
         language = self._presser(interaction, self._reply_language(interaction))
         t = strings(language)
-        press = self._press(interaction, topic, fact, language=language)
+        press = self._press(interaction, topic, fact, key, language=language)
         if not await self.bot.pressable(press):
             await self._notice(interaction, t("slow_down"))
             return

@@ -27,7 +27,7 @@ _NEXT = re.compile(NEXT_TEMPLATE, re.ASCII)
 # names the fact shown even after a restart or a reload that kept the topic's order.
 WRONG_PREFIX = "factbot:bad:"
 CONTEXT_PREFIX = "factbot:ctx:"
-_FACT = r"(?P<topic>[a-z0-9_]{1,32}):(?P<fact>0|[1-9][0-9]{0,3})"
+_FACT = r"(?P<topic>[a-z0-9_]{1,32}):(?P<fact>0|[1-9][0-9]{0,3})(?::(?P<key>[0-9a-f]{8}))?"
 WRONG_TEMPLATE = re.escape(WRONG_PREFIX) + _FACT
 CONTEXT_TEMPLATE = re.escape(CONTEXT_PREFIX) + _FACT
 _WRONG = re.compile(WRONG_TEMPLATE, re.ASCII)
@@ -183,23 +183,28 @@ def parse_next_custom_id(custom_id: str) -> str | None:
     return match["topic"] if match else None
 
 
-def wrong_custom_id(topic: str, fact: int) -> str:
-    """The custom_id of "Not what I asked" under fact ``fact`` of ``topic``."""
-    return f"{WRONG_PREFIX}{topic}:{fact}"
+def _fact_id(prefix: str, topic: str, fact: int, key: str) -> str:
+    return f"{prefix}{topic}:{fact}:{key}" if key else f"{prefix}{topic}:{fact}"
 
 
-def parse_wrong_custom_id(custom_id: str) -> tuple[str, int] | None:
-    """(topic, fact index) of a "Not what I asked" custom_id, or None for anything else."""
+def wrong_custom_id(topic: str, fact: int, key: str = "") -> str:
+    """The custom_id of "Not what I asked" under fact ``fact`` of ``topic``; ``key``: the
+    quote's messages.fact_key, so a press after a reload names this fact or none."""
+    return _fact_id(WRONG_PREFIX, topic, fact, key)
+
+
+def parse_wrong_custom_id(custom_id: str) -> tuple[str, int, str] | None:
+    """(topic, fact index, key) of a "Not what I asked" custom_id, or None."""
     match = _WRONG.fullmatch(custom_id)
-    return (match["topic"], int(match["fact"])) if match else None
+    return (match["topic"], int(match["fact"]), match["key"] or "") if match else None
 
 
-def context_custom_id(topic: str, fact: int) -> str:
-    """The custom_id of "Show context" under fact ``fact`` of ``topic``."""
-    return f"{CONTEXT_PREFIX}{topic}:{fact}"
+def context_custom_id(topic: str, fact: int, key: str = "") -> str:
+    """The custom_id of "Show context" under fact ``fact`` of ``topic`` (``key`` as above)."""
+    return _fact_id(CONTEXT_PREFIX, topic, fact, key)
 
 
-def parse_context_custom_id(custom_id: str) -> tuple[str, int] | None:
-    """(topic, fact index) of a "Show context" custom_id, or None for anything else."""
+def parse_context_custom_id(custom_id: str) -> tuple[str, int, str] | None:
+    """(topic, fact index, key) of a "Show context" custom_id, or None."""
     match = _CONTEXT.fullmatch(custom_id)
-    return (match["topic"], int(match["fact"])) if match else None
+    return (match["topic"], int(match["fact"]), match["key"] or "") if match else None

@@ -33,7 +33,7 @@ from factbot.i18n import ENGLISH, ENGLISH_STRINGS, LANGUAGES, choose, strings, s
 from factbot.lru import LRU
 from factbot.matcher import Candidate, Matcher
 from factbot.matching.index import Index
-from factbot.messages import IncomingMessage, Reply, ReplyKind
+from factbot.messages import IncomingMessage, Reply, ReplyKind, fact_key
 from factbot.packs import FactPack, Topic, load_packs, paragraphs
 from factbot.render import (
     MAX_NEAR,
@@ -108,6 +108,7 @@ class Press:
     user_id: str
     topic: str
     fact: int | None  # the fact's index in its topic, as the button carries it
+    key: str = ""  # messages.fact_key of the quote shown; "" (older buttons): the index alone
     reply_key: str = ""  # the reply's own id on the platform: one vote per member per reply
     question: str = ""  # what was asked, where the platform still has it
     language: str | None = None  # the member's app language
@@ -529,10 +530,24 @@ class FactBot:
     # --- buttons under a fact ---------------------------------------------------------
 
     def _pressed(self, press: Press) -> tuple[FactPack, Topic, int] | None:
+        """The fact a button was put under: by its index, checked against its key.
+
+        A reload may have moved, edited or removed it since: a moved fact is found by its
+        key, an edited or removed one is None, never the fact now at its old index.
+        """
         found = self.catalogue.topic(press.topic)
-        if found is None or press.fact is None or not 0 <= press.fact < len(found[1].facts):
+        if found is None or press.fact is None:
             return None
-        return found[0], found[1], press.fact
+        facts = found[1].facts
+        if 0 <= press.fact < len(facts) \
+                and (not press.key or fact_key(facts[press.fact].quote) == press.key):
+            return found[0], found[1], press.fact
+        if press.key:
+            moved = next((i for i, f in enumerate(facts) if fact_key(f.quote) == press.key),
+                         None)
+            if moved is not None:
+                return found[0], found[1], moved
+        return None
 
     async def pressable(self, press: Press) -> bool:
         """Whether a button press is within the presser's cooldown: counted like a message,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -23,6 +24,12 @@ class IncomingMessage:
     addressed: bool = True
     bot_username: str | None = None
     language: str | None = None  # the sender's app language as the platform gives it ("ko-KR")
+
+
+def fact_key(quote: str) -> str:
+    """A short fingerprint of a quote: a button carries it with the fact's index, so that a
+    press after a reload that moved, edited or removed the fact never names another one."""
+    return hashlib.sha256(quote.encode("utf-8", "replace")).hexdigest()[:8]
 
 
 class ReplyKind(Enum):

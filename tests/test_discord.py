@@ -22,7 +22,7 @@ from factbot.adapters.discord import DiscordAdapter, discord_endpoints
 from factbot.adapters.discord_render import render_embed
 from factbot.core import FactBot
 from factbot.i18n import strings
-from factbot.messages import IncomingMessage, Reply, ReplyKind
+from factbot.messages import IncomingMessage, Reply, ReplyKind, fact_key
 from factbot.packs import FactPack, load_packs
 from factbot.settings import CooldownSettings, DiscordSettings, Secret
 from tests.conftest import FACTS
@@ -157,8 +157,9 @@ async def test_a_topic_command_answers_with_an_embed_holding_the_quote(
     # Another fact, Not what I asked and Show context, the last two naming the fact shown.
     [index] = [i for i, q in enumerate(quotes(factbot, "hallyu"))
                if q[:40] in embed["description"]]
-    assert callback.custom_ids == ["factbot:next:hallyu", f"factbot:bad:hallyu:{index}",
-                                   f"factbot:ctx:hallyu:{index}"]
+    key = fact_key(quotes(factbot, "hallyu")[index])
+    assert callback.custom_ids == ["factbot:next:hallyu", f"factbot:bad:hallyu:{index}:{key}",
+                                   f"factbot:ctx:hallyu:{index}:{key}"]
 
 
 async def test_the_callback_carries_no_authorization_header(
@@ -359,7 +360,7 @@ async def test_send_posts_a_fact_to_the_channel(
     assert body["embeds"][0]["description"].startswith("“")
     # Nobody asked for a daily fact: no "Not what I asked" under it.
     assert [c["custom_id"] for c in body["components"][0]["components"]] == [
-        "factbot:next:hallyu", f"factbot:ctx:hallyu:{reply.fact}"]
+        "factbot:next:hallyu", f"factbot:ctx:hallyu:{reply.fact}:{fact_key(reply.quote or '')}"]
 
 
 async def test_a_reload_re_syncs_only_when_the_command_set_changed(

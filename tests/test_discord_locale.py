@@ -23,7 +23,7 @@ from factbot.app import build_bot
 from factbot.commands import menu_commands
 from factbot.core import FactBot
 from factbot.i18n import catalogue, strings
-from factbot.messages import Reply, ReplyKind
+from factbot.messages import Reply, ReplyKind, fact_key
 from factbot.packs import FactPack, paragraphs
 from factbot.settings import CooldownSettings, Settings
 from tests.fakes.discord_api import Callback, FakeDiscord
@@ -195,7 +195,8 @@ async def test_not_what_i_asked_is_recorded_once_per_member_and_told_them_alone(
     assert fake.channel_messages == [] and fake.followups == []  # nothing in the channel
     rows = await bot.store.feedback_rows(datetime.now(UTC) - timedelta(hours=1))
     assert len(rows) == 2  # one per member
-    topic, index = parse_wrong_custom_id(wrong) or ("", -1)
+    topic, index, key = parse_wrong_custom_id(wrong) or ("", -1, "")
+    assert key == fact_key(quotes(bot, topic)[index])
     assert {(r.question, r.topic, r.quote, r.platform) for r in rows} == {
         (question, topic, quotes(bot, topic)[index], "discord")}
     [grouped] = await bot.store.wrong_answers()
@@ -216,7 +217,7 @@ async def test_a_vote_is_per_reply_message_not_per_fact(
         wrong = one.custom_ids[1]
         first = await fake.interact(fake.button(wrong, message_id=one.message_id))
         second = await fake.interact(fake.button(wrong, message_id=two.message_id))
-    assert wrong == two.custom_ids[1] == "factbot:bad:hallyu:0"
+    assert wrong == two.custom_ids[1] == f"factbot:bad:hallyu:0:{fact_key(lone.facts[0].quote)}"
     assert one.message_id != two.message_id
     assert first.data["content"] == second.data["content"] == EN("feedback.thanks")
     rows = await bot.store.feedback_rows(datetime.now(UTC) - timedelta(hours=1))
@@ -284,7 +285,7 @@ async def test_show_context_gives_the_articles_paragraph_with_the_quote_in_bold(
                                                 message_id=answer.message_id))
         korean = await fake.interact(fake.button(answer.custom_ids[2],
                                                  message_id=answer.message_id, locale="ko"))
-    topic, index = parse_context_custom_id(answer.custom_ids[2]) or ("", -1)
+    topic, index, _ = parse_context_custom_id(answer.custom_ids[2]) or ("", -1, "")
     assert index == fact_index(factbot, topic, answer.embeds[0]["description"])
     found = factbot.topic(topic)
     assert found is not None
@@ -365,9 +366,11 @@ def test_a_context_reply_is_escaped_with_the_quote_in_bold() -> None:
 def test_custom_ids_are_within_discords_limit_and_read_strictly() -> None:
     from factbot.adapters.discord_render import context_custom_id, wrong_custom_id
 
-    longest = wrong_custom_id("a" * 32, 9999)
-    assert len(longest) <= 100 and parse_wrong_custom_id(longest) == ("a" * 32, 9999)
-    assert parse_context_custom_id(context_custom_id("trade_2", 0)) == ("trade_2", 0)
+    longest = wrong_custom_id("a" * 32, 9999, "0123abcd")
+    assert len(longest) <= 100
+    assert parse_wrong_custom_id(longest) == ("a" * 32, 9999, "0123abcd")
+    assert parse_context_custom_id(context_custom_id("trade_2", 0)) == ("trade_2", 0, "")
+    assert parse_wrong_custom_id("factbot:bad:hallyu:1:0123ABCD") is None  # lower-case hex
     for bad in ("factbot:bad:hallyu", "factbot:bad:hallyu:01", "factbot:bad:hallyu:-1",
                 "factbot:bad:Hallyu:1", "factbot:bad:hallyu:1\n", "factbot:ctx:hallyu:1"):
         assert parse_wrong_custom_id(bad) is None, bad

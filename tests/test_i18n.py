@@ -19,7 +19,7 @@ from factbot.core import NEAR, Press
 from factbot.errors import PackError
 from factbot.i18n import ENGLISH, LANGUAGES, catalogue, choose, question_language, strings
 from factbot.messages import ReplyKind
-from factbot.packs import FactPack, load_pack, paragraphs
+from factbot.packs import Fact, FactPack, load_pack, paragraphs
 from factbot.settings import CooldownSettings, Settings
 from factbot.storage import MemoryStore
 from tests.harness import Harness
@@ -317,3 +317,32 @@ async def test_presses_follow_the_chats_own_cooldown(packs: tuple[FactPack, ...]
     second = await h.bot.feedback(press(reply_key="-100:2"))
     assert (first, second) == (strings(ENGLISH)("feedback.thanks"), strings(ENGLISH)("slow_down"))
     assert await h.bot.pressable(press(chat_id="-200"))  # another chat keeps the default
+
+
+async def test_a_press_after_a_reload_names_the_fact_it_was_under_or_none(
+        harness: Harness, packs: tuple[FactPack, ...]) -> None:
+    """The button carries the fact's index and the quote's key: a reload that moved the
+    fact finds it by key; one that edited or removed it gives nothing, never its neighbour."""
+    from factbot.messages import fact_key
+
+    pack = packs[0]
+    hallyu = next(t for t in pack.topics if t.command == "hallyu")
+    first, second = hallyu.facts[0], hallyu.facts[1]
+    shown = press(fact=0, key=fact_key(first.quote))
+    before = harness.bot.context(shown)
+    assert before is not None and before.context == first.quote
+
+    def reload_with(facts: tuple[Fact, ...]) -> None:
+        moved = replace(hallyu, facts=facts)
+        harness.bot.load([replace(pack, topics=tuple(moved if t is hallyu else t
+                                                      for t in pack.topics))])
+
+    reload_with((second, first, *hallyu.facts[2:]))  # moved: found at its new place
+    again = harness.bot.context(shown)
+    assert again is not None and again.context == first.quote and again.fact == 1
+    reload_with((second, *hallyu.facts[2:]))  # removed: index 0 is now another fact
+    assert harness.bot.context(shown) is None
+    assert await harness.bot.feedback(shown) == strings(ENGLISH)("feedback.thanks")
+    [wrong] = await harness.store.wrong_answers()
+    assert wrong.quote == ""  # never the quote now at index 0
+    assert harness.bot.context(press(fact=0)) is not None  # an old button: by index alone
