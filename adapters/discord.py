@@ -51,6 +51,7 @@ from factbot.commands import Command as BuiltinCommand
 from factbot.commands import Menu, Option, menu_commands
 from factbot.core import FactBot, Press
 from factbot.errors import ConfigError, FactbotError, UnreachableError
+from factbot.features.cooldown import Verdict
 from factbot.i18n import ENGLISH, strings, supported
 from factbot.lru import LRU
 from factbot.messages import IncomingMessage, Reply, ReplyKind, fact_key
@@ -765,7 +766,7 @@ class DiscordAdapter:
         language = self._presser(interaction, self._reply_language(interaction))
         t = strings(language)
         press = self._press(interaction, topic, fact, key, language=language)
-        if not await self.bot.pressable(press):
+        if await self.bot.press_verdict(press) is not Verdict.ANSWER:
             await self._notice(interaction, t("slow_down"))
             return
         reply = self.bot.context(press)

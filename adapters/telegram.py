@@ -45,7 +45,7 @@ from factbot.features.cooldown import Verdict
 from factbot.features.daily import DAILY_IN_FLIGHT, ChatGone, SendThrottle
 from factbot.i18n import ENGLISH, ENGLISH_STRINGS, LANGUAGES, Strings, strings, supported
 from factbot.lru import LRU
-from factbot.messages import IncomingMessage, Reply, ReplyKind
+from factbot.messages import IncomingMessage, Reply, ReplyKind, fact_key
 from factbot.render import render_fact
 from factbot.settings import (
     Secret,
@@ -175,7 +175,7 @@ class TelegramAdapter:
         self._admins: dict[tuple[str, str], tuple[float, bool]] = {}
         self._username_re: re.Pattern[str] | None = None
         # One keyboard per (language, topic, fact, asked): telegram objects are immutable.
-        self._keyboards: dict[tuple[str, str, int | None, bool], InlineKeyboardMarkup] = {}
+        self._keyboards: dict[tuple[str, str, int | None, str, bool], InlineKeyboardMarkup] = {}
         # (chat id, our message id) -> (the question it answers, the member's message id).
         self._asked: LRU[tuple[str, int], tuple[str, int | None]] = LRU(ASKED_KEPT)
         # (user id, topic, fact) -> the inline query that offered that fact to that user.
@@ -449,8 +449,8 @@ class TelegramAdapter:
             await query.answer()
             return
         text = await self.bot.feedback(Press(
-            self.name, chat_id, str(user.id), press.topic, press.shown, reply_key=key,
-            question=question, language=t.language, is_group=is_group))
+            self.name, chat_id, str(user.id), press.topic, press.shown, key=press.key,
+            reply_key=key, question=question, language=t.language, is_group=is_group))
         await query.answer(text[:200], show_alert=False)
 
     async def _context(self, query: CallbackQuery, press: ButtonPress, t: Strings) -> None:
@@ -460,21 +460,22 @@ class TelegramAdapter:
         user = query.from_user
         if message is not None:
             chat_id, is_group = str(message.chat.id), _is_group(message)
-            limiter = self.bot.limiter
-            verdict = Verdict.ANSWER if limiter is None else limiter.check(IncomingMessage(
-                text="", platform=self.name, chat_id=chat_id, user_id=str(user.id),
-                is_group=is_group, addressed=True))
         elif query.inline_message_id:
             chat_id, is_group = f"inline:{query.inline_message_id}", True
-            verdict = self._inline_verdict(query)
         else:
             await query.answer()
             return
+        asked = Press(self.name, chat_id, str(user.id), press.topic, press.shown, key=press.key,
+                      language=t.language, is_group=is_group)
+        # In a chat, its own /cooldown (shared across processes); inline, the inline count.
+        if message is None:
+            verdict = self._inline_verdict(query)
+        else:
+            verdict = await self.bot.press_verdict(asked)
         if verdict is not Verdict.ANSWER:
             await query.answer(t("slow_down")[:200] if verdict is Verdict.SLOW_DOWN else None)
             return
-        reply = self.bot.context(Press(self.name, chat_id, str(user.id), press.topic,
-                                       press.shown, language=t.language, is_group=is_group))
+        reply = self.bot.context(asked)
         if reply is None:  # the article or the topic changed since the fact was sent
             await query.answer(t("context.none")[:200])
             return
@@ -486,7 +487,7 @@ class TelegramAdapter:
             # The inline message keeps the fact's buttons: "Another fact" moves on from it.
             await self._edit_inline(query, reply, t, same=None,
                                     keyboard=self._buttons(press.topic, press.shown,
-                                                           reply.language))
+                                                           reply.language, reply.context))
 
     async def _presser_strings(self, code: str | None, chat_id: str | None) -> Strings:
         """A presser's language: their app's, else their chat's /language, else English."""
@@ -624,14 +625,15 @@ class TelegramAdapter:
     def _keyboard(self, reply: Reply, *, asked: bool = True) -> InlineKeyboardMarkup | None:
         if reply.kind is not ReplyKind.FACT or not reply.topic:
             return None
-        return self._buttons(reply.topic, reply.fact, reply.language, asked=asked)
+        return self._buttons(reply.topic, reply.fact, reply.language, reply.quote, asked=asked)
 
-    def _buttons(self, topic: str, index: int | None, language: str, *,
+    def _buttons(self, topic: str, index: int | None, language: str, quote: str | None, *,
                  asked: bool = True) -> InlineKeyboardMarkup:
         """The buttons under fact ``index`` of ``topic``, labelled in ``language``: two rows
         of two, so that the labels fit on a phone in every language. ``asked`` False: a fact
         nobody asked for (the daily fact), without "Not what I asked"."""
-        key = (language, topic, index, asked)
+        fact = fact_key(quote) if quote else ""
+        key = (language, topic, index, fact, asked)
         keyboard = self._keyboards.get(key)
         if keyboard is None:
             from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -646,9 +648,9 @@ class TelegramAdapter:
             ]]
             if index is not None:  # the other two name the fact
                 context = InlineKeyboardButton(
-                    t("button.context"), callback_data=callback_data(CONTEXT, topic, index))
+                    t("button.context"), callback_data=callback_data(CONTEXT, topic, index, fact))
                 rows.append([InlineKeyboardButton(
-                    t("button.wrong"), callback_data=callback_data(WRONG, topic, index)),
+                    t("button.wrong"), callback_data=callback_data(WRONG, topic, index, fact)),
                     context] if asked else [context])
             keyboard = InlineKeyboardMarkup(rows)
             if len(self._keyboards) < ADMIN_CACHE_MAX:

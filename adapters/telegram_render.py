@@ -24,10 +24,11 @@ WRONG = "bad"  # "Not what I asked"
 CONTEXT = "ctx"  # "Show context"
 # The one parser of callback data: "src:<topic>", "more:<topic>" (buttons sent before the
 # index was added are still out there in chats), "more:<topic>:<index of the fact shown>",
-# and "bad:<topic>:<index>" / "ctx:<topic>:<index>", which always name the fact.
-# Explicit ASCII classes, never \d or str.isdigit(), which take "²" and "٣" for digits.
+# and "bad:<topic>:<index>:<key>" / "ctx:<topic>:<index>:<key>", which always name the fact
+# (the key, messages.fact_key of its quote, so that a press after a reload names that fact
+# or none). Explicit ASCII classes, never \d or str.isdigit(), which take "²" and "٣" for digits.
 _CALLBACK = re.compile(r"(?P<action>more|src|bad|ctx):(?P<topic>[a-z0-9_]{1,32})"
-                       r"(?::(?P<shown>0|[1-9][0-9]{0,5}))?", re.ASCII)
+                       r"(?::(?P<shown>0|[1-9][0-9]{0,5})(?::(?P<key>[0-9a-f]{8}))?)?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,14 @@ class ButtonPress:
     action: str  # MORE, SOURCE, WRONG or CONTEXT
     topic: str
     shown: int | None = None  # the fact on screen (its index in the topic)
+    key: str = ""  # messages.fact_key of its quote ("bad" and "ctx")
 
 
-def callback_data(action: str, topic: str, shown: int | None = None) -> str:
+def callback_data(action: str, topic: str, shown: int | None = None, key: str = "") -> str:
     """The callback data of a button; ``parse_callback_data`` reads it back."""
-    return f"{action}:{topic}" if shown is None else f"{action}:{topic}:{shown}"
+    if shown is None:
+        return f"{action}:{topic}"
+    return f"{action}:{topic}:{shown}:{key}" if key else f"{action}:{topic}:{shown}"
 
 
 def parse_callback_data(data: str | None) -> ButtonPress | None:
@@ -52,7 +56,9 @@ def parse_callback_data(data: str | None) -> ButtonPress | None:
     action, shown = match["action"], match["shown"]
     if (action == SOURCE and shown is not None) or (action in (WRONG, CONTEXT) and shown is None):
         return None  # "src" names no fact; "bad" and "ctx" always name one
-    return ButtonPress(action, match["topic"], int(shown) if shown else None)
+    if match["key"] and action not in (WRONG, CONTEXT):
+        return None
+    return ButtonPress(action, match["topic"], int(shown) if shown else None, match["key"] or "")
 
 
 def _units(html: str) -> int:

@@ -549,11 +549,12 @@ class FactBot:
                 return found[0], found[1], moved
         return None
 
-    async def pressable(self, press: Press) -> bool:
-        """Whether a button press is within the presser's cooldown: counted like a message,
-        under the chat's own /cooldown, and across processes where the store shares it."""
+    async def press_verdict(self, press: Press) -> Verdict:
+        """A button press against the presser's cooldown: counted like a message, under the
+        chat's own /cooldown, and across processes where the store shares it (ANSWER, or
+        SLOW_DOWN once, then QUIET, as for messages)."""
         if self.limiter is None:
-            return True
+            return Verdict.ANSWER
         probe = IncomingMessage(text="", platform=press.platform, chat_id=press.chat_id,
                                 user_id=press.user_id, is_group=press.is_group)
         settings = await self._guard(
@@ -561,7 +562,7 @@ class FactBot:
         verdict = self.cooldowns.check(probe, settings)
         if verdict is Verdict.SHARED:
             verdict = await self.cooldowns.confirm(probe, settings)
-        return verdict is Verdict.ANSWER
+        return verdict
 
     async def feedback(self, press: Press) -> str:
         """"Not what I asked": log the question and the fact shown for the curators.
@@ -570,8 +571,8 @@ class FactBot:
         member's cooldown like messages. Returns the short thanks to show the member alone.
         """
         t = strings(supported(press.language))
-        if not await self.pressable(press):
-            return t("slow_down")
+        if await self.press_verdict(press) is not Verdict.ANSWER:
+            return t("slow_down")  # a toast or a private notice: the presser alone sees it
         found = self._pressed(press)
         quote = found[1].facts[found[2]].quote if found else ""
         user = await self._user_hash(press.platform, press.user_id)

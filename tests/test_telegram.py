@@ -34,6 +34,7 @@ from factbot.adapters.telegram import (
     serve,
 )
 from factbot.core import FactBot
+from factbot.messages import fact_key
 from factbot.packs import FactPack
 from factbot.settings import Secret, Settings, TelegramSettings
 from tests.fakes.telegram_api import BOT_USERNAME, FakeBotAPI
@@ -137,8 +138,10 @@ async def test_a_private_command_gets_the_topics_fact_with_buttons(
     # The button names the fact it is under, so "Another fact" can move on from it.
     index = int(more.removeprefix("more:hallyu:"))
     assert html.escape(_quotes(packs, "hallyu")[index]) in sent["text"]
+    key = fact_key(_quotes(packs, "hallyu")[index])  # the fact or none, after a reload too
     assert [(b["text"], b["callback_data"]) for b in feedback] == [
-        ("Not what I asked", f"bad:hallyu:{index}"), ("Show context", f"ctx:hallyu:{index}")]
+        ("Not what I asked", f"bad:hallyu:{index}:{key}"),
+        ("Show context", f"ctx:hallyu:{index}:{key}")]
 
 
 async def test_a_group_command_addressed_to_us_is_answered_as_a_reply(

@@ -24,7 +24,7 @@ from factbot.adapters.telegram_render import (
 from factbot.app import build_bot
 from factbot.core import FactBot
 from factbot.i18n import ENGLISH, strings
-from factbot.messages import Reply, ReplyKind
+from factbot.messages import Reply, ReplyKind, fact_key
 from factbot.packs import FactPack, paragraphs
 from factbot.settings import CooldownSettings, Settings
 from tests.fakes.telegram_api import BOT_USERNAME, FakeBotAPI
@@ -276,7 +276,9 @@ async def test_not_what_i_asked_is_logged_once_per_member_with_the_question(
     [fact] = await _sent_to(api, GROUP)
     assert fact["reply_to_message"]["message_id"] == asked["message"]["message_id"]
     wrong = _button(fact, WRONG)
-    assert parse_callback_data(wrong) == ButtonPress(WRONG, "community", 0)
+    community = next(t for t in packs[0].topics if t.command == "community")
+    assert parse_callback_data(wrong) == ButtonPress(WRONG, "community", 0,
+                                                     fact_key(community.facts[0].quote))
 
     await api.push(api.callback(wrong, message=fact, user_id=11, language="ms"))
     [thanks] = await _answers(api, 1)
@@ -456,6 +458,9 @@ async def test_show_context_presses_are_held_to_the_cooldown(
     ("bad:hallyu:01", None),
     ("ctx:Hallyu:1", None),
     ("bad:hallyu:1:2", None),
+    ("bad:hallyu:1:0123abcd", ButtonPress(WRONG, "hallyu", 1, "0123abcd")),
+    ("ctx:hallyu:1:0123ABCD", None),  # lower-case hex only
+    ("more:hallyu:1:0123abcd", None),  # only the two that name a fact carry a key
 ])
 def test_feedback_and_context_data_are_read_strictly(data: str,
                                                      press: ButtonPress | None) -> None:
@@ -464,9 +469,10 @@ def test_feedback_and_context_data_are_read_strictly(data: str,
 
 def test_the_longest_callback_data_fits_telegrams_64_bytes() -> None:
     for action in (WRONG, CONTEXT, "more"):
-        data = callback_data(action, "a" * 32, 999_999)
+        key = "0123abcd" if action in (WRONG, CONTEXT) else ""
+        data = callback_data(action, "a" * 32, 999_999, key)
         assert len(data.encode()) <= 64
-        assert parse_callback_data(data) == ButtonPress(action, "a" * 32, 999_999)
+        assert parse_callback_data(data) == ButtonPress(action, "a" * 32, 999_999, key)
 
 
 def test_context_html_escapes_everything_and_marks_only_a_verbatim_quote() -> None:
