@@ -346,7 +346,7 @@ class DiscordAdapter:
         # Replies are frozen and repeat (a topic has a few facts): render each once.
         # discord.py only reads an embed when sending, so sharing one is safe.
         self._embed = functools.lru_cache(maxsize=EMBED_CACHE)(render_embed)
-        self._views: LRU[tuple[str, int | None, str, bool], discord.ui.View] = LRU(VIEW_CACHE)
+        self._views: LRU[tuple[str, int | None, str, str, bool], discord.ui.View] = LRU(VIEW_CACHE)
         # Fact replies sent from here: message id -> (what was asked, the reply's language).
         self._asked: LRU[int, tuple[str, str]] = LRU(ASKED_MAX)
         self.translator = CatalogueTranslator()
@@ -635,11 +635,12 @@ class DiscordAdapter:
             return discord.utils.MISSING
         # The index must fit the custom_id templates (4 digits); beyond, "Another fact" only.
         fact = reply.fact if reply.fact is not None and 0 <= reply.fact < 10_000 else None
-        key = (reply.topic, fact, reply.language, asked)
+        quote = fact_key(reply.quote or "")
+        # The quote's key too: a reload that reorders facts keeps the menus, and this cache.
+        key = (reply.topic, fact, quote, reply.language, asked)
         view = self._views.get(key)
         if view is None:
             t = strings(reply.language)
-            quote = fact_key(reply.quote or "")
             view = discord.ui.View(timeout=None)
             view.add_item(NextFactButton(reply.topic, t("button.more")))
             if fact is not None and asked:

@@ -108,7 +108,7 @@ class Press:
     user_id: str
     topic: str
     fact: int | None  # the fact's index in its topic, as the button carries it
-    key: str = ""  # messages.fact_key of the quote shown; "" (older buttons): the index alone
+    key: str = ""  # messages.fact_key of the quote shown: without it, no fact is named
     reply_key: str = ""  # the reply's own id on the platform: one vote per member per reply
     question: str = ""  # what was asked, where the platform still has it
     language: str | None = None  # the member's app language
@@ -539,15 +539,10 @@ class FactBot:
         if found is None or press.fact is None:
             return None
         facts = found[1].facts
-        if 0 <= press.fact < len(facts) \
-                and (not press.key or fact_key(facts[press.fact].quote) == press.key):
+        if 0 <= press.fact < len(facts) and fact_key(facts[press.fact].quote) == press.key:
             return found[0], found[1], press.fact
-        if press.key:
-            moved = next((i for i, f in enumerate(facts) if fact_key(f.quote) == press.key),
-                         None)
-            if moved is not None:
-                return found[0], found[1], moved
-        return None
+        moved = next((i for i, f in enumerate(facts) if fact_key(f.quote) == press.key), None)
+        return None if moved is None else (found[0], found[1], moved)
 
     async def press_verdict(self, press: Press) -> Verdict:
         """A button press against the presser's cooldown: counted like a message, under the
@@ -594,8 +589,8 @@ class FactBot:
             return None
         pack, topic, index = found
         fact = topic.facts[index]
-        if fact.offset < 0:
-            return None
+        if fact.offset < 0 or pack.article.count(fact.quote) > 1:
+            return None  # the same words twice in the article: whose paragraph is unsure
         paragraph = next(((start, end) for start, end in paragraphs(pack.article)
                           if start <= fact.offset < end), None)
         if paragraph is None:

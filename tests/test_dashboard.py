@@ -311,10 +311,28 @@ async def test_the_login_form_sets_a_strict_httponly_session_cookie(
     page = await c.get("/")
     assert page.status == 200 and TOKEN not in await page.text()
     assert TOKEN not in caplog.text
+    forged = await c.post("/logout", data={"csrf": "from another site"},
+                          allow_redirects=False)
+    assert forged.status == 303 and "Set-Cookie" not in forged.headers
+    assert (await c.get("/", allow_redirects=False)).status == 200  # still logged in
     logout = await c.post("/logout", data={"csrf": csrf_of(await page.text())},
                           allow_redirects=False)
     assert logout.status == 303
     assert (await c.get("/", allow_redirects=False)).status == 303  # the session is gone
+
+
+async def test_a_token_of_undecodable_bytes_is_a_wrong_token_not_an_error(
+        client: Client, penalties: list[int]) -> None:
+    c = await client(TOKEN)
+    assert c.server.host is not None and c.server.port is not None
+    reader, writer = await asyncio.open_connection(c.server.host, c.server.port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfe\r\n"
+                 b"Connection: close\r\n\r\n")
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(4096), 10)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:100]
+    assert penalties == [1]
 
 
 async def test_reload_needs_the_sessions_csrf_token(client: Client, harness: Harness) -> None:

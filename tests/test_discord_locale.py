@@ -376,3 +376,47 @@ def test_custom_ids_are_within_discords_limit_and_read_strictly() -> None:
         assert parse_wrong_custom_id(bad) is None, bad
     assert parse_context_custom_id("factbot:bad:hallyu:1") is None
 
+
+
+async def test_after_a_reload_that_reorders_facts_the_buttons_name_the_fact_shown(
+        fake: FakeDiscord, tmp_path: Path) -> None:
+    """A reload that moves a fact keeps the menus (no re-sync, no cleared caches): the
+    buttons under each new answer must still carry that answer's own fact."""
+    import shutil
+
+    from factbot.core import Press
+    from tests.conftest import FACTS
+
+    facts = tmp_path / "facts"
+    shutil.copytree(FACTS, facts)
+    bot = build_bot(Settings(facts=facts), cooldown=False)
+    found = bot.topic("hallyu")
+    assert found is not None
+    count = len(found[1].facts)
+    pack_yaml = next(facts.glob("*/pack.yaml"))
+    text = pack_yaml.read_text(encoding="utf-8")
+    first = "      - quote: Throughout his three-year tenure"
+    last = ("      - quote: I think it will continue to bring positive impacts upon both our "
+            "countries.\n")
+    assert first in text and last in text
+    async with running(bot, fake, tmp_path / "sync.json"):
+        for _ in range(count):  # every fact's view cached
+            await fake.interact(fake.slash("hallyu"))
+        start = text.index(last)
+        end = text.find("\n  - command:", start)
+        block = text[start:end + 1] if end != -1 else text[start:]
+        moved = text.replace(block, "", 1).replace(first, block.rstrip("\n") + "\n" + first, 1)
+        pack_yaml.write_text(moved, encoding="utf-8")
+        result = await bot.reload()
+        assert result.ok and not result.changed
+        answers = [await fake.interact(fake.slash("hallyu")) for _ in range(count)]
+    for answer in answers:
+        parsed = parse_context_custom_id(answer.custom_ids[-1])
+        assert parsed is not None
+        topic, index, key = parsed
+        now = bot.topic(topic)
+        assert now is not None
+        shown = now[1].facts[index].quote
+        assert shown[:40] in answer.embeds[0]["description"].replace("\\", "")
+        context = bot.context(Press("discord", "1", "2", topic, index, key=key))
+        assert context is not None and context.context == shown

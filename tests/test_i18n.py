@@ -19,8 +19,8 @@ from factbot.core import NEAR, Press
 from factbot.errors import PackError
 from factbot.features.cooldown import Verdict
 from factbot.i18n import ENGLISH, LANGUAGES, catalogue, choose, question_language, strings
-from factbot.messages import ReplyKind
-from factbot.packs import Fact, FactPack, load_pack, paragraphs
+from factbot.messages import ReplyKind, fact_key
+from factbot.packs import Fact, FactPack, load_pack, load_packs, paragraphs
 from factbot.settings import CooldownSettings, Settings
 from factbot.storage import MemoryStore
 from tests.harness import Harness
@@ -180,9 +180,18 @@ async def test_near_topics_skip_topics_turned_off_and_stay_under_three(
 # --- "Not what I asked" -----------------------------------------------------------------
 
 def press(**given: object) -> Press:
+    """A press on the default pack's fact, with the key its button carries (unless given)."""
     base = Press(platform="telegram", chat_id="-100", user_id="7", topic="hallyu", fact=0,
                  reply_key="-100:55", question="what do Malaysians love about Korea?")
-    return replace(base, **given)  # type: ignore[arg-type]
+    made = replace(base, **given)  # type: ignore[arg-type]
+    if "key" in given:
+        return made
+    topic = next((t for p in load_packs(FACTS) for t in p.topics if t.command == made.topic),
+                 None)
+    facts = topic.facts if topic else ()
+    if made.fact is not None and 0 <= made.fact < len(facts):
+        made = replace(made, key=fact_key(facts[made.fact].quote))
+    return made
 
 
 async def test_a_feedback_press_is_logged_once_per_member_and_reply(
@@ -324,8 +333,6 @@ async def test_a_press_after_a_reload_names_the_fact_it_was_under_or_none(
         harness: Harness, packs: tuple[FactPack, ...]) -> None:
     """The button carries the fact's index and the quote's key: a reload that moved the
     fact finds it by key; one that edited or removed it gives nothing, never its neighbour."""
-    from factbot.messages import fact_key
-
     pack = packs[0]
     hallyu = next(t for t in pack.topics if t.command == "hallyu")
     first, second = hallyu.facts[0], hallyu.facts[1]
@@ -346,4 +353,18 @@ async def test_a_press_after_a_reload_names_the_fact_it_was_under_or_none(
     assert await harness.bot.feedback(shown) == strings(ENGLISH)("feedback.thanks")
     [wrong] = await harness.store.wrong_answers()
     assert wrong.quote == ""  # never the quote now at index 0
-    assert harness.bot.context(press(fact=0)) is not None  # an old button: by index alone
+    assert harness.bot.context(press(fact=0, key="")) is None  # no key: no fact named
+
+
+def test_no_context_for_words_the_article_has_twice(tmp_path: Path) -> None:
+    """Two paragraphs hold the same words: which one the fact came from is unsure, so the
+    context button says it cannot show it rather than show perhaps the other speaker's."""
+    folder = write_pack(tmp_path, "")
+    (folder / "article.txt").write_text(
+        "KUALA LUMPUR, Oct 2 (Bernama) -- Ali said: The bridge opened on Monday after ten "
+        "years of work.\n\nBakar later repeated: The bridge opened on Monday after ten years "
+        "of work.\n", encoding="utf-8")
+    pack = load_pack(folder)
+    h = Harness(packs=[pack])
+    quote = pack.topics[0].facts[0].quote
+    assert h.bot.context(press(topic="bridge", fact=0, key=fact_key(quote))) is None

@@ -97,9 +97,14 @@ def _templates() -> jinja2.Environment:
 # --- access --------------------------------------------------------------------------------
 
 
+def _bytes(text: str) -> bytes:
+    # A header or form may carry undecodable bytes (surrogate escapes): compared as they came.
+    return text.encode("utf-8", "surrogateescape")
+
+
 def token_matches(expected: str, given: str) -> bool:
     """Constant time in the given token's content (hmac.compare_digest on bytes)."""
-    return bool(expected) and hmac.compare_digest(expected.encode(), given.encode())
+    return bool(expected) and hmac.compare_digest(_bytes(expected), _bytes(given))
 
 
 async def wrong_token(state: State) -> None:
@@ -262,7 +267,7 @@ async def reload_packs(request: web.Request) -> web.StreamResponse:
         found = _session(request)
         given = form.get("csrf")
         if found is None or not isinstance(given, str) \
-                or not hmac.compare_digest(found[1].csrf.encode(), given.encode()):
+                or not hmac.compare_digest(_bytes(found[1].csrf), _bytes(given)):
             raise web.HTTPForbidden(text="the form is stale or forged (CSRF check); open the "
                                          "page again\n")
     async with state.reloading:
@@ -325,11 +330,12 @@ async def logout(request: web.Request) -> web.StreamResponse:
     found = _session(request)
     form = await request.post()
     given = form.get("csrf")
-    if found is not None and isinstance(given, str) \
-            and hmac.compare_digest(found[1].csrf.encode(), given.encode()):
-        state.sessions.pop(found[0], None)
     response = web.HTTPSeeOther("/login" if state.token else "/")
-    response.del_cookie(COOKIE, path="/")
+    # Only with the session's own CSRF token: another site cannot log a curator out.
+    if found is not None and isinstance(given, str) \
+            and hmac.compare_digest(_bytes(found[1].csrf), _bytes(given)):
+        state.sessions.pop(found[0], None)
+        response.del_cookie(COOKIE, path="/")
     raise response
 
 
