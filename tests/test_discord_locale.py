@@ -253,7 +253,8 @@ async def test_a_press_on_a_reply_nobody_knows_the_question_of_is_still_recorded
         packs: tuple[FactPack, ...], fake: FakeDiscord, tmp_path: Path) -> None:
     bot = build_bot(Settings(), packs=packs, cooldown=False)
     async with running(bot, fake, tmp_path / "sync.json"):
-        pressed = await fake.interact(fake.button("factbot:bad:hallyu:0"))
+        key = fact_key(quotes(bot, "hallyu")[0])
+        pressed = await fake.interact(fake.button(f"factbot:bad:hallyu:0:{key}"))
     assert pressed.data["content"] == EN("feedback.thanks")
     [row] = await bot.store.feedback_rows(datetime.now(UTC) - timedelta(hours=1))
     assert (row.question, row.topic, row.quote) == ("", "hallyu", quotes(bot, "hallyu")[0])

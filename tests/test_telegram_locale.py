@@ -436,9 +436,11 @@ async def test_show_context_for_a_fact_that_is_gone_says_so(
 async def test_show_context_presses_are_held_to_the_cooldown(
         api: FakeBotAPI, packs: tuple[FactPack, ...]) -> None:
     bot = FactBot(packs, cooldown=CooldownSettings(user_per_minute=2, chat_per_minute=100))
+    hallyu = next(t for t in packs[0].topics if t.command == "hallyu")
+    context = callback_data(CONTEXT, "hallyu", 0, fact_key(hallyu.facts[0].quote))
     async with started(bot, api) as adapter:
         for _ in range(4):
-            await api.push(api.callback("ctx:hallyu:0", chat_id=GROUP, chat_type="supergroup"))
+            await api.push(api.callback(context, chat_id=GROUP, chat_type="supergroup"))
         answers = await _answers(api, 4)
         await _flush(api, adapter)
     assert len(_to(api, GROUP)) == 2
