@@ -692,7 +692,10 @@ class DiscordAdapter:
     # --- the buttons --------------------------------------------------------------------
 
     async def _notice(self, interaction: discord.Interaction[Any], text: str) -> None:
-        await interaction.response.send_message(text, ephemeral=True)
+        if interaction.response.is_done():  # deferred ("thinking"): the follow-up replaces it
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
 
     async def next_fact(self, interaction: discord.Interaction[Any], topic: str) -> None:
         """"Another fact": the next one, or why there is none, to the presser alone."""
@@ -728,6 +731,9 @@ class DiscordAdapter:
         if isinstance(asked, discord.DeletedReferencedMessage):
             return "", None
         if asked is None:  # Discord did not send it along: fetch it
+            # The answer is due within 3 s of the press: say "thinking" before the wait.
+            if not interaction.response.is_done():
+                await interaction.response.defer(ephemeral=True, thinking=True)
             channel = self.client.get_partial_messageable(reference.channel_id)
             try:
                 asked = await asyncio.wait_for(channel.fetch_message(reference.message_id), 2.0)
