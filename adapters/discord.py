@@ -30,7 +30,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Self
 
 import aiohttp
 import discord
@@ -231,56 +231,63 @@ class NextFactButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
             await adapter.on_error(interaction, exc)
 
 
-class WrongAnswerButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-                        template=WRONG_TEMPLATE):
+class _FactButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+                  template=r"(?!)"):  # never registered: its subclasses' templates match
+    """A button that names the fact it is under: topic, index and the quote's key ride in
+    its custom_id, so a press after a restart or a reload names that fact or none."""
+
+    label = ""
+
+    def __init__(self, topic: str, fact: int, label: str = "", key: str = "") -> None:
+        super().__init__(discord.ui.Button(label=label or self.label,
+                                           style=discord.ButtonStyle.secondary,
+                                           custom_id=self.custom_id_of(topic, fact, key)))
+        self.topic, self.fact, self.key = topic, fact, key
+
+    @staticmethod
+    def custom_id_of(topic: str, fact: int, key: str) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any],
+                             item: discord.ui.Item[Any], match: re.Match[str], /
+                             ) -> Self:
+        return cls(match["topic"], int(match["fact"]), key=match["key"] or "")
+
+    async def pressed(self, adapter: DiscordAdapter,
+                      interaction: discord.Interaction[Any]) -> None:
+        raise NotImplementedError
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        adapter = _adapter(interaction)
+        if adapter is None:
+            return
+        try:
+            await self.pressed(adapter, interaction)
+        except Exception as exc:
+            await adapter.on_error(interaction, exc)
+
+
+class WrongAnswerButton(_FactButton, template=WRONG_TEMPLATE):
     """"Not what I asked": a vote for the curators, acknowledged to the presser alone."""
 
-    def __init__(self, topic: str, fact: int, label: str = "Not what I asked",
-                 key: str = "") -> None:
-        super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.secondary,
-                                           custom_id=wrong_custom_id(topic, fact, key)))
-        self.topic, self.fact, self.key = topic, fact, key
+    label = "Not what I asked"
+    custom_id_of = staticmethod(wrong_custom_id)
 
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction[Any],
-                             item: discord.ui.Item[Any], match: re.Match[str], /
-                             ) -> WrongAnswerButton:
-        return cls(match["topic"], int(match["fact"]), key=match["key"] or "")
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        adapter = _adapter(interaction)
-        if adapter is None:
-            return
-        try:
-            await adapter.feedback(interaction, self.topic, self.fact, self.key)
-        except Exception as exc:
-            await adapter.on_error(interaction, exc)
+    async def pressed(self, adapter: DiscordAdapter,
+                      interaction: discord.Interaction[Any]) -> None:
+        await adapter.feedback(interaction, self.topic, self.fact, self.key)
 
 
-class ContextButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-                    template=CONTEXT_TEMPLATE):
+class ContextButton(_FactButton, template=CONTEXT_TEMPLATE):
     """"Show context": the article's paragraph around the quote, to the presser alone."""
 
-    def __init__(self, topic: str, fact: int, label: str = "Show context",
-                 key: str = "") -> None:
-        super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.secondary,
-                                           custom_id=context_custom_id(topic, fact, key)))
-        self.topic, self.fact, self.key = topic, fact, key
+    label = "Show context"
+    custom_id_of = staticmethod(context_custom_id)
 
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction[Any],
-                             item: discord.ui.Item[Any], match: re.Match[str], /
-                             ) -> ContextButton:
-        return cls(match["topic"], int(match["fact"]), key=match["key"] or "")
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        adapter = _adapter(interaction)
-        if adapter is None:
-            return
-        try:
-            await adapter.show_context(interaction, self.topic, self.fact, self.key)
-        except Exception as exc:
-            await adapter.on_error(interaction, exc)
+    async def pressed(self, adapter: DiscordAdapter,
+                      interaction: discord.Interaction[Any]) -> None:
+        await adapter.show_context(interaction, self.topic, self.fact, self.key)
 
 
 class _AdapterClient:
